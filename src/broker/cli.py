@@ -1,0 +1,182 @@
+"""Command-line interface: ``broker <command> ...``.
+
+Commands
+--------
+run       solve a matching round on a scenario folder and write its results
+check     independently check an assignments.csv against a scenario's hard rules
+validate  read and validate a scenario folder without solving
+
+Bad input exits with status 2 and a message naming file, row, column, value and
+what was expected; a failed check exits with status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from broker.errors import InputError
+
+EXIT_INPUT = 2
+EXIT_CHECK_FAILED = 1
+
+
+def _progress(quiet: bool) -> Callable[[str], None]:
+    t0 = time.perf_counter()
+
+    def say(message: str) -> None:
+        if not quiet:
+            print(f"[{time.perf_counter() - t0:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+    return say
+
+
+def _positive_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not v > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return v
+
+
+def _nonneg_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more, got {text!r}")
+    return v
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from broker.pipeline import run_round
+    from broker.report import format_summary, write_outputs
+    from broker.scenario import read_scenario
+
+    say = _progress(args.quiet)
+    scenario = read_scenario(args.scenario)
+    say(f"read {scenario.name!r}: {len(scenario.clients)} clients, "
+        f"{len(scenario.supporters)} supporters")
+    out = Path(args.out)
+    if out.resolve() == Path(args.scenario).resolve():
+        raise InputError.one(str(out), "--out must not be the scenario folder; input files "
+                             "are never overwritten")
+    say(f"solving with {args.solver} (time limit {args.time_limit:g}s, seed {args.seed})")
+    rnd = run_round(scenario, solver=args.solver, time_limit_s=args.time_limit,
+                    seed=args.seed, workers=args.workers,
+                    deterministic=not args.no_deterministic, progress=say)
+    paths = write_outputs(rnd, out)
+    if not args.no_map:
+        try:
+            from broker.maps import round_map
+
+            paths["map"] = round_map(rnd, out / "map.png")
+        except ImportError:  # maps arrive with the geography module
+            pass
+    print(format_summary(rnd))
+    print("  wrote " + ", ".join(str(p) for p in paths.values()))
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from broker.check import check_assignment
+    from broker.scenario import read_scenario
+
+    scenario = read_scenario(args.scenario)
+    path = Path(args.assignments)
+    if not path.is_file():
+        raise InputError.one(str(path), "file not found; expected an assignments.csv "
+                             "written by broker run")
+    table = pd.read_csv(path, dtype={"client_id": str, "supporter_id": str},
+                        keep_default_na=False, na_values={"supporter_id": [""]})
+    missing = [c for c in ("client_id", "supporter_id") if c not in table.columns]
+    if missing:
+        raise InputError.one(str(path), f"missing column(s) {', '.join(missing)}", row=1)
+    for col in ("days_per_week", "cost_gbp"):
+        if col in table.columns:
+            table[col] = pd.to_numeric(table[col].replace("", float("nan")), errors="coerce")
+    report = check_assignment(scenario, table)
+    for line in report.violations:
+        print(line)
+    print(f"{'passed' if report.ok else 'FAILED'}: {report.matched} matched, priority "
+          f"{report.priority_matched}, cost £{report.total_cost_gbp:,.2f}, "
+          f"{len(report.violations)} violations")
+    return 0 if report.ok else EXIT_CHECK_FAILED
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from broker.candidates import build_candidates
+    from broker.scenario import read_scenario
+
+    scenario = read_scenario(args.scenario)
+    cand = build_candidates(scenario)
+    p = cand.problem
+    isolated = int(((cand.stage_counts[:, -1]) == 0).sum())
+    print(f"{scenario.name}: valid; {p.n_clients} clients, {p.n_supporters} supporters, "
+          f"{p.n_pairs:,} allowed pairs, {isolated} clients with no allowed supporter")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from broker import __version__
+    from broker.solve import solver_names
+
+    parser = argparse.ArgumentParser(
+        prog="broker",
+        description="Broker school-to-school support in England as one optimisation.",
+    )
+    parser.add_argument("--version", action="version", version=f"broker {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="solve a matching round and write its results")
+    run.add_argument("scenario", metavar="SCENARIO_DIR")
+    run.add_argument("--out", required=True, metavar="OUT_DIR",
+                     help="folder for assignments.csv, summary.json and map.png")
+    run.add_argument("--time-limit", type=_positive_float, default=30.0, metavar="SECONDS",
+                     help="wall-clock limit for solving (default 30)")
+    run.add_argument("--seed", type=_nonneg_int, default=0, metavar="N",
+                     help="random seed (default 0)")
+    run.add_argument("--solver", choices=solver_names(), default="cpsat",
+                     help="solver (default cpsat)")
+    run.add_argument("--workers", type=_nonneg_int, default=2, metavar="N",
+                     help="solver threads (default 2)")
+    run.add_argument("--no-deterministic", action="store_true",
+                     help="stop on wall time only (faster on big instances, not reproducible)")
+    run.add_argument("--no-map", action="store_true", help="do not draw map.png")
+    run.add_argument("--quiet", action="store_true", help="no progress messages")
+    run.set_defaults(func=cmd_run)
+
+    chk = sub.add_parser("check", help="check an assignments.csv against the hard rules")
+    chk.add_argument("scenario", metavar="SCENARIO_DIR")
+    chk.add_argument("assignments", metavar="ASSIGNMENTS_CSV")
+    chk.set_defaults(func=cmd_check)
+
+    val = sub.add_parser("validate", help="validate a scenario folder")
+    val.add_argument("scenario", metavar="SCENARIO_DIR")
+    val.set_defaults(func=cmd_validate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except InputError as exc:
+        print(f"broker: error in input\n{exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        print("broker: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""Errors raised on bad input.
+
+Every error about user input names *where* (file, row, column), *what* (the value
+found) and *what was expected*, so that a programme manager can fix a spreadsheet
+without reading a traceback. The CLI prints :class:`InputError` messages and exits
+with status 2; nothing else is caught.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One defect found in the input.
+
+    Parameters
+    ----------
+    file
+        Path of the file (or ``"<arguments>"`` for command-line values).
+    message
+        What is wrong and what was expected.
+    row
+        1-based data row as a spreadsheet shows it (the header is row 1, so the
+        first data row is row 2), or ``None`` when the problem is not about one row.
+    column
+        Column name, or ``None``.
+    value
+        The offending value exactly as read, or ``None``.
+    """
+
+    file: str
+    message: str
+    row: int | None = None
+    column: str | None = None
+    value: object = None
+
+    def __str__(self) -> str:
+        where = [self.file]
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column is not None:
+            where.append(f"column '{self.column}'")
+        text = ", ".join(where) + ": "
+        if self.value is not None:
+            text += f"value {self.value!r}: "
+        return text + self.message
+
+
+@dataclass
+class InputError(Exception):
+    """Raised when user input cannot be used; carries every :class:`Problem` found.
+
+    Validation collects as many problems as it can before raising, so one run
+    reports all of them rather than one at a time.
+    """
+
+    problems: list[Problem] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        shown = self.problems[:50]
+        lines = [str(p) for p in shown]
+        if len(self.problems) > len(shown):
+            lines.append(f"... and {len(self.problems) - len(shown)} more problems")
+        return "\n".join(lines)
+
+    @classmethod
+    def one(cls, file: str, message: str, **where: object) -> InputError:
+        """Build an error holding a single :class:`Problem`."""
+        return cls([Problem(file, message, **where)])  # type: ignore[arg-type]
+
+
+class ProblemCollector:
+    """Accumulates :class:`Problem` records and raises them together."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def add(self, file: str, message: str, **where: object) -> None:
+        self.problems.append(Problem(file, message, **where))  # type: ignore[arg-type]
+
+    def raise_if_any(self) -> None:
+        if self.problems:
+            raise InputError(list(self.problems))

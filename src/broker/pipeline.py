@@ -1,0 +1,82 @@
+"""One matching round end to end: scenario -> candidates -> solve -> explain -> check."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pandas as pd
+
+from broker.candidates import Candidates, build_candidates
+from broker.check import CheckReport, check_assignment
+from broker.explain import outcomes
+from broker.scenario.model import Scenario
+from broker.solve import Result, SolveOptions, get_solver
+
+
+@dataclass(frozen=True, eq=False)
+class MatchingRound:
+    """Everything a round produced.
+
+    Attributes
+    ----------
+    scenario, candidates, result
+        Inputs and the solver's result.
+    outcomes
+        One row per client (see :data:`broker.explain.OUTCOME_COLUMNS`).
+    check
+        The independent checker's verdict on ``outcomes``.
+    timings
+        Seconds spent per stage.
+    """
+
+    scenario: Scenario
+    candidates: Candidates
+    result: Result
+    outcomes: pd.DataFrame
+    check: CheckReport
+    timings: dict[str, float]
+
+
+def run_round(
+    scenario: Scenario,
+    *,
+    solver: str = "cpsat",
+    time_limit_s: float = 30.0,
+    seed: int = 0,
+    workers: int = 2,
+    deterministic: bool = True,
+    work_limit: float | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> MatchingRound:
+    """Run one matching round on a validated scenario.
+
+    The solution is always passed through the independent checker; a violation
+    means a bug in broker and raises ``AssertionError`` rather than being written.
+    """
+    say = progress or (lambda _m: None)
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    cand = build_candidates(scenario)
+    timings["candidates_s"] = time.perf_counter() - t
+    p = cand.problem
+    say(f"candidates: {p.n_pairs:,} allowed pairs for {p.n_clients:,} clients and "
+        f"{p.n_supporters:,} supporters ({timings['candidates_s']:.2f}s)")
+    t = time.perf_counter()
+    options = SolveOptions(time_limit_s=time_limit_s, seed=seed, workers=workers,
+                           deterministic=deterministic, work_limit=work_limit,
+                           progress=progress)
+    result = get_solver(solver).solve(p, options)
+    timings["solve_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    table = outcomes(scenario, cand, result)
+    report = check_assignment(scenario, table)
+    timings["explain_check_s"] = time.perf_counter() - t
+    if not report.ok:
+        raise AssertionError("the independent checker rejected the solution (a bug in broker):\n"
+                             + "\n".join(report.violations))
+    if report.priority_matched != result.level1.value:
+        raise AssertionError(f"level 1 reported {result.level1.value}, recomputed "
+                             f"{report.priority_matched} (a bug in broker)")
+    return MatchingRound(scenario, cand, result, table, report, timings)

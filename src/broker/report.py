@@ -1,0 +1,96 @@
+"""Outputs of a round: ``assignments.csv``, ``summary.json`` and the terminal summary."""
+
+from __future__ import annotations
+
+import json
+import platform
+from pathlib import Path
+
+import numpy as np
+
+import broker
+from broker.pipeline import MatchingRound
+from broker.units import OBJECTIVE_SCALE
+
+ASSIGNMENT_COLUMNS = ["client_id", "supporter_id", "status", "days_per_week", "cost_gbp",
+                      "distance_km", "reason", "reason_code"]
+
+
+def summary(rnd: MatchingRound) -> dict[str, object]:
+    """The figures of a round as a JSON-ready dict."""
+    r, p, t = rnd.result, rnd.candidates.problem, rnd.outcomes
+    matched = t[t["status"] != "unmatched"]
+    reasons = t.loc[t["status"] == "unmatched", "reason_code"].value_counts().sort_index()
+    need = rnd.scenario.clients["need_days"].to_numpy(float)
+    return {
+        "scenario": rnd.scenario.name,
+        "broker_version": broker.__version__,
+        "clients": int(p.n_clients),
+        "supporters": int(p.n_supporters),
+        "candidate_pairs": int(p.n_pairs),
+        "matched": int(len(matched)),
+        "pinned": int((t["status"] == "pinned").sum()),
+        "unmatched": int((t["status"] == "unmatched").sum()),
+        "priority_total": int(p.priority.sum()),
+        "priority_matched": int(r.level1.value),
+        "priority_bound": int(r.level1.bound),
+        "priority_gap": round(r.level1.gap, 6),
+        "level1_optimal": bool(r.level1.optimal),
+        "level2_points": round(r.level2.value / OBJECTIVE_SCALE, 3),
+        "level2_bound_points": round(r.level2.bound / OBJECTIVE_SCALE, 3),
+        "level2_gap": round(r.level2.gap, 6),
+        "level2_optimal": bool(r.level2.optimal),
+        "need_days_total": round(float(need.sum()), 2),
+        "need_days_matched": round(float(matched["days_per_week"].sum()), 2),
+        "total_cost_gbp": round(float(matched["cost_gbp"].sum()), 2),
+        "mean_distance_km": (round(float(matched["distance_km"].mean()), 2)
+                             if len(matched) else None),
+        "unmatched_reasons": {str(k): int(v) for k, v in reasons.items()},
+        "solver": r.solver,
+        "solver_status": r.status.value,
+        "stopped_by": r.stopped_by,
+        "solver_params": {k: v for k, v in r.params.items()},
+        "runtime_s": round(r.runtime_s, 3),
+        "timings_s": {k: round(v, 3) for k, v in rnd.timings.items()},
+        "seed": int(r.seed),
+        "checked": {"ok": rnd.check.ok, "violations": len(rnd.check.violations)},
+        "python": platform.python_version(),
+    }
+
+
+def write_outputs(rnd: MatchingRound, out: str | Path) -> dict[str, Path]:
+    """Write ``assignments.csv`` and ``summary.json`` into ``out`` (created if needed)."""
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    t = rnd.outcomes.copy()
+    t["cost_gbp"] = t["cost_gbp"].map(lambda v: f"{v:.2f}")
+    t["days_per_week"] = t["days_per_week"].map(lambda v: f"{v:g}")
+    t["distance_km"] = t["distance_km"].map(lambda v: "" if np.isnan(v) else f"{v:.2f}")
+    paths = {"assignments": folder / "assignments.csv", "summary": folder / "summary.json"}
+    t[ASSIGNMENT_COLUMNS].to_csv(paths["assignments"], index=False, lineterminator="\n")
+    paths["summary"].write_text(json.dumps(summary(rnd), indent=2) + "\n", encoding="utf-8")
+    return paths
+
+
+def format_summary(rnd: MatchingRound) -> str:
+    """A short, readable summary for the terminal."""
+    s = summary(rnd)
+    lines = [
+        f"broker {s['broker_version']}: {s['scenario']}",
+        f"  clients {s['clients']}, supporters {s['supporters']}, allowed pairs "
+        f"{s['candidate_pairs']:,}",
+        f"  matched {s['matched']} of {s['clients']} clients"
+        + (f" ({s['pinned']} pinned)" if s["pinned"] else "")
+        + f"; need met {s['need_days_matched']:g} of {s['need_days_total']:g} days/week",
+        f"  priority matched {s['priority_matched']} of {s['priority_total']} "
+        f"(best bound {s['priority_bound']}, gap {100 * float(s['priority_gap']):.2f}%)",
+        f"  total cost £{s['total_cost_gbp']:,.2f}"
+        + (f", mean distance {s['mean_distance_km']:.1f} km" if s["mean_distance_km"] else ""),
+        f"  solver {s['solver']}: {s['solver_status']} (stopped by {s['stopped_by']}) in "
+        f"{s['runtime_s']:.2f}s, seed {s['seed']}",
+        "  independent check: " + ("passed" if rnd.check.ok else "FAILED"),
+    ]
+    if s["unmatched_reasons"]:
+        reasons = ", ".join(f"{k} {v}" for k, v in s["unmatched_reasons"].items())  # type: ignore[union-attr]
+        lines.append(f"  unmatched by reason: {reasons}")
+    return "\n".join(lines)

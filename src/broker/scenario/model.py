@@ -1,0 +1,98 @@
+"""The validated, read-only scenario: configuration plus tables."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Weights:
+    """Level-2 objective weights (minimised once level 1 is held at its value).
+
+    The level-2 objective of a pair is::
+
+        cost_per_1000_gbp * cost_gbp / 1000
+        + distance_per_km * distance_km
+        + cross_phase * [pair is cross-phase]
+        + other_la * [client's authority prefers its own and the supporter is not from it]
+
+    All weights are points and must be >= 0.
+    """
+
+    cost_per_1000_gbp: float = 1.0
+    distance_per_km: float = 1.0
+    cross_phase: float = 50.0
+    other_la: float = 25.0
+
+
+@dataclass(frozen=True)
+class Config:
+    """Contents of ``scenario.toml`` after validation.
+
+    Attributes
+    ----------
+    name, description
+        Free text.
+    weeks
+        Contract length in school weeks used for costing (default 39).
+    max_distance_km
+        Default reach of a supporter, straight line (km).
+    allow_cross_phase
+        Whether any supporter may work outside its phases (at a level-2 penalty).
+    programme_budget_gbp
+        Most that all matched packages may cost together, or ``None``.
+    weights
+        Level-2 weights.
+    """
+
+    name: str
+    description: str = ""
+    weeks: int = 39
+    max_distance_km: float = 40.0
+    allow_cross_phase: bool = False
+    programme_budget_gbp: float | None = None
+    weights: Weights = field(default_factory=Weights)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A complete, validated matching scenario.
+
+    Tables hold canonical, typed columns (see ``docs/scenario-format.md``) plus any
+    extra columns the user supplied, unchanged. Treat them as read-only; derive
+    variants with :meth:`replace`.
+
+    Attributes
+    ----------
+    supporters
+        One row per supporter; ``phases`` holds a tuple of phase names and
+        ``phase_mask`` the same as a bit mask.
+    clients
+        One row per client school.
+    authorities
+        One row per authority with settings (may be empty).
+    conflicts, pinned
+        Pairs by id (may be empty).
+    source
+        Folder the scenario was read from, if any.
+    """
+
+    config: Config
+    supporters: pd.DataFrame
+    clients: pd.DataFrame
+    authorities: pd.DataFrame
+    conflicts: pd.DataFrame
+    pinned: pd.DataFrame
+    source: Path | None = None
+
+    def replace(self, **changes: object) -> Scenario:
+        """Return a copy with some fields replaced (tables are not re-validated)."""
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+    @property
+    def name(self) -> str:
+        return self.config.name

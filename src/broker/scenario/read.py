@@ -1,0 +1,608 @@
+"""Read and validate a scenario folder (format v1).
+
+Every cell is read as text first, so that an error can quote the value exactly as
+the user typed it, then parsed column by column. All problems in a file are
+collected and reported together (:class:`broker.errors.InputError`); nothing is
+written to the scenario folder.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import tomllib
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from broker.errors import InputError, ProblemCollector
+from broker.scenario import schema
+from broker.scenario.model import Config, Scenario, Weights
+from broker.units import decimal_places
+
+TRUE_WORDS = {"true", "yes", "y", "1"}
+FALSE_WORDS = {"false", "no", "n", "0", ""}
+
+
+# ---------------------------------------------------------------------------
+# CSV reading
+
+
+def read_table(path: Path, required: Iterable[str], optional: Iterable[str] = ()) -> pd.DataFrame:
+    """Read a CSV as text cells with checks on its header.
+
+    Parameters
+    ----------
+    path
+        File to read (UTF-8, an optional byte-order mark is accepted).
+    required
+        Columns that must be present.
+    optional
+        Known optional columns (others are kept and passed through unchanged).
+
+    Returns
+    -------
+    pandas.DataFrame
+        All cells as ``str`` with surrounding whitespace removed; the index is the
+        spreadsheet row number (header = row 1).
+    """
+    name = str(path)
+    if not path.is_file():
+        raise InputError.one(name, "file not found" + (" (expected a file, found a folder)"
+                                                       if path.is_dir() else ""))
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError.one(
+            name,
+            f"not UTF-8 text (byte {exc.start}); save the sheet as 'CSV UTF-8'",
+        ) from None
+    rows = list(csv.reader(text.splitlines()))
+    if not rows or not any(cell.strip() for cell in rows[0]):
+        raise InputError.one(name, "empty file; expected a header row with columns "
+                             + ", ".join(required))
+    header = [h.strip() for h in rows[0]]
+    errors = ProblemCollector()
+    seen: set[str] = set()
+    for h in header:
+        if h in seen:
+            errors.add(name, "duplicate column name", row=1, column=h)
+        seen.add(h)
+    if "" in header:
+        errors.add(name, f"blank column name at position {header.index('') + 1}", row=1)
+    missing = [c for c in required if c not in seen]
+    if missing:
+        errors.add(
+            name,
+            f"missing required column(s) {', '.join(missing)}; found {', '.join(header)}",
+            row=1,
+        )
+    records = []
+    index = []
+    for i, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue  # blank line, typically at the end of a sheet export
+        if len(row) != len(header):
+            errors.add(name, f"has {len(row)} cells but the header has {len(header)} columns",
+                       row=i)
+            continue
+        records.append([cell.strip() for cell in row])
+        index.append(i)
+    errors.raise_if_any()
+    frame = pd.DataFrame(records, columns=header, index=pd.Index(index, name="row"), dtype=object)
+    del optional  # known optional columns need no special handling when reading
+    return frame
+
+
+# ---------------------------------------------------------------------------
+# Cell parsers. Each returns the parsed column and records problems.
+
+
+def _ids(df: pd.DataFrame, col: str, file: str, errors: ProblemCollector) -> pd.Series:
+    values = df[col]
+    for row, v in values.items():
+        if v == "":
+            errors.add(file, "blank id; every row needs a unique id", row=row, column=col)
+    dup = values[(values != "") & values.duplicated(keep=False)]
+    for v, rows in dup.groupby(dup).groups.items():
+        rows = list(rows)
+        for row in rows[1:]:
+            errors.add(file, f"duplicate id (first used on row {rows[0]})",
+                       row=row, column=col, value=v)
+    return values.astype(str)
+
+
+def _number(
+    df: pd.DataFrame,
+    col: str,
+    file: str,
+    errors: ProblemCollector,
+    *,
+    required: bool = True,
+    minimum: float | None = None,
+    strict_minimum: bool = False,
+    maximum: float | None = None,
+    decimals: int | None = None,
+    integer: bool = False,
+    what: str = "a number",
+) -> pd.Series:
+    out = np.full(len(df), np.nan)
+    if col not in df.columns:
+        return pd.Series(out, index=df.index)
+    for k, (row, v) in enumerate(df[col].items()):
+        if v == "":
+            if required:
+                errors.add(file, f"blank; expected {what}", row=row, column=col)
+            continue
+        try:
+            x = float(v.replace(",", "")) if _is_thousands(v) else float(v)
+        except ValueError:
+            errors.add(file, f"not a number; expected {what}", row=row, column=col, value=v)
+            continue
+        if not math.isfinite(x):
+            errors.add(file, f"not a finite number; expected {what}", row=row, column=col,
+                       value=v)
+            continue
+        if integer and x != int(x):
+            errors.add(file, f"not a whole number; expected {what}", row=row, column=col,
+                       value=v)
+            continue
+        if decimals is not None:
+            places = decimal_places(v.replace(",", ""))
+            if places is not None and places > decimals:
+                errors.add(file, f"more than {decimals} decimal places; expected {what}",
+                           row=row, column=col, value=v)
+                continue
+        if minimum is not None and (x < minimum or (strict_minimum and x == minimum)):
+            bound = f"greater than {minimum:g}" if strict_minimum else f"at least {minimum:g}"
+            errors.add(file, f"out of range; expected {what} {bound}", row=row, column=col,
+                       value=v)
+            continue
+        if maximum is not None and x > maximum:
+            errors.add(file, f"out of range; expected {what} at most {maximum:g}",
+                       row=row, column=col, value=v)
+            continue
+        out[k] = x
+    return pd.Series(out, index=df.index)
+
+
+def _is_thousands(v: str) -> bool:
+    """True for numbers written with thousands separators, such as ``12,500``."""
+    head, _, _ = v.partition(".")
+    parts = head.lstrip("-").split(",")
+    return len(parts) > 1 and all(p.isdigit() for p in parts) and all(
+        len(p) == 3 for p in parts[1:]
+    )
+
+
+def _bool(df: pd.DataFrame, col: str, file: str, errors: ProblemCollector) -> pd.Series:
+    out = np.zeros(len(df), dtype=bool)
+    if col not in df.columns:
+        return pd.Series(out, index=df.index)
+    for k, (row, v) in enumerate(df[col].items()):
+        w = v.lower()
+        if w in TRUE_WORDS:
+            out[k] = True
+        elif w not in FALSE_WORDS:
+            errors.add(file, "expected true or false (or yes/no, 1/0, blank for false)",
+                       row=row, column=col, value=v)
+    return pd.Series(out, index=df.index)
+
+
+def _phase_name(v: str) -> str:
+    return v.strip().lower().replace("-", "_").replace(" ", "_")
+
+
+def _phases(
+    df: pd.DataFrame, col: str, file: str, errors: ProblemCollector, *, multiple: bool
+) -> tuple[pd.Series, pd.Series]:
+    names: list[object] = []
+    masks = np.zeros(len(df), dtype=np.int64)
+    expected = ", ".join(schema.PHASES)
+    for k, (row, v) in enumerate(df[col].items()):
+        parts = [p for p in (v.split(";") if multiple else [v])]
+        canon = [_phase_name(p) for p in parts if p.strip() != ""]
+        if not canon:
+            errors.add(file, f"blank; expected {'one or more of' if multiple else 'one of'} "
+                       f"{expected}" + (" separated by ';'" if multiple else ""),
+                       row=row, column=col)
+            names.append(() if multiple else "")
+            continue
+        bad = [p for p, c in zip(parts, canon, strict=False) if c not in schema.PHASE_BIT]
+        if bad:
+            hint = " (use ';' to separate phases)" if any("," in b for b in bad) else ""
+            errors.add(file, f"unknown phase; expected {'one or more of' if multiple else 'one of'}"
+                       f" {expected}{hint}", row=row, column=col, value=v)
+            names.append(() if multiple else "")
+            continue
+        for c in canon:
+            masks[k] |= schema.PHASE_BIT[c]
+        names.append(tuple(dict.fromkeys(canon)) if multiple else canon[0])
+    return pd.Series(names, index=df.index, dtype=object), pd.Series(masks, index=df.index)
+
+
+def _choice(
+    df: pd.DataFrame,
+    col: str,
+    file: str,
+    errors: ProblemCollector,
+    allowed: tuple[str, ...],
+    default: str | None = None,
+) -> pd.Series:
+    out: list[str] = []
+    if col not in df.columns:
+        return pd.Series([default or ""] * len(df), index=df.index, dtype=object)
+    for row, v in df[col].items():
+        w = v.strip().lower()
+        if w == "" and default is not None:
+            out.append(default)
+        elif w in allowed:
+            out.append(w)
+        else:
+            errors.add(file, f"expected one of {', '.join(allowed)}", row=row, column=col,
+                       value=v)
+            out.append(default or "")
+    return pd.Series(out, index=df.index, dtype=object)
+
+
+def _la_code(df: pd.DataFrame, col: str, file: str, errors: ProblemCollector) -> pd.Series:
+    for row, v in df[col].items():
+        if not (len(v) == 3 and v.isdigit()):
+            errors.add(file, "expected a DfE 3-digit local authority code such as 855",
+                       row=row, column=col, value=v)
+    return df[col].astype(str)
+
+
+def _coordinates(df: pd.DataFrame, file: str, errors: ProblemCollector) -> pd.DataFrame:
+    """Parse easting/northing, or latitude/longitude converted to EPSG:27700."""
+    has_en = "easting" in df.columns and "northing" in df.columns
+    has_ll = "latitude" in df.columns and "longitude" in df.columns
+    if not has_en and not has_ll:
+        errors.add(file, "missing coordinate columns; expected easting and northing "
+                   "(British National Grid, metres) or latitude and longitude (WGS84)", row=1)
+        return pd.DataFrame({"easting": np.nan, "northing": np.nan}, index=df.index)
+    east = pd.Series(np.nan, index=df.index)
+    north = pd.Series(np.nan, index=df.index)
+    use_ll = pd.Series(False, index=df.index)
+    if has_en:
+        blank = (df["easting"] == "") & (df["northing"] == "")
+        sub = df[~blank] if has_ll else df
+        sub_errors = errors
+        east.loc[sub.index] = _number(sub, "easting", file, sub_errors,
+                                      minimum=schema.BNG_EASTING[0],
+                                      maximum=schema.BNG_EASTING[1],
+                                      what="British National Grid easting in metres within Great"
+                                      " Britain (0 to 700000)").to_numpy()
+        north.loc[sub.index] = _number(sub, "northing", file, sub_errors,
+                                       minimum=schema.BNG_NORTHING[0],
+                                       maximum=schema.BNG_NORTHING[1],
+                                       what="British National Grid northing in metres within"
+                                       " Great Britain (0 to 1300000)").to_numpy()
+        if has_ll:
+            use_ll = blank
+    else:
+        use_ll[:] = True
+    if has_ll and use_ll.any():
+        sub = df[use_ll]
+        lat = _number(sub, "latitude", file, errors, minimum=schema.GB_LATITUDE[0],
+                      maximum=schema.GB_LATITUDE[1],
+                      what="latitude in degrees within Great Britain (49.8 to 61.0)")
+        lon = _number(sub, "longitude", file, errors, minimum=schema.GB_LONGITUDE[0],
+                      maximum=schema.GB_LONGITUDE[1],
+                      what="longitude in degrees within Great Britain (-8.7 to 2.1)")
+        ok = lat.notna() & lon.notna()
+        if ok.any():
+            from pyproj import Transformer
+
+            tr = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
+            e, n = tr.transform(lon[ok].to_numpy(), lat[ok].to_numpy())
+            east.loc[ok[ok].index] = np.round(np.asarray(e), 1)
+            north.loc[ok[ok].index] = np.round(np.asarray(n), 1)
+    return pd.DataFrame({"easting": east, "northing": north}, index=df.index)
+
+
+def _text(df: pd.DataFrame, col: str) -> pd.Series:
+    if col in df.columns:
+        return df[col].astype(str)
+    return pd.Series([""] * len(df), index=df.index, dtype=object)
+
+
+def _assemble(raw: pd.DataFrame, parsed: dict[str, pd.Series]) -> pd.DataFrame:
+    """Canonical columns first, then the user's other columns unchanged."""
+    out = pd.DataFrame(parsed, index=raw.index)
+    extra = [c for c in raw.columns if c not in out.columns]
+    for c in extra:
+        out[c] = raw[c]
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Files
+
+
+def parse_supporters(raw: pd.DataFrame, file: str, errors: ProblemCollector) -> pd.DataFrame:
+    """Validate and type a supporters table read by :func:`read_table`."""
+    phases, masks = _phases(raw, "phase", file, errors, multiple=True)
+    coords = _coordinates(raw, file, errors)
+    parsed = {
+        "supporter_id": _ids(raw, "supporter_id", file, errors),
+        "kind": _choice(raw, "kind", file, errors, schema.KINDS),
+        "phases": phases,
+        "phase_mask": masks,
+        "la_code": _la_code(raw, "la_code", file, errors),
+        "easting": coords["easting"],
+        "northing": coords["northing"],
+        "capacity_days": _number(raw, "capacity_days", file, errors, minimum=0,
+                                 strict_minimum=True, decimals=schema.MAX_DECIMALS_DAYS,
+                                 what="days per week greater than 0 (e.g. 2.5)"),
+        "day_rate_gbp": _number(raw, "day_rate_gbp", file, errors, minimum=0,
+                                decimals=schema.MAX_DECIMALS_GBP,
+                                what="pounds per day, 0 or more, in whole pence"),
+        "name": _text(raw, "name"),
+        "urn": _text(raw, "urn"),
+        "max_distance_km": _number(raw, "max_distance_km", file, errors, required=False,
+                                   minimum=0, strict_minimum=True,
+                                   what="kilometres greater than 0, or blank for the default"),
+        "cross_phase": _bool(raw, "cross_phase", file, errors),
+        "network": _text(raw, "network"),
+    }
+    return _assemble(raw, parsed)
+
+
+def parse_clients(
+    raw: pd.DataFrame, file: str, errors: ProblemCollector, default_weeks: int
+) -> pd.DataFrame:
+    """Validate and type a clients table read by :func:`read_table`."""
+    phases, masks = _phases(raw, "phase", file, errors, multiple=False)
+    coords = _coordinates(raw, file, errors)
+    weeks = _number(raw, "weeks", file, errors, required=False, minimum=1, integer=True,
+                    what="whole school weeks, at least 1, or blank for the round's weeks")
+    parsed = {
+        "client_id": _ids(raw, "client_id", file, errors),
+        "phase": phases,
+        "phase_mask": masks,
+        "la_code": _la_code(raw, "la_code", file, errors),
+        "easting": coords["easting"],
+        "northing": coords["northing"],
+        "need_days": _number(raw, "need_days", file, errors, minimum=0, strict_minimum=True,
+                             decimals=schema.MAX_DECIMALS_DAYS,
+                             what="days per week greater than 0 (e.g. 1.5)"),
+        "priority": _number(raw, "priority", file, errors, minimum=1, integer=True,
+                            what="a positive whole number (higher is more urgent)"),
+        "urn": _text(raw, "urn"),
+        "name": _text(raw, "name"),
+        "ofsted_grade": _text(raw, "ofsted_grade"),
+        "category": _text(raw, "category"),
+        "budget_gbp": _number(raw, "budget_gbp", file, errors, required=False, minimum=0,
+                              decimals=schema.MAX_DECIMALS_GBP,
+                              what="pounds, 0 or more, or blank for no limit"),
+        "weeks": weeks.fillna(default_weeks),
+        "network": _text(raw, "network"),
+    }
+    out = _assemble(raw, parsed)
+    if not errors.problems:
+        out["priority"] = out["priority"].astype(np.int64)
+        out["weeks"] = out["weeks"].astype(np.int64)
+    return out
+
+
+def parse_authorities(raw: pd.DataFrame, file: str, errors: ProblemCollector) -> pd.DataFrame:
+    """Validate an authorities table."""
+    codes = _la_code(raw, "la_code", file, errors)
+    dup = codes[codes.duplicated(keep="first")]
+    for row, v in dup.items():
+        errors.add(file, "duplicate la_code; one row per authority", row=row, column="la_code",
+                   value=v)
+    neighbours: list[tuple[str, ...]] = []
+    for row, v in _text(raw, "neighbours").items():
+        parts = tuple(p.strip() for p in v.split(";") if p.strip())
+        for p in parts:
+            if not (len(p) == 3 and p.isdigit()):
+                errors.add(file, "expected 3-digit LA codes separated by ';'", row=row,
+                           column="neighbours", value=v)
+                break
+        neighbours.append(parts)
+    parsed = {
+        "la_code": codes,
+        "cross_la": _choice(raw, "cross_la", file, errors, schema.CROSS_LA, default="allow"),
+        "budget_gbp": _number(raw, "budget_gbp", file, errors, required=False, minimum=0,
+                              decimals=schema.MAX_DECIMALS_GBP,
+                              what="pounds, 0 or more, or blank for no limit"),
+        "name": _text(raw, "name"),
+        "neighbours": pd.Series(neighbours, index=raw.index, dtype=object),
+    }
+    return _assemble(raw, parsed)
+
+
+def _pairs(
+    raw: pd.DataFrame,
+    file: str,
+    errors: ProblemCollector,
+    supporter_ids: set[str],
+    client_ids: set[str],
+) -> pd.DataFrame:
+    for row, s, c in zip(raw.index, raw["supporter_id"], raw["client_id"], strict=True):
+        if s not in supporter_ids:
+            errors.add(file, "unknown supporter_id; not in supporters.csv", row=row,
+                       column="supporter_id", value=s)
+        if c not in client_ids:
+            errors.add(file, "unknown client_id; not in clients.csv", row=row,
+                       column="client_id", value=c)
+    key = raw["supporter_id"] + "\x00" + raw["client_id"]
+    for row in raw.index[key.duplicated(keep="first")]:
+        errors.add(file, "duplicate pair; each pair once", row=row)
+    return raw[["client_id", "supporter_id"]].copy()
+
+
+# ---------------------------------------------------------------------------
+# scenario.toml
+
+_CONFIG_KEYS: dict[str, set[str]] = {
+    "": {"name", "description", "round", "defaults", "budget", "weights", "format"},
+    "round": {"weeks"},
+    "defaults": {"max_distance_km", "allow_cross_phase"},
+    "budget": {"programme_gbp"},
+    "weights": {"cost_per_1000_gbp", "distance_per_km", "cross_phase", "other_la"},
+}
+
+
+def read_config(path: Path) -> Config:
+    """Read and validate ``scenario.toml``."""
+    file = str(path)
+    if not path.is_file():
+        raise InputError.one(file, "file not found; every scenario folder needs scenario.toml "
+                             "with at least name = \"...\"")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError.one(file, f"not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise InputError.one(file, "not UTF-8 text") from None
+    errors = ProblemCollector()
+
+    for section, keys in _CONFIG_KEYS.items():
+        table = data if section == "" else data.get(section, {})
+        if not isinstance(table, dict):
+            errors.add(file, f"[{section}] must be a table", column=section)
+            continue
+        for k in table:
+            if k not in keys:
+                where = f"[{section}] " if section else ""
+                errors.add(file, f"unknown key {where}{k!r}; known keys: "
+                           + ", ".join(sorted(keys)), column=f"{section}.{k}".strip("."))
+
+    def get(section: str, key: str, kind: type | tuple[type, ...], default: object,
+            check: Callable[[object], bool] = lambda _: True, expect: str = "") -> object:
+        table = data.get(section, {}) if section else data
+        if not isinstance(table, dict) or key not in table:
+            return default
+        v = table[key]
+        ok = isinstance(v, kind) and not (kind is not bool and isinstance(v, bool))
+        if not ok or not check(v):
+            errors.add(file, f"expected {expect}", column=f"{section}.{key}".strip("."),
+                       value=v)
+            return default
+        return v
+
+    number = (int, float)
+    name = get("", "name", str, None, lambda v: bool(str(v).strip()), "a non-empty name")
+    if "name" not in data:
+        errors.add(file, "missing key 'name'; expected name = \"...\"", column="name")
+    desc = get("", "description", str, "", expect="text")
+    weeks = get("round", "weeks", int, 39, lambda v: 1 <= v <= 520,  # type: ignore[operator]
+                "a whole number of school weeks between 1 and 520")
+    dist = get("defaults", "max_distance_km", number, 40.0,
+               lambda v: 0 < v < 1500, "kilometres greater than 0")  # type: ignore[operator]
+    cross = get("defaults", "allow_cross_phase", bool, False, expect="true or false")
+    budget = get("budget", "programme_gbp", number, None, lambda v: v >= 0,  # type: ignore[operator]
+                 "pounds, 0 or more")
+    weights = {}
+    for k, default in dataclass_defaults(Weights).items():
+        weights[k] = float(get("weights", k, number, default,  # type: ignore[arg-type]
+                               lambda v: v >= 0 and math.isfinite(v),  # type: ignore[operator]
+                               "a weight, 0 or more"))
+    errors.raise_if_any()
+    return Config(
+        name=str(name),
+        description=str(desc),
+        weeks=int(weeks),  # type: ignore[call-overload]
+        max_distance_km=float(dist),  # type: ignore[arg-type]
+        allow_cross_phase=bool(cross),
+        programme_budget_gbp=None if budget is None else float(budget),  # type: ignore[arg-type]
+        weights=Weights(**weights),
+    )
+
+
+def dataclass_defaults(cls: type) -> dict[str, object]:
+    import dataclasses
+
+    return {f.name: f.default for f in dataclasses.fields(cls)}
+
+
+# ---------------------------------------------------------------------------
+
+
+def read_scenario(folder: str | Path) -> Scenario:
+    """Read, validate and return the scenario in ``folder``.
+
+    Parameters
+    ----------
+    folder
+        A folder holding ``scenario.toml``, ``supporters.csv`` and ``clients.csv``,
+        and optionally ``authorities.csv``, ``conflicts.csv`` and ``pinned.csv``.
+
+    Raises
+    ------
+    broker.errors.InputError
+        Listing every problem found, each naming file, row, column, value and what
+        was expected.
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        raise InputError.one(str(root), "scenario folder not found" if not root.exists()
+                             else "expected a scenario folder, found a file")
+    config = read_config(root / "scenario.toml")
+    errors = ProblemCollector()
+
+    def load(name: str, required: tuple[str, ...], optional: tuple[str, ...] = (),
+             must_exist: bool = True) -> pd.DataFrame | None:
+        path = root / name
+        if not path.exists() and not must_exist:
+            return None
+        try:
+            return read_table(path, required, optional)
+        except InputError as exc:
+            errors.problems.extend(exc.problems)
+            return None
+
+    sup_raw = load("supporters.csv", schema.SUPPORTERS_REQUIRED, schema.SUPPORTERS_OPTIONAL)
+    cli_raw = load("clients.csv", schema.CLIENTS_REQUIRED, schema.CLIENTS_OPTIONAL)
+    aut_raw = load("authorities.csv", schema.AUTHORITIES_REQUIRED, schema.AUTHORITIES_OPTIONAL,
+                   must_exist=False)
+    con_raw = load("conflicts.csv", schema.CONFLICTS_REQUIRED, must_exist=False)
+    pin_raw = load("pinned.csv", schema.PINNED_REQUIRED, must_exist=False)
+    errors.raise_if_any()
+    assert sup_raw is not None and cli_raw is not None
+
+    sf, cf = str(root / "supporters.csv"), str(root / "clients.csv")
+    supporters = parse_supporters(sup_raw, sf, errors)
+    clients = parse_clients(cli_raw, cf, errors, config.weeks)
+    if len(supporters) == 0:
+        errors.add(sf, "no supporters; expected at least one data row")
+    if len(clients) == 0:
+        errors.add(cf, "no clients; expected at least one data row")
+    if aut_raw is None:
+        aut_raw = pd.DataFrame(columns=["la_code"], dtype=object)
+    authorities = parse_authorities(aut_raw, str(root / "authorities.csv"), errors)
+    sids, cids = set(supporters["supporter_id"]), set(clients["client_id"])
+    empty = pd.DataFrame({"client_id": pd.Series(dtype=object),
+                          "supporter_id": pd.Series(dtype=object)})
+    conflicts = (_pairs(con_raw, str(root / "conflicts.csv"), errors, sids, cids)
+                 if con_raw is not None else empty.copy())
+    pinned = (_pairs(pin_raw, str(root / "pinned.csv"), errors, sids, cids)
+              if pin_raw is not None else empty.copy())
+    if pin_raw is not None:
+        pf = str(root / "pinned.csv")
+        dup = pin_raw["client_id"].duplicated(keep="first")
+        for row in pin_raw.index[dup]:
+            errors.add(pf, "client pinned more than once; a client has at most one supporter",
+                       row=row, column="client_id", value=pin_raw.at[row, "client_id"])
+        if con_raw is not None:
+            both = set(zip(con_raw["supporter_id"], con_raw["client_id"], strict=True))
+            for row, s, c in zip(pin_raw.index, pin_raw["supporter_id"], pin_raw["client_id"],
+                                 strict=True):
+                if (s, c) in both:
+                    errors.add(pf, f"pair ({c}, {s}) is both pinned and listed in conflicts.csv",
+                               row=row)
+    errors.raise_if_any()
+    return Scenario(
+        config=config,
+        supporters=supporters.reset_index(drop=False),
+        clients=clients.reset_index(drop=False),
+        authorities=authorities.reset_index(drop=False),
+        conflicts=conflicts.reset_index(drop=True),
+        pinned=pinned.reset_index(drop=True),
+        source=root,
+    )

@@ -1,0 +1,32 @@
+"""Solvers behind one interface: ``solve(problem, solver=..., ...) -> Result``.
+
+Registered solvers: ``cpsat`` (exact, default), ``highs`` (exact MILP via SciPy)
+and ``greedy`` (baseline heuristic).
+"""
+
+from __future__ import annotations
+
+from broker.problem import ProblemData
+from broker.solve.base import SolveOptions, Solver, get_solver, register, solver_names
+from broker.solve.result import Level, Result, SolveStatus, evaluate
+
+
+def solve(problem: ProblemData, solver: str = "cpsat", **options: object) -> Result:
+    """Solve ``problem`` with the named solver.
+
+    Parameters
+    ----------
+    problem
+        The problem to solve.
+    solver
+        A registered solver name (see :func:`solver_names`); unknown names raise
+        ``KeyError``.
+    **options
+        Fields of :class:`SolveOptions` (``time_limit_s``, ``seed``, ``workers``,
+        ``deterministic``, ``work_limit``, ``progress``).
+    """
+    return get_solver(solver).solve(problem, SolveOptions(**options))  # type: ignore[arg-type]
+
+
+__all__ = ["Level", "Result", "SolveOptions", "SolveStatus", "Solver", "evaluate",
+           "get_solver", "register", "solve", "solver_names"]

@@ -1,0 +1,117 @@
+"""Solver results as values."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from broker.problem import ProblemData
+
+
+class SolveStatus(enum.Enum):
+    """Outcome of a solve, the same for every solver.
+
+    ``OPTIMAL``: level 1 and level 2 proven optimal. ``FEASIBLE``: a solution that
+    satisfies every hard rule, not proven optimal. ``INFEASIBLE``: proven that no
+    solution exists (only possible with pinned pairs or required clients).
+    ``UNKNOWN``: stopped before finding any solution.
+    """
+
+    OPTIMAL = "optimal"
+    FEASIBLE = "feasible"
+    INFEASIBLE = "infeasible"
+    UNKNOWN = "unknown"
+
+    @property
+    def has_solution(self) -> bool:
+        return self in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE)
+
+
+@dataclass(frozen=True)
+class Level:
+    """One level of the lexicographic objective.
+
+    Attributes
+    ----------
+    value
+        Objective value of the returned solution (integer units of the problem).
+    bound
+        Best proven bound (upper bound when maximising, lower when minimising).
+    optimal
+        Whether ``value`` is proven optimal.
+    sense
+        ``"max"`` or ``"min"``.
+    """
+
+    value: int
+    bound: int
+    optimal: bool
+    sense: str
+
+    @property
+    def gap(self) -> float:
+        """Relative gap ``|bound - value| / max(|bound|, 1)``; 0 when optimal."""
+        if self.optimal:
+            return 0.0
+        return abs(self.bound - self.value) / max(abs(self.bound), 1)
+
+
+@dataclass(frozen=True, eq=False)
+class Result:
+    """What a solver returns.
+
+    Attributes
+    ----------
+    assignment
+        Supporter index for each client, ``-1`` if unmatched (int64, read-only).
+    level1
+        Sum of priorities of matched clients (maximised).
+    level2
+        Integer level-2 objective (minimised with level 1 held).
+    status
+        Overall status; ``OPTIMAL`` only when both levels are proven optimal.
+    solver, params
+        Solver name and the parameters it used.
+    seed
+        Random seed used.
+    runtime_s
+        Wall-clock time of the solve, seconds.
+    stopped_by
+        Why the solver stopped: ``"optimal"``, ``"time_limit"``, ``"work_limit"``,
+        ``"infeasible"`` or ``"complete"`` (heuristics).
+    log
+        Short, human-readable notes from the solver (progress, phases).
+    """
+
+    assignment: np.ndarray
+    level1: Level
+    level2: Level
+    status: SolveStatus
+    solver: str
+    params: dict[str, object]
+    seed: int
+    runtime_s: float
+    stopped_by: str
+    log: tuple[str, ...] = field(default=())
+
+    def chosen_pairs(self, problem: ProblemData) -> np.ndarray:
+        """Indices of the pairs used by :attr:`assignment`."""
+        return problem.assignment_to_pairs(self.assignment)
+
+    @property
+    def n_matched(self) -> int:
+        return int(np.count_nonzero(self.assignment >= 0))
+
+
+def freeze(a: np.ndarray) -> np.ndarray:
+    out = np.asarray(a, dtype=np.int64).copy()
+    out.flags.writeable = False
+    return out
+
+
+def evaluate(problem: ProblemData, assignment: np.ndarray) -> tuple[int, int]:
+    """Level-1 and level-2 objective values of an assignment (no feasibility check)."""
+    k = problem.assignment_to_pairs(assignment)
+    return int(problem.pair_priority[k].sum()), int(problem.pair_level2[k].sum())

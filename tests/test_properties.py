@@ -1,0 +1,145 @@
+"""Properties of every solution on generated scenarios (hypothesis)."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from broker.candidates import build_candidates
+from broker.check import check_assignment
+from broker.errors import InputError
+from broker.explain import outcomes
+from broker.problem import NO_LIMIT, ProblemData
+from broker.solve import evaluate, solve
+from factories import small_scenarios
+
+
+def candidates_or_skip(s):
+    try:
+        return build_candidates(s)
+    except InputError:
+        assume(False)  # pinned pair breaks a rule: rejected, as it must be
+
+
+def brute_force_level1(p: ProblemData) -> int:
+    """Exhaustive optimum of level 1 (for a handful of clients)."""
+    starts = p.client_pair_ranges()
+    options = []
+    for i in range(p.n_clients):
+        ks = list(range(starts[i], starts[i + 1]))
+        pinned = [k for k in ks if k in set(p.pinned.tolist())]
+        options.append(pinned if pinned else [-1, *ks])
+    best = -1
+    for combo in itertools.product(*options):
+        ks = np.array([k for k in combo if k >= 0], dtype=np.int64)
+        load = np.bincount(p.pair_supporter[ks], weights=p.pair_load[ks],
+                           minlength=p.n_supporters)
+        if np.any(load > p.capacity):
+            continue
+        if p.programme_budget != NO_LIMIT and p.pair_cost[ks].sum() > p.programme_budget:
+            continue
+        g = p.client_group[p.pair_client[ks]]
+        if p.n_groups and np.any(np.bincount(g[g >= 0], weights=p.pair_cost[ks][g >= 0],
+                                             minlength=p.n_groups) > p.group_budget):
+            continue
+        best = max(best, int(p.pair_priority[ks].sum()))
+    return best
+
+
+@given(small_scenarios())
+def test_every_solution_passes_the_independent_checker(s):
+    cand = candidates_or_skip(s)
+    for name in ("cpsat", "greedy"):
+        r = solve(cand.problem, name, time_limit_s=5)
+        table = outcomes(s, cand, r)
+        report = check_assignment(s, table)
+        assert report.ok, report.violations
+        assert report.priority_matched == r.level1.value
+        pinned = dict(zip(s.pinned["client_id"], s.pinned["supporter_id"], strict=True))
+        got = dict(zip(table["client_id"], table["supporter_id"], strict=True))
+        assert all(got[c] == sup for c, sup in pinned.items())
+        assert set(table.loc[table["status"] == "unmatched", "reason_code"]) <= {
+            "no_supporter_in_reach", "no_phase_match", "outside_network", "authority_rule",
+            "need_exceeds_capacity", "only_conflicting", "over_budget", "supporters_full",
+            "authority_budget", "programme_budget"}
+
+
+@given(small_scenarios(max_supporters=3, max_clients=6))
+def test_level1_is_the_true_optimum_and_solvers_agree(s):
+    cand = candidates_or_skip(s)
+    p = cand.problem
+    truth = brute_force_level1(p)
+    a = solve(p, "cpsat", time_limit_s=10)
+    b = solve(p, "highs", time_limit_s=10)
+    assert a.level1.optimal and b.level1.optimal
+    assert a.level1.value == b.level1.value == truth
+    assert a.level2.value == b.level2.value  # both prove level 2 optimal
+    g = solve(p, "greedy")
+    assert g.level1.value <= truth
+
+
+@given(small_scenarios(), st.integers(0, 3))
+def test_same_seed_same_result(s, seed):
+    p = candidates_or_skip(s).problem
+    r1 = solve(p, "cpsat", time_limit_s=5, seed=seed)
+    r2 = solve(p, "cpsat", time_limit_s=5, seed=seed)
+    assert np.array_equal(r1.assignment, r2.assignment)
+    assert (r1.level1, r1.level2) == (r2.level1, r2.level2)
+
+
+@given(small_scenarios(with_pins=False), st.data())
+def test_more_capacity_never_lowers_priority_matched(s, data):
+    p = candidates_or_skip(s).problem
+    j = data.draw(st.integers(0, p.n_supporters - 1))
+    more = p.capacity.copy()
+    more[j] += 100
+    base = solve(p, "cpsat", time_limit_s=5).level1.value
+    bigger = solve(p.replace(capacity=more), "cpsat", time_limit_s=5).level1.value
+    assert bigger >= base
+
+
+@given(small_scenarios())
+def test_reported_objectives_match_recomputation(s):
+    p = candidates_or_skip(s).problem
+    r = solve(p, "cpsat", time_limit_s=5)
+    assert evaluate(p, r.assignment) == (r.level1.value, r.level2.value)
+    assert r.level1.bound >= r.level1.value
+
+
+def test_checker_catches_each_rule():
+    """The checker is a real test oracle: hand-broken assignments are rejected."""
+    import pandas as pd
+
+    from factories import client, scenario, supporter
+
+    s = scenario([supporter("S1", capacity=1, x_km=0), supporter("S2", "secondary", x_km=50)],
+                 [client("A", need=1), client("B", need=1, budget_gbp=100),
+                  client("C", "primary")],
+                 conflicts=[("C", "S1")], pinned=[("A", "S1")], max_distance_km=40)
+    bad = pd.DataFrame({"client_id": ["A", "B", "C"], "supporter_id": ["S1", "S1", "S2"]})
+    text = "\n".join(check_assignment(s, bad).violations)
+    for rule in ("rule 2", "rule 3", "rule 4", "rule 7"):
+        assert rule in text
+    conflict = pd.DataFrame({"client_id": ["C"], "supporter_id": ["S1"]})
+    text = "\n".join(check_assignment(s, conflict).violations)
+    assert "rule 6: S1 and C are a declared conflict" in text
+    assert "pinned pair (A, S1) is not kept" in text
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_cpsat_result_independent_of_worker_count_in_deterministic_mode(seed):
+    from factories import client, scenario, supporter
+
+    rng = np.random.default_rng(seed)
+    sups = [supporter(f"S{j}", x_km=float(rng.uniform(0, 40)), y_km=float(rng.uniform(0, 40)),
+                      capacity=float(rng.choice([1, 1.5, 2, 2.5]))) for j in range(8)]
+    clis = [client(f"C{i}", x_km=float(rng.uniform(0, 40)), y_km=float(rng.uniform(0, 40)),
+                   need=float(rng.choice([0.5, 1, 1.5])), priority=int(rng.integers(1, 6)))
+            for i in range(40)]
+    p = build_candidates(scenario(sups, clis, max_distance_km=15)).problem
+    results = [solve(p, "cpsat", time_limit_s=10, seed=seed, workers=w) for w in (1, 2)]
+    assert results[0].level1.value == results[1].level1.value
