@@ -125,6 +125,40 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_scenario(args: argparse.Namespace) -> int:
+    from broker.scenario import write_scenario
+
+    say = _progress(args.quiet)
+    out = Path(args.out)
+    if out.exists() and any(out.iterdir()) and not args.force:
+        raise InputError.one(str(out), "folder exists and is not empty; choose a new --out or "
+                             "pass --force to replace its scenario files")
+    if args.area == "leicestershire":
+        from broker.generate.leicestershire import build as build_leics
+
+        scenario = build_leics(seed=args.seed)
+    else:
+        from broker.generate.national import NationalOptions, build
+
+        scenario = build(NationalOptions(seed=args.seed, region=args.region,
+                                         la_codes=tuple(args.la or ()), scale=args.scale,
+                                         budgets=not args.no_budgets,
+                                         max_distance_km=args.max_distance_km,
+                                         name=args.name))
+    write_scenario(scenario, out)
+    say(f"wrote {out}")
+    print(f"{scenario.name}: {len(scenario.clients)} clients, {len(scenario.supporters)} "
+          f"supporters, {len(scenario.authorities)} authorities -> {out}")
+    return 0
+
+
+def _scale(text: str) -> float:
+    v = _positive_float(text)
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a scale of 1 or more, got {text!r}")
+    return v
+
+
 def build_parser() -> argparse.ArgumentParser:
     from broker import __version__
     from broker.solve import solver_names
@@ -158,6 +192,24 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument("scenario", metavar="SCENARIO_DIR")
     chk.add_argument("assignments", metavar="ASSIGNMENTS_CSV")
     chk.set_defaults(func=cmd_check)
+
+    scen = sub.add_parser("scenario", help="generate a scenario folder from the real register")
+    scen.add_argument("area", choices=["england", "leicestershire"],
+                      help="england (optionally narrowed by --region/--la) or the LEEP "
+                      "Leicestershire scenario")
+    scen.add_argument("--out", required=True, metavar="OUT_DIR")
+    scen.add_argument("--seed", type=_nonneg_int, default=1, metavar="N")
+    scen.add_argument("--region", metavar="NAME", help="ONS region, e.g. 'North West'")
+    scen.add_argument("--la", action="append", metavar="CODE",
+                      help="DfE 3-digit LA code (repeat for several)")
+    scen.add_argument("--scale", type=_scale, default=1.0, metavar="F",
+                      help="multiply the school population with jittered copies (default 1)")
+    scen.add_argument("--no-budgets", action="store_true", help="no LA budgets")
+    scen.add_argument("--max-distance-km", type=_positive_float, default=30.0, metavar="KM")
+    scen.add_argument("--name", help="scenario name")
+    scen.add_argument("--force", action="store_true", help="write into a non-empty folder")
+    scen.add_argument("--quiet", action="store_true")
+    scen.set_defaults(func=cmd_scenario)
 
     val = sub.add_parser("validate", help="validate a scenario folder")
     val.add_argument("scenario", metavar="SCENARIO_DIR")

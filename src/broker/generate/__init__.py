@@ -1,0 +1,1 @@
+"""Scenario generators built on the real school register."""
