@@ -1,0 +1,242 @@
+"""Deterministic two-thread portfolio for large instances (see :mod:`broker.solve.cpsat`).
+
+Per level, two workers run side by side on the machine's two cores:
+
+* **A (bound)**: the full CP-SAT model, one worker, linearization level 2,
+  hinted with the current best solution, in a child process (the CP-SAT Python
+  call holds the interpreter lock, so a thread would not run in parallel);
+* **B (solutions)**: :func:`broker.solve.lns.improve` from the same solution, in
+  this process.
+
+Each thread is deterministic on its own (single worker, deterministic work
+limit), and the merge is a fixed rule (the better solution; on a tie, A's), so
+the result does not depend on timing unless the wall-clock safety net fires,
+which ``stopped_by`` then reports as ``time_limit``.
+
+Level 1 also gets the LP relaxation (HiGHS, a fraction of a second), used for a
+bound and for an LP-guided greedy start that is typically far better than the
+plain greedy one (2,548 vs 2,414 on the national scenario).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+import time
+from concurrent.futures import Future, ProcessPoolExecutor
+
+import numpy as np
+from ortools.sat.python import cp_model
+from scipy.optimize import linprog
+
+from broker.problem import NO_LIMIT, ProblemData
+from broker.solve.base import SolveOptions
+from broker.solve.greedy import greedy_assignment
+from broker.solve.lns import improve
+from broker.solve.milp import constraint_matrix
+from broker.solve.result import Level, Result, SolveStatus, evaluate, freeze
+
+WALL_SAFETY = 1.5
+"""Wall-clock safety net as a multiple of the time limit; work limits bind first."""
+
+
+def lp_relaxation(p: ProblemData) -> tuple[float, np.ndarray] | None:
+    """Level-1 LP bound and the fractional solution, or ``None`` if it fails."""
+    a, lo, hi = constraint_matrix(p)
+    lb = np.zeros(p.n_pairs)
+    lb[p.pinned] = 1.0
+    req = p.required
+    if req.any():
+        from scipy.optimize import LinearConstraint, milp
+
+        res = milp(-p.pair_priority.astype(float), constraints=[LinearConstraint(a, lo, hi)],
+                   bounds=(lb, np.ones(p.n_pairs)), integrality=np.zeros(p.n_pairs))
+        if res.x is None:
+            return None
+        return -float(res.fun), res.x
+    res = linprog(-p.pair_priority.astype(float), A_ub=a, b_ub=hi,
+                  bounds=np.column_stack([lb, np.ones(p.n_pairs)]), method="highs")
+    if res.status != 0:
+        return None
+    return -float(res.fun), res.x
+
+
+def ordered_fill(p: ProblemData, order: np.ndarray, start: np.ndarray | None = None
+                 ) -> np.ndarray:
+    """Feasible assignment taking pairs in ``order`` while they fit (pinned first)."""
+    a = np.full(p.n_clients, -1, dtype=np.int64) if start is None else start.copy()
+    cap = p.capacity.astype(np.int64).copy()
+    left = p.group_budget.astype(np.int64).copy()
+    prog = p.programme_budget
+    ks = list(p.pinned.tolist()) + list(order.tolist())
+    taken = p.assignment_to_pairs(a) if start is not None else np.zeros(0, np.int64)
+    for k in taken:
+        cap[p.pair_supporter[k]] -= p.pair_load[k]
+        g = p.client_group[p.pair_client[k]]
+        if g >= 0:
+            left[g] -= p.pair_cost[k]
+        if prog != NO_LIMIT:
+            prog -= int(p.pair_cost[k])
+    for k in ks:
+        i, j = p.pair_client[k], p.pair_supporter[k]
+        if a[i] >= 0 or p.pair_load[k] > cap[j]:
+            continue
+        g = p.client_group[i]
+        if g >= 0 and p.pair_cost[k] > left[g]:
+            continue
+        if prog != NO_LIMIT and p.pair_cost[k] > prog:
+            continue
+        a[i] = j
+        cap[j] -= p.pair_load[k]
+        if g >= 0:
+            left[g] -= p.pair_cost[k]
+        if prog != NO_LIMIT:
+            prog -= int(p.pair_cost[k])
+    return a
+
+
+def _complete(p: ProblemData, a: np.ndarray) -> bool:
+    return bool(np.all(a[p.required] >= 0))
+
+
+def _cpsat_worker(p: ProblemData, level: int, hint: np.ndarray, hold: int, work: float,
+                  wall: float, seed: int) -> dict:
+    """Full-model CP-SAT solve for one level (runs in a child process)."""
+    from broker.solve.cpsat import build_model
+
+    out: dict = {}
+    model, x = build_model(p)
+    prio = cp_model.LinearExpr.weighted_sum(x, [int(v) for v in p.pair_priority])
+    if level == 1:
+        model.maximize(prio)
+    else:
+        model.add(prio >= hold)
+        model.minimize(cp_model.LinearExpr.weighted_sum(x, [int(v) for v in p.pair_level2]))
+    chosen = set(p.assignment_to_pairs(hint).tolist()) if _complete(p, hint) else set()
+    for k, var in enumerate(x):
+        model.add_hint(var, k in chosen)
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    solver.parameters.linearization_level = 2
+    solver.parameters.random_seed = seed
+    solver.parameters.max_deterministic_time = work
+    solver.parameters.max_time_in_seconds = wall
+    status = solver.solve(model)
+    out["status"] = status
+    out["bound"] = solver.best_objective_bound
+    out["work"] = solver.deterministic_time
+    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        out["assignment"] = p.pairs_to_assignment(np.array(solver.boolean_values(x), bool))
+    out["optimal"] = status == cp_model.OPTIMAL
+    return out
+
+
+def _lns_thread(p: ProblemData, level: int, start: np.ndarray, work: float, wall: float,
+                seed: int, stop: threading.Event, out: dict, progress) -> None:  # type: ignore[no-untyped-def]
+    a, stats = improve(p, start, level=level, work_limit=work, time_limit_s=wall, seed=seed,
+                       should_stop=stop.is_set, progress=progress)
+    out["assignment"] = a
+    out["stats"] = stats
+
+
+def _run_level(pool: ProcessPoolExecutor, p: ProblemData, level: int, start: np.ndarray,
+               hold: int, work: float, wall: float, seed: int,
+               progress) -> tuple[np.ndarray, dict, dict]:  # type: ignore[no-untyped-def]
+    b_out: dict = {}
+    stop = threading.Event()
+    future: Future = pool.submit(_cpsat_worker, p, level, start, hold, work, wall, seed)
+    # thread A proved optimality: nothing left for the LNS to improve
+    future.add_done_callback(lambda f: stop.set() if (not f.exception()
+                                                       and f.result().get("optimal")) else None)
+    _lns_thread(p, level, start, work, wall, seed + 1, stop, b_out, progress)
+    a_out = future.result()
+    candidates = [x for x in (a_out.get("assignment"), b_out.get("assignment"), start)
+                  if x is not None and _complete(p, x)]
+
+    def key(x: np.ndarray) -> tuple[int, int]:
+        v1, v2 = evaluate(p, x)
+        return (v1, -v2) if level == 1 else (v1 >= hold, -v2)
+
+    best = max(candidates, key=key) if candidates else start
+    return best, a_out, b_out
+
+
+def solve_portfolio(solver, original: ProblemData, p: ProblemData,  # type: ignore[no-untyped-def]
+                    options: SolveOptions) -> Result:
+    """Two-level solve of a large instance; see the module docstring."""
+    t0 = time.perf_counter()
+    say = options.progress or (lambda _m: None)
+    log: list[str] = []
+    total_time = float(options.time_limit_s)
+    total_work = float(options.work_limit if options.work_limit is not None
+                       else options.time_limit_s)
+    lp = lp_relaxation(p)
+    starts = [greedy_assignment(p)]
+    lp_bound = None
+    if lp is not None:
+        lp_bound, xs = lp
+        score = xs + 1e-6 * p.pair_priority
+        starts.append(ordered_fill(p, np.lexsort((np.arange(p.n_pairs), -score))))
+        log.append(f"LP relaxation: bound {lp_bound:,.2f} in {time.perf_counter() - t0:.2f}s")
+        say(log[-1])
+    complete = [s for s in starts if _complete(p, s)]
+    start = max(complete, key=lambda a: evaluate(p, a)) if complete else starts[0]
+    log.append(f"start: level 1 = {evaluate(p, start)[0]:,}")
+    say(log[-1])
+
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        return _two_levels(solver, original, p, options, pool, t0, start, lp_bound, log, say,
+                           total_time, total_work)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _two_levels(solver, original, p, options, pool, t0, start, lp_bound, log, say,  # type: ignore[no-untyped-def]
+                total_time, total_work) -> Result:
+    # Work limits (deterministic) are meant to bind; wall clocks are a safety net.
+    wall1 = max(WALL_SAFETY * 0.7 * total_time - (time.perf_counter() - t0), 0.1)
+    best1, a1, b1 = _run_level(pool, p, 1, start, 0, 0.7 * total_work, wall1, options.seed, say)
+    l1, _ = evaluate(p, best1)
+    bounds = [float(a1["bound"])] if "bound" in a1 else []
+    if lp_bound is not None:
+        bounds.append(lp_bound)
+    l1_bound = int(np.floor(min(bounds) + 1e-6)) if bounds else int(p.priority.sum())
+    l1_opt = bool(a1.get("optimal")) or l1 >= l1_bound
+    stats1 = b1.get("stats")
+    log.append(f"level 1: {l1:,} bound {l1_bound:,} (CP-SAT bound {a1.get('bound', float('nan')):,.0f},"
+               f" LNS {stats1.iterations if stats1 else 0} steps, "
+               f"{stats1.improvements if stats1 else 0} improving)")
+    say(log[-1])
+    used1 = max(a1.get("work", 0.0), stats1.work if stats1 else 0.0)
+
+    wall2 = max(WALL_SAFETY * total_time - (time.perf_counter() - t0), 0.1)
+    work2 = max(total_work - used1, 0.05)
+    best2, a2, b2 = _run_level(pool, p, 2, best1, l1, work2, wall2, options.seed + 7, say)
+    v1, v2 = evaluate(original, best2)
+    if v1 < l1:
+        raise AssertionError(f"level 2 lowered level 1 from {l1} to {v1}")
+    # level-2 search may also find more priority (lexicographically better): keep it
+    l2_opt = bool(a2.get("optimal"))
+    l2_bound = (int(np.ceil(a2["bound"] - 1e-6)) if "bound" in a2 and np.isfinite(a2["bound"])
+                else int(np.minimum(p.pair_level2, 0).sum()))
+    log.append(f"level 2: {v2:,} bound {l2_bound:,}")
+    say(log[-1])
+    runtime = time.perf_counter() - t0
+    both = l1_opt and l2_opt
+    stopped = "optimal" if both else ("time_limit" if runtime >= WALL_SAFETY * total_time * 0.98
+                                      else "work_limit")
+    params = {"strategy": "portfolio", "threads": 2, "bound_thread": "cpsat 1 worker lin2",
+              "solution_thread": "lns", "time_limit_s": total_time, "work_limit": total_work}
+    return Result(
+        assignment=freeze(best2),
+        level1=Level(v1, max(l1_bound, v1), l1_opt, "max"),
+        level2=Level(v2, min(l2_bound, v2), l2_opt, "min"),
+        status=SolveStatus.OPTIMAL if both else SolveStatus.FEASIBLE,
+        solver=solver.name,
+        params=params,
+        seed=options.seed,
+        runtime_s=runtime,
+        stopped_by=stopped,
+        log=tuple(log),
+    )

@@ -1,0 +1,83 @@
+"""The large-instance portfolio (bound process + LNS), forced onto small problems."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from broker.candidates import build_candidates
+from broker.check import check_assignment
+from broker.explain import outcomes
+from broker.solve import cpsat, solve
+from broker.solve.cpsat import scaled
+from broker.solve.lns import improve
+from broker.solve.portfolio import lp_relaxation
+from factories import client, scenario, supporter
+
+
+def random_scenario(seed: int, n_clients: int = 60, n_supporters: int = 15, budgets: bool = True):
+    rng = np.random.default_rng(seed)
+    sups = [supporter(f"S{j}", x_km=float(rng.uniform(0, 50)), y_km=float(rng.uniform(0, 50)),
+                      capacity=float(rng.choice([1, 1.5, 2, 2.5])),
+                      rate=float(rng.choice([350, 500, 900])),
+                      la=str(rng.choice(["855", "856", "857"]))) for j in range(n_supporters)]
+    clis = [client(f"C{i}", x_km=float(rng.uniform(0, 50)), y_km=float(rng.uniform(0, 50)),
+                   need=float(rng.choice([0.5, 1, 1.5])), priority=int(rng.integers(1, 6)),
+                   la=str(rng.choice(["855", "856", "857"]))) for i in range(n_clients)]
+    auth = ([{"la_code": c, "budget_gbp": 60_000} for c in ("855", "856", "857")]
+            if budgets else None)
+    return scenario(sups, clis, authorities=auth, max_distance_km=20)
+
+
+@pytest.fixture
+def force_portfolio(monkeypatch):
+    monkeypatch.setattr(cpsat, "EXACT_PAIR_LIMIT", 0)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_portfolio_solution_is_feasible_and_near_exact(force_portfolio, seed):
+    s = random_scenario(seed)
+    cand = build_candidates(s)
+    r = solve(cand.problem, "cpsat", time_limit_s=3, seed=seed)
+    assert r.params["strategy"] == "portfolio"
+    report = check_assignment(s, outcomes(s, cand, r))
+    assert report.ok, report.violations
+    assert report.priority_matched == r.level1.value <= r.level1.bound
+    exact = solve(cand.problem, "highs", time_limit_s=30)
+    assert exact.level1.optimal
+    assert r.level1.bound >= exact.level1.value  # the bound is valid
+    assert r.level1.value >= 0.9 * exact.level1.value
+
+
+def test_portfolio_is_deterministic(force_portfolio):
+    p = build_candidates(random_scenario(5)).problem
+    a = solve(p, "cpsat", time_limit_s=3, seed=4)
+    b = solve(p, "cpsat", time_limit_s=3, seed=4)
+    assert np.array_equal(a.assignment, b.assignment)
+    assert a.stopped_by in ("optimal", "work_limit")
+
+
+def test_lns_never_worsens_and_keeps_level1_in_level2():
+    p = scaled(build_candidates(random_scenario(7)).problem)
+    start = np.full(p.n_clients, -1, dtype=np.int64)
+    a1, st = improve(p, start, level=1, work_limit=2.0, time_limit_s=10, seed=0)
+    k1 = p.assignment_to_pairs(a1)
+    v1 = int(p.pair_priority[k1].sum())
+    assert v1 > 0 and st.improvements > 0
+    a2, _ = improve(p, a1, level=2, work_limit=2.0, time_limit_s=10, seed=0)
+    k2 = p.assignment_to_pairs(a2)
+    assert int(p.pair_priority[k2].sum()) >= v1
+    assert int(p.pair_level2[k2].sum()) <= int(p.pair_level2[k1].sum())
+
+
+def test_scaling_is_exact():
+    p = build_candidates(random_scenario(3)).problem
+    q = scaled(p)
+    g = p.pair_cost[p.pair_cost > 0][0] // max(q.pair_cost[q.pair_cost > 0][0], 1)
+    assert np.array_equal(q.pair_cost * g, p.pair_cost)  # costs divide exactly
+    # a budget constraint holds on the scaled problem iff it holds on the original
+    for budget, scaled_budget in zip(p.group_budget, q.group_budget, strict=True):
+        for total in (scaled_budget * g, scaled_budget * g + g):
+            assert (total <= budget) == (total // g <= scaled_budget)
+    lp = lp_relaxation(q)
+    assert lp is not None and lp[0] >= solve(p, "highs", time_limit_s=30).level1.value - 1e-6
