@@ -40,6 +40,8 @@ def test_run_writes_assignments_and_summary(leics_run):
     assert summary["seed"] == 3 and summary["clients"] == len(clients)
     assert summary["priority_matched"] <= summary["priority_bound"]
     assert summary["checked"]["ok"] is True
+    png = (leics_run / "map.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
 
 
 def test_written_solution_passes_the_check_command(leics_run, capsys):

@@ -204,7 +204,8 @@ def _two_levels(solver, original, p, options, pool, t0, start, lp_bound, log, sa
     l1_bound = int(np.floor(min(bounds) + 1e-6)) if bounds else int(p.priority.sum())
     l1_opt = bool(a1.get("optimal")) or l1 >= l1_bound
     stats1 = b1.get("stats")
-    log.append(f"level 1: {l1:,} bound {l1_bound:,} (CP-SAT bound {a1.get('bound', float('nan')):,.0f},"
+    cp_bound = a1.get("bound", float("nan"))
+    log.append(f"level 1: {l1:,} bound {l1_bound:,} (CP-SAT bound {cp_bound:,.0f},"
                f" LNS {stats1.iterations if stats1 else 0} steps, "
                f"{stats1.improvements if stats1 else 0} improving)")
     say(log[-1])
