@@ -174,8 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("scenario", metavar="SCENARIO_DIR")
     run.add_argument("--out", required=True, metavar="OUT_DIR",
                      help="folder for assignments.csv, summary.json and map.png")
-    run.add_argument("--time-limit", type=_positive_float, default=30.0, metavar="SECONDS",
-                     help="wall-clock limit for solving (default 30)")
+    run.add_argument("--time-limit", type=_positive_float, default=20.0, metavar="SECONDS",
+                     help="solving budget in seconds (default 20)")
     run.add_argument("--seed", type=_nonneg_int, default=0, metavar="N",
                      help="random seed (default 0)")
     run.add_argument("--solver", choices=solver_names(), default="cpsat",
