@@ -5,6 +5,9 @@ Commands
 run       solve a matching round on a scenario folder and write its results
 check     independently check an assignments.csv against a scenario's hard rules
 validate  read and validate a scenario folder without solving
+scenario  generate a scenario folder from the real school register
+spread    regional spread: coverage, isolation, balance, flows, resilience, recruitment
+bench     benchmarks: GAP instances, peer solvers, instance sets
 
 Bad input exits with status 2 and a message naming file, row, column, value and
 what was expected; a failed check exits with status 1.
@@ -210,6 +213,12 @@ def build_parser() -> argparse.ArgumentParser:
     scen.add_argument("--force", action="store_true", help="write into a non-empty folder")
     scen.add_argument("--quiet", action="store_true")
     scen.set_defaults(func=cmd_scenario)
+
+    from broker.bench.cli import add_subcommand as add_bench
+    from broker.spread.cli import add_subcommand as add_spread
+
+    add_spread(sub)
+    add_bench(sub)
 
     val = sub.add_parser("validate", help="validate a scenario folder")
     val.add_argument("scenario", metavar="SCENARIO_DIR")

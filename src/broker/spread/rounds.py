@@ -1,0 +1,172 @@
+"""A solved matching round as the spread tools see it, and reading one from a run folder.
+
+A round is reduced to the supporter index matched to each client (``-1`` when
+unmatched) over the same client and supporter order as the scenario's
+:class:`~broker.problem.ProblemData`, plus whether its level 1 (priority matched)
+was proven optimal, which decides whether some resilience figures are exact.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from broker.errors import InputError, Problem, ProblemCollector
+from broker.problem import ProblemData
+from broker.scenario.model import Scenario
+
+
+@dataclass(frozen=True, eq=False)
+class SolvedRound:
+    """A solved round over a scenario's clients and supporters.
+
+    Attributes
+    ----------
+    assignment
+        Supporter index per client, ``-1`` if unmatched (int64, read-only).
+    level1_optimal
+        Whether the round's priority matched was proven optimal.
+    solver
+        Name of the solver that produced it (``""`` if unknown).
+    source
+        Where it came from (a run folder, or ``"result"``).
+    """
+
+    assignment: np.ndarray
+    level1_optimal: bool
+    solver: str = ""
+    source: str = "result"
+
+    def __post_init__(self) -> None:
+        a = np.asarray(self.assignment, dtype=np.int64).copy()
+        a.flags.writeable = False
+        object.__setattr__(self, "assignment", a)
+
+    @classmethod
+    def from_result(cls, result: object) -> SolvedRound:
+        """From a :class:`broker.solve.Result` (or a :class:`broker.pipeline.MatchingRound`)."""
+        res = getattr(result, "result", result)
+        return cls(np.asarray(res.assignment), bool(res.level1.optimal), str(res.solver))
+
+    def chosen_pairs(self, problem: ProblemData) -> np.ndarray:
+        """Indices of the candidate pairs this round uses."""
+        return problem.assignment_to_pairs(self.assignment)
+
+    def priority_matched(self, problem: ProblemData) -> int:
+        """Sum of priorities of matched clients."""
+        return int(problem.priority[self.assignment >= 0].sum())
+
+
+def read_run_dir(run_dir: str | Path, scenario: Scenario, problem: ProblemData) -> SolvedRound:
+    """Read the round written by ``broker run`` into ``run_dir``.
+
+    Reads ``assignments.csv`` (columns ``client_id``, ``supporter_id``; blank
+    supporter = unmatched) and ``summary.json`` (``solver``, ``level1_optimal``,
+    ``priority_matched``), maps ids back to indices and checks the assignment
+    against the scenario with the independent checker.
+
+    Parameters
+    ----------
+    run_dir
+        Folder written by ``broker run``.
+    scenario, problem
+        The scenario the round was solved on and its candidate problem.
+
+    Raises
+    ------
+    broker.errors.InputError
+        If a file is missing or unreadable, a column is missing, a row names an
+        unknown or duplicated client, an unknown supporter or a pair the hard rules
+        forbid, a scenario client has no row, the assignment breaks a hard rule, or
+        ``summary.json`` disagrees with ``assignments.csv``. Messages name the
+        file, row, column and value.
+    """
+    root = Path(run_dir)
+    if not root.is_dir():
+        raise InputError.one(str(root), "run folder not found; expected a folder written by "
+                             "'broker run' holding assignments.csv and summary.json")
+    apath, spath = root / "assignments.csv", root / "summary.json"
+    errors = ProblemCollector()
+    for path in (apath, spath):
+        if not path.is_file():
+            errors.add(str(path), "file not found; expected the file written by 'broker run'")
+    errors.raise_if_any()
+    try:
+        table = pd.read_csv(apath, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InputError.one(str(apath), f"cannot read as CSV: {exc}") from None
+    missing = [c for c in ("client_id", "supporter_id") if c not in table.columns]
+    if missing:
+        raise InputError.one(str(apath), f"missing required column(s) {', '.join(missing)}",
+                             row=1)
+    try:
+        summary = json.loads(spath.read_text(encoding="utf-8-sig"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError.one(str(spath), f"not valid JSON: {exc}") from None
+    if not isinstance(summary, dict):
+        raise InputError.one(str(spath), "expected a JSON object as written by 'broker run'")
+
+    cid_index = {c: i for i, c in enumerate(problem.client_ids)}
+    sid_index = {s: j for j, s in enumerate(problem.supporter_ids)}
+    assignment = np.full(problem.n_clients, -1, dtype=np.int64)
+    seen: dict[str, int] = {}
+    file = str(apath)
+    n_s = max(problem.n_supporters, 1)
+    pair_keys = problem.pair_client.astype(np.int64) * n_s + problem.pair_supporter
+    clients = table["client_id"].str.strip().tolist()
+    supporters = table["supporter_id"].str.strip().tolist()
+    for r, (c, s) in enumerate(zip(clients, supporters, strict=True)):
+        row = r + 2
+        if c not in cid_index:
+            errors.add(file, "unknown client; expected a client_id of the scenario's "
+                       "clients.csv", row=row, column="client_id", value=c)
+            continue
+        if c in seen:
+            errors.add(file, f"client listed more than once (first at row {seen[c]})",
+                       row=row, column="client_id", value=c)
+            continue
+        seen[c] = row
+        if s == "":
+            continue
+        if s not in sid_index:
+            errors.add(file, "unknown supporter; expected a supporter_id of the scenario's "
+                       "supporters.csv or blank for unmatched", row=row, column="supporter_id",
+                       value=s)
+            continue
+        i, j = cid_index[c], sid_index[s]
+        pos = int(np.searchsorted(pair_keys, i * n_s + j))
+        if pos >= len(pair_keys) or pair_keys[pos] != i * n_s + j:
+            errors.add(file, f"client {c} may not be matched to supporter {s}: the hard rules "
+                       "forbid this pair (run 'broker check' for the rule)", row=row,
+                       column="supporter_id", value=s)
+            continue
+        assignment[i] = j
+    absent = [c for c in problem.client_ids if c not in seen]
+    if absent:
+        shown = ", ".join(absent[:10]) + (f" and {len(absent) - 10} more" if len(absent) > 10
+                                          else "")
+        errors.add(file, f"{len(absent)} client(s) of the scenario have no row: {shown}; "
+                   "was this round solved on another scenario?")
+    errors.raise_if_any()
+
+    from broker.check import check_assignment
+
+    report = check_assignment(scenario, pd.DataFrame({
+        "client_id": list(problem.client_ids),
+        "supporter_id": [problem.supporter_ids[j] if j >= 0 else "" for j in assignment]}))
+    if not report.ok:
+        raise InputError([Problem(file, "the assignment breaks a hard rule of the scenario: "
+                                  + v) for v in report.violations])
+    priority = int(problem.priority[assignment >= 0].sum())
+    claimed = summary.get("priority_matched")
+    if claimed is not None and claimed != priority:
+        raise InputError.one(str(spath), f"priority_matched is {claimed!r}, but "
+                             f"assignments.csv matches priority {priority}; the two files do "
+                             "not belong to the same round of this scenario")
+    return SolvedRound(assignment, bool(summary.get("level1_optimal", False)),
+                       str(summary.get("solver", "")), source=str(root))
+
