@@ -1,0 +1,248 @@
+"""``broker bench ...``: GAP instances, peer solvers and benchmark runs.
+
+Commands
+--------
+``broker bench gap FILE --index K --sense min|max --time-limit S [--solver NAME]
+[--seed N] [--workers N] [--json]``
+    Solve problem K of an OR-Library GAP file; prints the objective in GAP terms.
+``broker bench run --set NAME [--solvers a,b,c] [--time-limit S] [--seeds 0,1]
+[--workers N] [--out DIR] [--filter PATTERN] [--max-instances N] [--reference NAME]``
+    Run a benchmark set; writes ``results.csv``, ``results.md`` and ``traces.json``.
+``broker bench sets``
+    List the named instance sets and the solver names.
+
+Wire into the main parser with :func:`add_subcommand`; :func:`main` runs the
+``bench`` command on its own (``python -m broker.bench.cli ...``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import shlex
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from broker.errors import InputError
+
+EXIT_INPUT = 2
+
+
+def _positive_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not v > 0 or not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return v
+
+
+def _nonneg_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more, got {text!r}")
+    return v
+
+
+def _positive_int(text: str) -> int:
+    v = _nonneg_int(text)
+    if v == 0:
+        raise argparse.ArgumentTypeError("expected 1 or more, got '0'")
+    return v
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        out = [int(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated whole numbers such as 0,1,2, got {text!r}") from None
+    if not out or min(out) < 0:
+        raise argparse.ArgumentTypeError(f"expected one or more seeds >= 0, got {text!r}")
+    return out
+
+
+def _name_list(text: str) -> list[str]:
+    out = [t.strip() for t in text.split(",") if t.strip()]
+    if not out:
+        raise argparse.ArgumentTypeError("expected comma-separated solver names")
+    return out
+
+
+def known_solvers() -> list[str]:
+    """broker's registered solvers and the peers."""
+    from broker.bench.peers import PEERS
+    from broker.solve import solver_names
+
+    return sorted(set(solver_names()) | set(PEERS))
+
+
+def _check_solvers(names: list[str]) -> None:
+    known = known_solvers()
+    bad = [n for n in names if n not in known]
+    if bad:
+        raise InputError.one("<arguments>", f"--solver(s): expected names from "
+                             f"{', '.join(known)}", value=",".join(bad))
+
+
+def _say(quiet: bool):  # type: ignore[no-untyped-def]
+    t0 = time.perf_counter()
+
+    def say(message: str) -> None:
+        if not quiet:
+            print(f"[{time.perf_counter() - t0:7.1f}s] {message}", file=sys.stderr, flush=True)
+
+    return say
+
+
+# ------------------------------------------------------------------ commands
+def cmd_gap(args: argparse.Namespace) -> int:
+    """``broker bench gap``."""
+    from broker.bench.gap import read_gap_problem, solve_gap
+
+    _check_solvers([args.solver])
+    gp = read_gap_problem(args.file, args.index)
+    out = solve_gap(gp, args.sense, args.solver, time_limit_s=args.time_limit,
+                    seed=args.seed, workers=args.workers)
+    if args.json:
+        print(json.dumps(out))
+    else:
+        best = "" if out["best_known"] is None else f", best known {out['best_known']}"
+        print(f"{out['instance']} ({out['agents']} agents, {out['jobs']} jobs, {args.sense}) "
+              f"with {args.solver}: {out['status']}, objective {out['objective']}, bound "
+              f"{out['bound']}{best}, {out['seconds']:.2f}s")
+    return 0
+
+
+def _default_out(set_name: str) -> Path:
+    from broker.bench import BENCHMARKS_DIR
+
+    slug = Path(set_name).name if ("/" in set_name or Path(set_name).is_dir()) else set_name
+    return BENCHMARKS_DIR / "results" / slug
+
+
+def canonical_command(args: argparse.Namespace) -> str:
+    """The ``broker bench run`` command that reproduces ``args`` exactly."""
+    parts = ["broker", "bench", "run", "--set", args.set,
+             "--solvers", ",".join(args.solvers), "--time-limit", f"{args.time_limit:g}",
+             "--seeds", ",".join(map(str, args.seeds)), "--workers", str(args.workers)]
+    if args.filter:
+        parts += ["--filter", args.filter]
+    if args.max_instances is not None:
+        parts += ["--max-instances", str(args.max_instances)]
+    if args.reference != "cpsat":
+        parts += ["--reference", args.reference]
+    if args.out is not None:
+        parts += ["--out", str(args.out)]
+    return shlex.join(parts)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """``broker bench run``."""
+    from broker.bench.instances import instance_set
+    from broker.bench.runner import RunConfig, run_benchmark
+
+    _check_solvers(args.solvers)
+    try:
+        instance_set(args.set)
+    except KeyError as exc:
+        raise InputError.one("<arguments>", f"--set: {exc.args[0]}", value=args.set) from None
+    say = _say(args.quiet)
+    out = Path(args.out) if args.out is not None else _default_out(args.set)
+    config = RunConfig(set_name=args.set, solvers=args.solvers, time_limit_s=args.time_limit,
+                       seeds=args.seeds, workers=args.workers, out=out,
+                       instance_filter=args.filter, max_instances=args.max_instances,
+                       reference=args.reference, command=canonical_command(args))
+    say(f"set {args.set}: solvers {', '.join(args.solvers)}; {args.time_limit:g}s per solve; "
+        f"seeds {', '.join(map(str, args.seeds))}")
+    rows, _notes = run_benchmark(config, progress=say)
+    print(f"{len(rows)} runs; wrote {out / 'results.csv'}, {out / 'results.md'}, "
+          f"{out / 'traces.json'}")
+    return 0
+
+
+def cmd_sets(_args: argparse.Namespace) -> int:
+    """``broker bench sets``."""
+    from broker.bench.instances import set_names
+
+    print("sets: " + ", ".join(set_names()) + " (or a scenario folder path)")
+    print("solvers: " + ", ".join(known_solvers()))
+    return 0
+
+
+# ------------------------------------------------------------------ parser
+def add_subcommand(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register ``bench`` (with ``gap``, ``run`` and ``sets``) on a subparsers object.
+
+    Each leaf parser sets ``func`` to a handler ``(args) -> exit status``, the same
+    convention as :mod:`broker.cli`; handlers raise :class:`InputError` on bad input.
+    """
+    bench = subparsers.add_parser("bench", help="benchmarks: GAP instances, peer solvers, "
+                                  "benchmark runs")
+    sub = bench.add_subparsers(dest="bench_command", required=True, metavar="BENCH_COMMAND")
+
+    g = sub.add_parser("gap", help="solve one OR-Library GAP problem")
+    g.add_argument("file", metavar="FILE", help="OR-Library GAP file, e.g. "
+                   "benchmarks/instances/gap/gap1.txt")
+    g.add_argument("--index", type=_positive_int, default=1, metavar="K",
+                   help="1-based problem in the file (default 1)")
+    g.add_argument("--sense", choices=("min", "max"), default="min",
+                   help="minimise cost or maximise profit (default min)")
+    g.add_argument("--time-limit", type=_positive_float, default=10.0, metavar="SECONDS",
+                   help="default 10")
+    g.add_argument("--solver", default="cpsat", metavar="NAME",
+                   help="broker solver or peer (default cpsat; see 'broker bench sets')")
+    g.add_argument("--seed", type=_nonneg_int, default=0, metavar="N")
+    g.add_argument("--workers", type=_positive_int, default=2, metavar="N")
+    g.add_argument("--json", action="store_true", help="print one JSON object")
+    g.set_defaults(func=cmd_gap)
+
+    r = sub.add_parser("run", help="run a benchmark set and write results.csv/results.md")
+    r.add_argument("--set", required=True, metavar="NAME",
+                   help="gap-small, gap-large, leicestershire, england, england-budgets, "
+                   "synthetic-national, scaled, ... or a scenario folder")
+    r.add_argument("--solvers", type=_name_list,
+                   default=["cpsat", "highs-mip", "cbc", "cpsat-plain", "greedy"],
+                   metavar="A,B,C", help="default cpsat,highs-mip,cbc,cpsat-plain,greedy")
+    r.add_argument("--time-limit", type=_positive_float, default=20.0, metavar="SECONDS",
+                   help="per solve (default 20)")
+    r.add_argument("--seeds", type=_int_list, default=[0], metavar="0,1",
+                   help="default 0")
+    r.add_argument("--workers", type=_positive_int, default=2, metavar="N",
+                   help="solver threads (default 2)")
+    r.add_argument("--out", default=None, metavar="DIR",
+                   help="output folder (default benchmarks/results/<set>)")
+    r.add_argument("--filter", default=None, metavar="PATTERN",
+                   help="only instances whose name matches, e.g. 'gap1-*'")
+    r.add_argument("--max-instances", type=_positive_int, default=None, metavar="N")
+    r.add_argument("--reference", default="cpsat", metavar="NAME",
+                   help="solver the ratios compare against (default cpsat)")
+    r.add_argument("--quiet", action="store_true", help="no progress messages")
+    r.set_defaults(func=cmd_run)
+
+    s = sub.add_parser("sets", help="list instance sets and solver names")
+    s.set_defaults(func=cmd_sets)
+    return bench
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``bench`` on its own: ``python -m broker.bench.cli gap ...``."""
+    parser = argparse.ArgumentParser(prog="broker")
+    add_subcommand(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["bench", *(sys.argv[1:] if argv is None else argv)])
+    try:
+        return int(args.func(args))
+    except InputError as exc:
+        print(f"broker: error in input\n{exc}", file=sys.stderr)
+        return EXIT_INPUT
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
