@@ -81,3 +81,29 @@ def test_scaling_is_exact():
             assert (total <= budget) == (total // g <= scaled_budget)
     lp = lp_relaxation(q)
     assert lp is not None and lp[0] >= solve(p, "highs", time_limit_s=30).level1.value - 1e-6
+
+
+def test_bound_thread_that_proves_nothing_reports_no_bound():
+    """Regression: an UNKNOWN CP-SAT stop reads best_objective_bound 0, not a bound."""
+    from broker.solve.greedy import greedy_assignment
+    from broker.solve.portfolio import _cpsat_worker
+
+    p = scaled(build_candidates(random_scenario(11, n_clients=120, n_supporters=30)).problem)
+    out = _cpsat_worker(p, 1, greedy_assignment(p), 0, 1e-9, 0.01, 0)
+    if out["status"] == 0:  # cp_model.UNKNOWN
+        assert "bound" not in out
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_portfolio_bound_never_below_a_proven_optimum(monkeypatch, seed):
+    # starve the bound process so that it may stop before proving anything
+    from broker.solve import portfolio
+
+    monkeypatch.setattr(cpsat, "EXACT_PAIR_LIMIT", 0)
+    monkeypatch.setattr(portfolio, "WALL_SAFETY", 0.05)
+    p = build_candidates(random_scenario(seed, n_clients=80)).problem
+    r = solve(p, "cpsat", time_limit_s=1, seed=0)
+    exact = solve(p, "highs", time_limit_s=30)
+    assert exact.level1.optimal
+    assert r.level1.bound >= exact.level1.value
+    assert not r.level1.optimal or r.level1.value == exact.level1.value

@@ -63,6 +63,9 @@ def constraint_matrix(p: ProblemData) -> tuple[sparse.csr_matrix, np.ndarray, np
     return a, np.concatenate(lo), np.concatenate(hi)
 
 
+MIN_LEVEL2_S = 0.5
+"""Level 2 is skipped (reported not optimal) when less than this is left."""
+
 _STATUS = {0: SolveStatus.OPTIMAL, 1: SolveStatus.FEASIBLE, 2: SolveStatus.INFEASIBLE}
 
 
@@ -111,13 +114,18 @@ class HighsSolver:
         l1_opt = st1 is SolveStatus.OPTIMAL
         cons2 = cons + [LinearConstraint(prio[np.newaxis, :], l1 - 0.5, np.inf)]
         remaining = options.time_limit_s - (time.perf_counter() - t0)
-        r2 = run(p.pair_level2.astype(float), cons2, remaining)
-        st2 = _STATUS.get(r2.status, SolveStatus.UNKNOWN)
-        chosen = r2.x > 0.5 if r2.x is not None else x1
+        if remaining < MIN_LEVEL2_S:
+            # HiGHS does not honour a tiny limit during presolve; skip rather than overrun.
+            r2 = None
+            st2 = SolveStatus.UNKNOWN
+        else:
+            r2 = run(p.pair_level2.astype(float), cons2, remaining)
+            st2 = _STATUS.get(r2.status, SolveStatus.UNKNOWN)
+        chosen = r2.x > 0.5 if r2 is not None and r2.x is not None else x1
         assignment = p.pairs_to_assignment(chosen)
         v1, v2 = evaluate(p, assignment)
-        l2_opt = st2 is SolveStatus.OPTIMAL and r2.x is not None
-        bound2 = getattr(r2, "mip_dual_bound", None)
+        l2_opt = st2 is SolveStatus.OPTIMAL and r2 is not None and r2.x is not None
+        bound2 = getattr(r2, "mip_dual_bound", None) if r2 is not None else None
         l2_bound = v2 if (bound2 is None or not np.isfinite(bound2)) else int(
             np.ceil(bound2 - 1e-6))
         both = l1_opt and l2_opt

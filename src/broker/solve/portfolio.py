@@ -36,6 +36,15 @@ from broker.solve.lns import improve
 from broker.solve.milp import constraint_matrix
 from broker.solve.result import Level, Result, SolveStatus, evaluate, freeze
 
+
+def _context() -> multiprocessing.context.BaseContext:
+    """``fork`` where available: unlike ``spawn`` and ``forkserver`` it does not re-run
+    the caller's ``__main__``, so scripts without a main guard work. The pool is
+    created before this solve starts any thread."""
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+
+
 WALL_SAFETY = 1.5
 """Wall-clock safety net as a multiple of the time limit; work limits bind first."""
 
@@ -123,7 +132,9 @@ def _cpsat_worker(p: ProblemData, level: int, hint: np.ndarray, hold: int, work:
     solver.parameters.max_time_in_seconds = wall
     status = solver.solve(model)
     out["status"] = status
-    out["bound"] = solver.best_objective_bound
+    if status != cp_model.UNKNOWN:
+        # With UNKNOWN, CP-SAT's best_objective_bound is not a proven bound (it reads 0).
+        out["bound"] = solver.best_objective_bound
     out["work"] = solver.deterministic_time
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         out["assignment"] = p.pairs_to_assignment(np.array(solver.boolean_values(x), bool))
@@ -184,7 +195,7 @@ def solve_portfolio(solver, original: ProblemData, p: ProblemData,  # type: igno
     log.append(f"start: level 1 = {evaluate(p, start)[0]:,}")
     say(log[-1])
 
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=_context())
     try:
         return _two_levels(solver, original, p, options, pool, t0, start, lp_bound, log, say,
                            total_time, total_work)
@@ -204,7 +215,7 @@ def _two_levels(solver, original, p, options, pool, t0, start, lp_bound, log, sa
     l1_bound = int(np.floor(min(bounds) + 1e-6)) if bounds else int(p.priority.sum())
     l1_opt = bool(a1.get("optimal")) or l1 >= l1_bound
     stats1 = b1.get("stats")
-    cp_bound = a1.get("bound", float("nan"))
+    cp_bound = a1.get("bound", float("nan"))  # absent if thread A proved nothing
     log.append(f"level 1: {l1:,} bound {l1_bound:,} (CP-SAT bound {cp_bound:,.0f},"
                f" LNS {stats1.iterations if stats1 else 0} steps, "
                f"{stats1.improvements if stats1 else 0} improving)")
