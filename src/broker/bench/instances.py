@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -108,7 +109,7 @@ def gap_instances(files: list[Path], sense: str) -> InstanceSet:
             best = gapmod.best_known_for(path, gp.index, sense)
             info = GapInfo(gp.file, gp.index, sense, None if best is None else best.value,
                            None if best is None else best.optimal)
-            out.append(Instance(gp.name, lambda gp=gp: gapmod.to_problem(gp, sense), info))
+            out.append(Instance(gp.name, partial(gapmod.to_problem, gp, sense), info))
     return out, [] if files else ["no GAP files found in benchmarks/instances/gap"]
 
 
@@ -231,7 +232,7 @@ def _synthetic() -> InstanceSet:
 
 
 def _scaled() -> InstanceSet:
-    return [Instance(f"synthetic-national-s0-x{s:g}", lambda s=s: synthetic_national(0, s))
+    return [Instance(f"synthetic-national-s0-x{s:g}", partial(synthetic_national, 0, s))
             for s in SCALES], ["scaled: synthetic national instances (hook; register a "
                                "scaled-England set with broker.bench.instances.register_set)"]
 

@@ -69,6 +69,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 from scipy import sparse
@@ -214,7 +215,7 @@ def _rows(p: ProblemData) -> tuple[sparse.csc_matrix, np.ndarray, np.ndarray]:
 
 def _result(p: ProblemData, name: str, chosen: np.ndarray | None, solver_status: str,
             bound: float, weighting: Weighting, params: dict[str, object], seed: int,
-            t0: float, trace: list[tuple[float, int, int]], trace_source: str,
+            t0: float, trace: list[tuple[float, int, int | None]], trace_source: str,
             log: tuple[str, ...] = ()) -> Result:
     """A :class:`Result` from a single weighted solve.
 
@@ -306,7 +307,7 @@ def solve_highs_mip(problem: ProblemData, *, time_limit_s: float = 30.0, seed: i
         a.data.astype(np.float64), np.ones(p.n_pairs, dtype=np.int32))
     if status == highspy.HighsStatus.kError:
         raise RuntimeError("HiGHS rejected the model")
-    trace: list[tuple[float, int, int]] = []
+    trace: list[tuple[float, int, int | None]] = []
 
     def improving(event) -> None:  # type: ignore[no-untyped-def]
         l1, l2 = weighting.levels(-event.data_out.objective_function_value)
@@ -328,8 +329,9 @@ def solve_highs_mip(problem: ProblemData, *, time_limit_s: float = 30.0, seed: i
     chosen = np.asarray(h.getSolution().col_value) > 0.5 if has_solution else None
     dual = float(info.mip_dual_bound)
     bound = -dual if math.isfinite(dual) and abs(dual) < 1e300 else math.inf
-    params = {"threads": workers, "random_seed": seed, "time_limit_s": time_limit_s,
-              "mip_rel_gap": 0.0, "model_status": h.modelStatusToString(model_status)}
+    params: dict[str, object] = {"threads": workers, "random_seed": seed,
+                                 "time_limit_s": time_limit_s, "mip_rel_gap": 0.0,
+                                 "model_status": h.modelStatusToString(model_status)}
     name = "highs-mip" if objective == "lex" else "highs-mip-l1"
     return _result(p, name, chosen, st, bound, weighting, params, seed, t0, trace,
                    "callback" if trace else "none")
@@ -416,7 +418,7 @@ def solve_cbc(problem: ProblemData, *, time_limit_s: float = 30.0, seed: int = 0
     chosen = None
     if st in ("optimal", "feasible"):
         chosen = np.array([(v.varValue or 0.0) > 0.5 for v in x], dtype=bool)
-    trace = []
+    trace: list[tuple[float, int, int | None]] = []
     for value, seconds in _CBC_SOLUTION.findall(text):
         l1, l2 = weighting.levels(-float(value))
         trace.append((started + float(seconds), l1, l2))
@@ -424,7 +426,8 @@ def solve_cbc(problem: ProblemData, *, time_limit_s: float = 30.0, seed: int = 0
     found = _CBC_BOUND.findall(text)
     if found:
         bound = -float(found[-1])
-    params = {"threads": workers, "randomCbcSeed": seed if seed > 0 else "default",
+    params: dict[str, object] = {"threads": workers,
+                                 "randomCbcSeed": seed if seed > 0 else "default",
               "time_limit_s": time_limit_s, "gapRel": 0.0,
               "cbc_status": pulp.LpStatus.get(prob.status, str(prob.status))}
     name = "cbc" if objective == "lex" else "cbc-l1"
@@ -494,7 +497,7 @@ def solve_cpsat_plain(problem: ProblemData, *, time_limit_s: float = 30.0, seed:
         model.add(x[k] == 1)
     model.maximize(cp_model.LinearExpr.weighted_sum(x, weighting.coefficients(p).tolist()))
 
-    trace: list[tuple[float, int, int]] = []
+    trace: list[tuple[float, int, int | None]] = []
 
     class Recorder(cp_model.CpSolverSolutionCallback):
         def on_solution_callback(self) -> None:
@@ -512,7 +515,8 @@ def solve_cpsat_plain(problem: ProblemData, *, time_limit_s: float = 30.0, seed:
     if st in ("optimal", "feasible"):
         chosen = np.array(solver.boolean_values(x), dtype=bool) if x else np.zeros(0, bool)
     bound = float(solver.best_objective_bound) if st != "infeasible" else math.inf
-    params = {"num_workers": workers, "random_seed": seed, "time_limit_s": time_limit_s}
+    params: dict[str, object] = {"num_workers": workers, "random_seed": seed,
+                                 "time_limit_s": time_limit_s}
     name = "cpsat-plain" if objective == "lex" else "cpsat-plain-l1"
     return _result(p, name, chosen, st, bound, weighting, params, seed, t0, trace,
                    "callback" if trace else "none")
@@ -579,9 +583,9 @@ def time_to_final(result: Result, primary: str = "level1") -> float:
     float
         NaN when there is no trace or it never reaches the final value.
     """
-    trace = result.params.get("trace", ()) if isinstance(result.params, dict) else ()
+    trace = cast(tuple[tuple[float, int, int | None], ...], result.params.get("trace", ()))
     v1, v2 = result.level1.value, result.level2.value
-    for t, l1, l2 in trace:  # type: ignore[misc]
+    for t, l1, l2 in trace:
         reached = l1 >= v1 if primary == "level1" else (l1 >= v1 and l2 is not None
                                                          and l2 <= v2)
         if reached:

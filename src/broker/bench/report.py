@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from broker.bench.runner import RunConfig
+    from broker.bench.runner import Row, RunConfig
 
 
 def machine_info() -> dict[str, str]:
@@ -93,7 +93,7 @@ def _cell(v: object) -> str:
     return str(v)
 
 
-def write_csv(rows: list[dict[str, object]], path: Path) -> None:
+def write_csv(rows: list[Row], path: Path) -> None:
     """All rows with the runner's columns (internal ``_``-prefixed keys left out)."""
     from broker.bench.runner import COLUMNS
 
@@ -106,7 +106,7 @@ def write_csv(rows: list[dict[str, object]], path: Path) -> None:
     os.replace(tmp, path)
 
 
-def write_traces(rows: list[dict[str, object]], path: Path) -> None:
+def write_traces(rows: list[Row], path: Path) -> None:
     """Incumbents of every run (``[seconds, objective]`` pairs) as JSON."""
     data = [{"instance": r["instance"], "solver": r["solver"], "seed": r["seed"],
              "source": r.get("trace_source"), "points": [list(p) for p in r.get("_trace", [])]}
@@ -141,7 +141,7 @@ def _geomean(xs: list[float]) -> float | None:
     return math.exp(statistics.fmean(math.log(x) for x in xs)) if xs else None
 
 
-def _summary(rows: list[dict[str, object]]) -> list[str]:
+def _summary(rows: list[Row]) -> list[str]:
     solvers = list(dict.fromkeys(str(r["solver"]) for r in rows))
     lines = ["| solver | runs | optimal | feasible | no solution | mean gap % | "
              "mean gap vs best known % | median time to final s | median seconds | "
@@ -149,7 +149,7 @@ def _summary(rows: list[dict[str, object]]) -> list[str]:
              "reached ref | bound violated |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
 
-    def nums(rs: list[dict[str, object]], key: str) -> list[float]:
+    def nums(rs: list[Row], key: str) -> list[float]:
         return [float(r[key]) for r in rs if isinstance(r.get(key), (int, float))
                 and not isinstance(r.get(key), bool) and math.isfinite(float(r[key]))]
 
@@ -177,7 +177,7 @@ def _summary(rows: list[dict[str, object]]) -> list[str]:
     return lines
 
 
-def write_markdown(rows: list[dict[str, object]], path: Path, config: RunConfig,
+def write_markdown(rows: list[Row], path: Path, config: RunConfig,
                    notes: list[str]) -> None:
     """``results.md``: provenance header, summary per solver, one line per run."""
     m, v = machine_info(), versions()
@@ -196,7 +196,7 @@ def write_markdown(rows: list[dict[str, object]], path: Path, config: RunConfig,
         f"- **Protocol**: time limit {config.time_limit_s:g} s per solve, seeds "
         f"{', '.join(map(str, config.seeds))}, {config.workers} worker thread(s); each "
         "solve in a fresh process, one at a time; every solution checked independently",
-        f"- **Objective**: {objective}; gap = |bound - objective| / max(|bound|, 1)",
+        f"- **Objective**: {objective}; gap = |bound - objective| / max(|objective|, 1)",
         f"- **Reference for ratios**: `{config.reference}` on the same instance and seed "
         "(objective ratio: above 1 is better when maximising, below 1 when minimising; "
         "time ratio: below 1 is faster; when the reference's incumbents are unknown its "

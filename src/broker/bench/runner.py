@@ -14,7 +14,9 @@ For each run the runner records (columns of ``results.csv``):
 ``objective``          the primary objective: level 1 (matched priority, max) for
                        scenarios and synthetic sets; the GAP's own total cost (min)
                        or profit (max) for GAP problems (from level 2)
-``bound``, ``gap``     its best proven bound and ``|bound - objective| / max(|bound|, 1)``
+``bound``, ``gap``     its best proven bound and ``|bound - objective| / max(|objective|,
+                       1)`` (the usual MIP convention; broker's ``Level.gap`` divides
+                       by the bound instead)
 ``best_known`` ...     GAP only: best-known value and the relative gap to it
                        (positive = worse than best known)
 ``level1`` ...         level-1 and level-2 values and bounds as the solver reported
@@ -38,6 +40,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -47,6 +50,9 @@ from broker.bench.instances import Instance, instance_set
 from broker.bench.worker import call_worker
 from broker.problem import ProblemData
 from broker.solve.result import Result
+
+Row = dict[str, Any]
+"""One results row (column name -> value; ``_trace`` holds the incumbents)."""
 
 DEFAULT_SOLVERS = ("cpsat", "highs-mip", "cbc", "cpsat-plain", "greedy")
 """Default solvers; the ``-l1`` peers (level 1 only) can be added by name."""
@@ -110,9 +116,9 @@ def _trace(inst: Instance, result: Result, probe: list[list[tuple[float, float]]
            ) -> tuple[list[tuple[float, float]], str]:
     """Incumbents as ``(seconds, objective)`` in the instance's own terms."""
     to_obj = _objective_fn(inst)
-    params = result.params if isinstance(result.params, dict) else {}
+    params: dict[str, Any] = result.params if isinstance(result.params, dict) else {}
     if "trace" in params:
-        pts = [(float(t), to_obj(l1, l2)) for t, l1, l2 in params["trace"]]  # type: ignore[misc]
+        pts = [(float(t), to_obj(l1, l2)) for t, l1, l2 in params["trace"]]
         return pts, str(params.get("trace_source", "callback")) if pts else "none"
     # broker's own CP-SAT solvers: the first solve call that ended on the final value of
     # the primary level is the phase that optimised it (see broker.bench.worker)
@@ -125,7 +131,7 @@ def _trace(inst: Instance, result: Result, probe: list[list[tuple[float, float]]
     return [], "none"
 
 
-def _objective_fn(inst: Instance) -> Callable[[int, int], float]:
+def _objective_fn(inst: Instance) -> Callable[[int, Any], float]:
     if inst.gap is None:
         return lambda l1, _l2: float(l1)
     sense = inst.gap.sense
@@ -138,9 +144,9 @@ def sense_of(inst: Instance) -> str:
 
 
 def run_one(inst: Instance, problem: ProblemData, solver: str, seed: int,
-            config: RunConfig) -> dict[str, object]:
+            config: RunConfig) -> Row:
     """Solve one instance with one solver and seed in a fresh process; one results row."""
-    row: dict[str, object] = {c: None for c in COLUMNS}
+    row: Row = {c: None for c in COLUMNS}
     row.update({"set": config.set_name, "instance": inst.name, "clients": problem.n_clients,
                 "supporters": problem.n_supporters, "pairs": problem.n_pairs,
                 "solver": solver, "seed": seed, "time_limit_s": config.time_limit_s,
@@ -183,7 +189,7 @@ def run_one(inst: Instance, problem: ProblemData, solver: str, seed: int,
         row["bound"] = float(r.level1.bound)  # level 1 has a bound even without a solution
     if row["objective"] is not None and row["bound"] is not None:
         obj, bnd = float(row["objective"]), float(row["bound"])  # type: ignore[arg-type]
-        row["gap"] = abs(bnd - obj) / max(abs(bnd), 1.0)
+        row["gap"] = abs(bnd - obj) / max(abs(obj), 1.0)
     if inst.gap is not None and inst.gap.best_known is not None and row["objective"] is not None:
         best = inst.gap.best_known
         diff = float(row["objective"]) - best  # type: ignore[arg-type]
@@ -211,7 +217,7 @@ def _time_to(points: list[tuple[float, float]], target: object, sense: str) -> f
     return math.inf
 
 
-def _value_at(row: dict[str, object], t: float, sense: str) -> float | None:
+def _value_at(row: Row, t: float, sense: str) -> float | None:
     """Best objective the run held at time ``t`` (``None`` if none yet or unknown)."""
     seconds = _num(row.get("seconds"))
     if row.get("objective") is not None and seconds <= t:
@@ -222,7 +228,7 @@ def _value_at(row: dict[str, object], t: float, sense: str) -> float | None:
     return max(pts) if sense == "max" else min(pts)
 
 
-def add_ratios(rows: list[dict[str, object]], reference: str = REFERENCE) -> None:
+def add_ratios(rows: list[Row], reference: str = REFERENCE) -> None:
     """Fill the comparison columns against ``reference`` on the same instance and seed.
 
     ``objective_at_ref_time``
@@ -266,7 +272,7 @@ def add_ratios(rows: list[dict[str, object]], reference: str = REFERENCE) -> Non
                 else math.inf
 
 
-def check_bounds(rows: list[dict[str, object]]) -> None:
+def check_bounds(rows: list[Row]) -> None:
     """Flag proven bounds that a feasible solution (or an optimal best-known) beats.
 
     Every solver's claimed bound must be at least as good as every checked feasible
@@ -303,7 +309,7 @@ def check_bounds(rows: list[dict[str, object]]) -> None:
 
 
 def run_benchmark(config: RunConfig, progress: Callable[[str], None] | None = None
-                  ) -> tuple[list[dict[str, object]], list[str]]:
+                  ) -> tuple[list[Row], list[str]]:
     """Run a whole set and write ``results.csv`` and ``results.md`` to ``config.out``.
 
     ``results.csv`` is rewritten after every solve, so an interrupted run keeps what
@@ -321,7 +327,7 @@ def run_benchmark(config: RunConfig, progress: Callable[[str], None] | None = No
         say(note)
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
-    rows: list[dict[str, object]] = []
+    rows: list[Row] = []
     total = len(instances) * len(config.solvers) * len(config.seeds)
     for inst in instances:
         problem = inst.load()

@@ -40,6 +40,8 @@ from pathlib import Path
 _PRELOAD = {"highs-mip": "highspy", "cbc": "pulp", "cpsat-plain": "ortools.sat.python.cp_model",
             "highs": "scipy.optimize", "cpsat": "ortools.sat.python.cp_model"}
 _PRELOAD |= {f"{k}-l1": v for k, v in list(_PRELOAD.items())}
+_NO_CPSAT = {"highs"}
+"""broker solvers that never call CP-SAT (no probe, so OR-Tools is not imported)."""
 
 
 def _rss_mb() -> float:
@@ -106,7 +108,7 @@ def run_job(job: dict) -> dict:
         __import__(module)
     t0 = [time.perf_counter()]
     calls: list[list[tuple[float, float]]] = []
-    if job.get("probe", True) and name not in peers.PEERS:
+    if job.get("probe", True) and name not in peers.PEERS and name not in _NO_CPSAT:
         try:
             install_cpsat_probe(t0, calls)
         except ImportError:
