@@ -23,8 +23,9 @@ class SolveOptions:
     workers
         Threads to use (this machine has 2 cores).
     deterministic
-        Make the result independent of machine load: CP-SAT stops on a
-        deterministic work limit (``work_limit``) rather than only wall time.
+        Make the result independent of machine load: each CP-SAT search is
+        single-worker and stops on a deterministic work limit (``work_limit``)
+        rather than on wall time; ``workers`` then does not change the result.
     work_limit
         Deterministic work units (CP-SAT "deterministic time"); ``None`` uses
         ``time_limit_s``.

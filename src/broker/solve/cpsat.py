@@ -34,10 +34,10 @@ Strategy by size (measured on 2 cores, see ``benchmarks/README.md``):
 
 Both phases start from the greedy assignment as a hint, so a feasible solution is
 known from the first second. Reproducibility: with ``deterministic=True`` the
-search is CP-SAT's interleaved search (deterministic for any number of workers)
-stopped by a deterministic work limit, so the same problem and seed give the same
-result whatever the machine's load; the wall-clock limit is a safety net that is
-recorded in ``stopped_by`` if it is what stopped the run.
+exact path runs single-worker CP-SAT stopped by a deterministic work limit, so
+the same problem and seed give the same result whatever the machine's load; the
+wall-clock limit is a safety net that is recorded in ``stopped_by`` if it is
+what stopped the run.
 """
 
 from __future__ import annotations
@@ -146,13 +146,15 @@ class CpSatSolver:
     exact = True
 
     def parameters(self, options: SolveOptions) -> dict[str, object]:
-        params: dict[str, object] = {
-            "num_workers": options.workers,
-            "random_seed": options.seed,
-        }
+        """CP-SAT parameters of the exact path.
+
+        Deterministic mode uses one worker: CP-SAT is then reproducible without
+        interleaved search, which measured far slower here (Leicestershire 1.57 s
+        against 0.03 s; gapb-4 unproven in 20 s against optimal in 10 s).
+        """
         if options.deterministic:
-            params["interleave_search"] = True
-        return params
+            return {"num_workers": 1, "random_seed": options.seed}
+        return {"num_workers": options.workers, "random_seed": options.seed}
 
     def _run(self, model: cp_model.CpModel, options: SolveOptions, time_s: float,
              work: float, label: str, t0: float) -> tuple[cp_model.CpSolver, SolveStatus]:
