@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from broker.argtypes import nonneg_int, positive_float
 from broker.errors import InputError
 
 EXIT_INPUT = 2
@@ -37,24 +38,8 @@ def _progress(quiet: bool) -> Callable[[str], None]:
     return say
 
 
-def _positive_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if not v > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return v
 
 
-def _nonneg_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"expected 0 or more, got {text!r}")
-    return v
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -156,7 +141,7 @@ def cmd_scenario(args: argparse.Namespace) -> int:
 
 
 def _scale(text: str) -> float:
-    v = _positive_float(text)
+    v = positive_float(text)
     if v < 1:
         raise argparse.ArgumentTypeError(f"expected a scale of 1 or more, got {text!r}")
     return v
@@ -177,13 +162,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("scenario", metavar="SCENARIO_DIR")
     run.add_argument("--out", required=True, metavar="OUT_DIR",
                      help="folder for assignments.csv, summary.json and map.png")
-    run.add_argument("--time-limit", type=_positive_float, default=20.0, metavar="SECONDS",
+    run.add_argument("--time-limit", type=positive_float, default=20.0, metavar="SECONDS",
                      help="solving budget in seconds (default 20)")
-    run.add_argument("--seed", type=_nonneg_int, default=0, metavar="N",
+    run.add_argument("--seed", type=nonneg_int, default=0, metavar="N",
                      help="random seed (default 0)")
     run.add_argument("--solver", choices=solver_names(), default="cpsat",
                      help="solver (default cpsat)")
-    run.add_argument("--workers", type=_nonneg_int, default=2, metavar="N",
+    run.add_argument("--workers", type=nonneg_int, default=2, metavar="N",
                      help="solver threads (default 2)")
     run.add_argument("--no-deterministic", action="store_true",
                      help="stop on wall time only (faster on big instances, not reproducible)")
@@ -201,14 +186,14 @@ def build_parser() -> argparse.ArgumentParser:
                       help="england (optionally narrowed by --region/--la) or the LEEP "
                       "Leicestershire scenario")
     scen.add_argument("--out", required=True, metavar="OUT_DIR")
-    scen.add_argument("--seed", type=_nonneg_int, default=1, metavar="N")
+    scen.add_argument("--seed", type=nonneg_int, default=1, metavar="N")
     scen.add_argument("--region", metavar="NAME", help="ONS region, e.g. 'North West'")
     scen.add_argument("--la", action="append", metavar="CODE",
                       help="DfE 3-digit LA code (repeat for several)")
     scen.add_argument("--scale", type=_scale, default=1.0, metavar="F",
                       help="multiply the school population with jittered copies (default 1)")
     scen.add_argument("--no-budgets", action="store_true", help="no LA budgets")
-    scen.add_argument("--max-distance-km", type=_positive_float, default=30.0, metavar="KM")
+    scen.add_argument("--max-distance-km", type=positive_float, default=30.0, metavar="KM")
     scen.add_argument("--name", help="scenario name")
     scen.add_argument("--force", action="store_true", help="write into a non-empty folder")
     scen.add_argument("--quiet", action="store_true")

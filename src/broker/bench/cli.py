@@ -19,43 +19,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import shlex
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from broker.argtypes import nonneg_int, positive_float, positive_int
 from broker.errors import InputError
 
 EXIT_INPUT = 2
 
 
-def _positive_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if not v > 0 or not math.isfinite(v):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return v
 
 
-def _nonneg_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"expected 0 or more, got {text!r}")
-    return v
 
 
-def _positive_int(text: str) -> int:
-    v = _nonneg_int(text)
-    if v == 0:
-        raise argparse.ArgumentTypeError("expected 1 or more, got '0'")
-    return v
 
 
 def _int_list(text: str) -> list[int]:
@@ -191,37 +170,38 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> argparse.ArgumentP
     g = sub.add_parser("gap", help="solve one OR-Library GAP problem")
     g.add_argument("file", metavar="FILE", help="OR-Library GAP file, e.g. "
                    "benchmarks/instances/gap/gap1.txt")
-    g.add_argument("--index", type=_positive_int, default=1, metavar="K",
+    g.add_argument("--index", type=positive_int, default=1, metavar="K",
                    help="1-based problem in the file (default 1)")
     g.add_argument("--sense", choices=("min", "max"), default="min",
                    help="minimise cost or maximise profit (default min)")
-    g.add_argument("--time-limit", type=_positive_float, default=10.0, metavar="SECONDS",
+    g.add_argument("--time-limit", type=positive_float, default=10.0, metavar="SECONDS",
                    help="default 10")
     g.add_argument("--solver", default="cpsat", metavar="NAME",
                    help="broker solver or peer (default cpsat; see 'broker bench sets')")
-    g.add_argument("--seed", type=_nonneg_int, default=0, metavar="N")
-    g.add_argument("--workers", type=_positive_int, default=2, metavar="N")
+    g.add_argument("--seed", type=nonneg_int, default=0, metavar="N")
+    g.add_argument("--workers", type=positive_int, default=2, metavar="N")
     g.add_argument("--json", action="store_true", help="print one JSON object")
     g.set_defaults(func=cmd_gap)
 
     r = sub.add_parser("run", help="run a benchmark set and write results.csv/results.md")
     r.add_argument("--set", required=True, metavar="NAME",
-                   help="gap-small, gap-large, leicestershire, england, england-budgets, "
+                   help="gap-small, gap-large, leicestershire, england, england-no-budgets, "
+                   "england-scaled, "
                    "synthetic-national, scaled, ... or a scenario folder")
     r.add_argument("--solvers", type=_name_list,
                    default=["cpsat", "highs-mip", "cbc", "cpsat-plain", "greedy"],
                    metavar="A,B,C", help="default cpsat,highs-mip,cbc,cpsat-plain,greedy")
-    r.add_argument("--time-limit", type=_positive_float, default=20.0, metavar="SECONDS",
+    r.add_argument("--time-limit", type=positive_float, default=20.0, metavar="SECONDS",
                    help="per solve (default 20)")
     r.add_argument("--seeds", type=_int_list, default=[0], metavar="0,1",
                    help="default 0")
-    r.add_argument("--workers", type=_positive_int, default=2, metavar="N",
+    r.add_argument("--workers", type=positive_int, default=2, metavar="N",
                    help="solver threads (default 2)")
     r.add_argument("--out", default=None, metavar="DIR",
                    help="output folder (default benchmarks/results/<set>)")
     r.add_argument("--filter", default=None, metavar="PATTERN",
                    help="only instances whose name matches, e.g. 'gap1-*'")
-    r.add_argument("--max-instances", type=_positive_int, default=None, metavar="N")
+    r.add_argument("--max-instances", type=positive_int, default=None, metavar="N")
     r.add_argument("--reference", default="cpsat", metavar="NAME",
                    help="solver the ratios compare against (default cpsat)")
     r.add_argument("--quiet", action="store_true", help="no progress messages")

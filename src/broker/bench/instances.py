@@ -7,7 +7,8 @@ Sets (:func:`instance_set`)
 ``gap-large``            gapa .. gapd, all 24 problems, minimised (types A-D)
 ``leicestershire``       ``scenarios/leicestershire``
 ``england``              ``scenarios/england`` (skipped with a note if absent)
-``england-budgets``      ``scenarios/england-budgets`` (skipped with a note if absent)
+``england-no-budgets``   the national scenario generated without LA budgets
+``england-scaled``       the national scenario at 2x and 4x the school population
 ``synthetic-national``   :func:`synthetic_national` with seed 0
 ``scaled``               hook: synthetic national at 0.25x .. 2x; replace with
                          :func:`register_set` (for example scaled England scenarios)
@@ -242,7 +243,25 @@ register_set("gap-small-max", _gap_small("max"))
 register_set("gap-large", _gap_large)
 register_set("leicestershire", _scenario_set("scenarios/leicestershire"))
 register_set("england", _scenario_set("scenarios/england"))
-register_set("england-budgets", _scenario_set("scenarios/england-budgets",
-                                              "scenarios/england_budgets"))
+def generated_england(seed: int = 1, scale: float = 1.0, budgets: bool = True) -> ProblemData:
+    """The national scenario from the generator (``broker scenario england``)."""
+    from broker.candidates import build_problem
+    from broker.generate.national import NationalOptions, build
+
+    return build_problem(build(NationalOptions(seed=seed, scale=scale, budgets=budgets)))
+
+
+def _england_no_budgets() -> InstanceSet:
+    return [Instance("england-no-budgets", partial(generated_england, 1, 1.0, False))], []
+
+
+def _england_scaled() -> InstanceSet:
+    return [Instance(f"england-x{s:g}", partial(generated_england, 1, s)) for s in (2.0, 4.0)], [
+        "england-scaled: the national scenario (seed 1, LA budgets) with 2x and 4x the school "
+        "population; 8x is measured for build time and memory by benchmarks/scale_build.py"]
+
+
+register_set("england-no-budgets", _england_no_budgets)
+register_set("england-scaled", _england_scaled)
 register_set("synthetic-national", _synthetic)
 register_set("scaled", _scaled)

@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+from broker.argtypes import nonneg_int, positive_float
 from broker.errors import InputError
 
 MAP_SCORES = ("balance_in_reach", "balance_local", "share_matched_cross_la",
@@ -23,24 +24,8 @@ MAP_SCORES = ("balance_in_reach", "balance_local", "share_matched_cross_la",
 """Scores ``--map-score`` accepts (the keys of :data:`broker.spread.maps.SCHEMES`)."""
 
 
-def _nonneg_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"expected 0 or more, got {text!r}")
-    return v
 
 
-def _positive_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not v > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return v
 
 
 def add_subcommand(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
@@ -61,18 +46,18 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> argparse.ArgumentP
     sp.add_argument("--out", metavar="OUT_DIR",
                     help="folder for the CSV tables, headline.json and maps (default: print "
                     "the headline figures only)")
-    sp.add_argument("--recruit", type=_nonneg_int, default=0, metavar="K",
+    sp.add_argument("--recruit", type=nonneg_int, default=0, metavar="K",
                     help="choose K schools to designate so that the most unmet need comes "
                     "within reach (default 0: skip)")
     sp.add_argument("--pool", metavar="CSV",
                     help="candidate schools for --recruit in supporters.csv format (default: "
                     "outstanding schools in and around the scenario's LAs, not yet supporters)")
-    sp.add_argument("--pool-capacity", type=_positive_float, default=2.0, metavar="DAYS",
+    sp.add_argument("--pool-capacity", type=positive_float, default=2.0, metavar="DAYS",
                     help="assumed capacity of each default pool school (default 2)")
     sp.add_argument("--map-score", choices=MAP_SCORES, default="balance_in_reach",
                     metavar="SCORE", help="LA score to shade on the main map: "
                     + ", ".join(MAP_SCORES) + " (default balance_in_reach)")
-    sp.add_argument("--resilience-top", type=_nonneg_int, default=10, metavar="N",
+    sp.add_argument("--resilience-top", type=nonneg_int, default=10, metavar="N",
                     help="refine the N largest supporter-loss estimates by local re-solves "
                     "(default 10; 0: greedy estimates only)")
     sp.add_argument("--no-maps", action="store_true", help="do not draw the PNG maps")

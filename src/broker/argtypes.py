@@ -1,0 +1,36 @@
+"""Argument types shared by every ``broker`` subcommand (argparse ``type=`` callables)."""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+
+def positive_float(text: str) -> float:
+    """A finite number greater than 0 (seconds, kilometres, days)."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not v > 0 or not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return v
+
+
+def nonneg_int(text: str) -> int:
+    """A whole number, 0 or more (seeds, counts)."""
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more, got {text!r}")
+    return v
+
+
+def positive_int(text: str) -> int:
+    """A whole number, 1 or more."""
+    v = nonneg_int(text)
+    if v == 0:
+        raise argparse.ArgumentTypeError("expected 1 or more, got '0'")
+    return v
