@@ -107,3 +107,21 @@ def test_portfolio_bound_never_below_a_proven_optimum(monkeypatch, seed):
     assert exact.level1.optimal
     assert r.level1.bound >= exact.level1.value
     assert not r.level1.optimal or r.level1.value == exact.level1.value
+
+
+def test_exact_path_twins_are_reproducible_and_bounds_valid():
+    """From TWIN_MIN_PAIRS pairs the exact path races two seeded searches on two cores."""
+    from pathlib import Path
+
+    from broker.bench.gap import read_gap_problem, to_problem
+
+    gap = Path(__file__).resolve().parents[1] / "benchmarks" / "instances" / "gap" / "gapa.txt"
+    p = to_problem(read_gap_problem(gap, 6))  # 20 agents x 200 jobs, optimum 2339
+    assert p.n_pairs >= cpsat.TWIN_MIN_PAIRS
+    a = solve(p, "cpsat", time_limit_s=10, seed=2)
+    b = solve(p, "cpsat", time_limit_s=10, seed=2)
+    assert a.params["twins"] == [2, 3]
+    assert np.array_equal(a.assignment, b.assignment)
+    assert a.level2.bound <= 2339 <= a.level2.value
+    single = solve(p, "cpsat", time_limit_s=10, seed=2, workers=1)
+    assert "twins" not in single.params

@@ -42,6 +42,7 @@ what stopped the run.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import numpy as np
@@ -54,6 +55,9 @@ from broker.solve.result import Level, Result, SolveStatus, evaluate, freeze
 
 LEVEL1_SHARE = 0.7
 """Share of the time and work limits level 1 may use; level 2 gets the rest."""
+
+TWIN_MIN_PAIRS = 1_000
+"""From this many pairs, the exact path runs a second seeded search on the second core."""
 
 EXACT_PAIR_LIMIT = 4_000
 """Above this many candidate pairs the portfolio (bound thread + LNS) is used."""
@@ -175,7 +179,54 @@ class CpSatSolver:
             from broker.solve.portfolio import solve_portfolio
 
             return solve_portfolio(self, problem, scaled(problem), options)
-        return self._solve_exact(problem, scaled(problem), options)
+        p = scaled(problem)
+        if options.deterministic and options.workers >= 2 and problem.n_pairs >= TWIN_MIN_PAIRS:
+            return self._solve_twins(problem, p, options)
+        return self._solve_exact(problem, p, options)
+
+    def _solve_twins(self, original: ProblemData, p: ProblemData,
+                     options: SolveOptions) -> Result:
+        """Two deterministic single-worker searches (seeds s and s+1) on two cores.
+
+        The second runs in a forked process; the better result wins (level 1,
+        then level 2; a tie goes to the first), so the outcome stays reproducible.
+        Bounds are combined where both refer to the same level-1 value.
+        """
+        from concurrent.futures import ProcessPoolExecutor
+
+        from broker.solve.portfolio import _context
+
+        twin = dataclasses.replace(options, seed=options.seed + 1, progress=None)
+        with ProcessPoolExecutor(max_workers=1, mp_context=_context()) as pool:
+            future = pool.submit(self._solve_exact, original, p, twin)
+            first = self._solve_exact(original, p, options)
+            try:
+                second = future.result()
+            except Exception:  # a failed twin never costs the first result
+                return first
+
+        def key(r: Result) -> tuple[int, int]:
+            return (r.level1.value, -r.level2.value)
+
+        best = second if key(second) > key(first) else first
+        l1_bound = min(first.level1.bound, second.level1.bound)
+        l1_opt = first.level1.optimal or second.level1.optimal or best.level1.value >= l1_bound
+        level1 = Level(best.level1.value, max(l1_bound, best.level1.value), l1_opt, "max")
+        level2 = best.level2
+        if first.level1.value == second.level1.value:
+            l2_bound = max(first.level2.bound, second.level2.bound)
+            level2 = Level(best.level2.value, min(l2_bound, best.level2.value),
+                           best.level2.optimal or best.level2.value <= l2_bound, "min")
+        both = level1.optimal and level2.optimal
+        return dataclasses.replace(
+            best, level1=level1, level2=level2,
+            status=SolveStatus.OPTIMAL if both else SolveStatus.FEASIBLE,
+            params=best.params | {"twins": [options.seed, options.seed + 1],
+                                  "winner_seed": best.seed},
+            seed=options.seed,
+            stopped_by="optimal" if both else best.stopped_by,
+            runtime_s=max(first.runtime_s, second.runtime_s),
+            log=first.log + tuple(f"twin (seed {options.seed + 1}): {m}" for m in second.log))
 
     def _solve_exact(self, original: ProblemData, p: ProblemData,
                      options: SolveOptions) -> Result:
