@@ -142,7 +142,7 @@ def _cpsat_worker(p: ProblemData, level: int, hint: np.ndarray, hold: int, work:
     return out
 
 
-def _lns_thread(p: ProblemData, level: int, start: np.ndarray, work: float, wall: float,
+def _lns_run(p: ProblemData, level: int, start: np.ndarray, work: float, wall: float,
                 seed: int, stop: threading.Event, out: dict, progress) -> None:  # type: ignore[no-untyped-def]
     a, stats = improve(p, start, level=level, work_limit=work, time_limit_s=wall, seed=seed,
                        should_stop=stop.is_set, progress=progress)
@@ -159,7 +159,7 @@ def _run_level(pool: ProcessPoolExecutor, p: ProblemData, level: int, start: np.
     # thread A proved optimality: nothing left for the LNS to improve
     future.add_done_callback(lambda f: stop.set() if (not f.exception()
                                                        and f.result().get("optimal")) else None)
-    _lns_thread(p, level, start, work, wall, seed + 1, stop, b_out, progress)
+    _lns_run(p, level, start, work, wall, seed + 1, stop, b_out, progress)
     a_out = future.result()
     candidates = [x for x in (a_out.get("assignment"), b_out.get("assignment"), start)
                   if x is not None and _complete(p, x)]
