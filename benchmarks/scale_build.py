@@ -33,23 +33,28 @@ def main() -> None:
     scales = [float(a) for a in sys.argv[1:]] or [1.0, 2.0, 4.0, 8.0]
     rows = []
     for scale in scales:
-        out = subprocess.run([sys.executable, "-c", CHILD, str(scale)], check=True,
-                             capture_output=True, text=True).stdout
+        out = subprocess.run(
+            [sys.executable, "-c", CHILD, str(scale)], check=True, capture_output=True, text=True
+        ).stdout
         rows.append(json.loads(out.strip().splitlines()[-1]))
     lines = [
         f"# Build scaling ({datetime.date.today()}, {platform.machine()}, "
-        f"`python benchmarks/scale_build.py {' '.join(f'{s:g}' for s in scales)}`)", "",
+        f"`python benchmarks/scale_build.py {' '.join(f'{s:g}' for s in scales)}`)",
+        "",
         "Target: at 8x England, candidate generation plus model build under 30 s and peak "
-        "memory under 4 GB.", "",
+        "memory under 4 GB.",
+        "",
         "| scale | clients | supporters | pairs | generate s | candidates s | CP-SAT model s |"
         " candidates + model s | peak GB |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        lines.append(f"| {r['scale']:g}x | {r['clients']:,} | {r['supporters']:,} | "
-                     f"{r['pairs']:,} | {r['generate_s']:.1f} | {r['candidates_s']:.2f} | "
-                     f"{r['model_s']:.2f} | {r['candidates_s'] + r['model_s']:.1f} | "
-                     f"{r['peak_gb']:.2f} |")
+        lines.append(
+            f"| {r['scale']:g}x | {r['clients']:,} | {r['supporters']:,} | "
+            f"{r['pairs']:,} | {r['generate_s']:.1f} | {r['candidates_s']:.2f} | "
+            f"{r['model_s']:.2f} | {r['candidates_s'] + r['model_s']:.1f} | "
+            f"{r['peak_gb']:.2f} |"
+        )
     text = "\n".join(lines) + "\n"
     path = Path(__file__).parent / "results" / "scale-build.md"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -10,25 +10,63 @@ from broker.scenario import Config, Scenario, Weights, from_frames
 BASE_E, BASE_N = 450_000.0, 300_000.0  # Leicestershire, British National Grid
 
 
-def supporter(sid: str, phase: str = "primary", *, x_km: float = 0.0, y_km: float = 0.0,
-              capacity: float = 2.0, rate: float = 500.0, la: str = "855", kind: str = "nle",
-              **extra: object) -> dict[str, object]:
-    return {"supporter_id": sid, "kind": kind, "phase": phase, "la_code": la,
-            "easting": BASE_E + 1000 * x_km, "northing": BASE_N + 1000 * y_km,
-            "capacity_days": capacity, "day_rate_gbp": rate, **extra}
+def supporter(
+    sid: str,
+    phase: str = "primary",
+    *,
+    x_km: float = 0.0,
+    y_km: float = 0.0,
+    capacity: float = 2.0,
+    rate: float = 500.0,
+    la: str = "855",
+    kind: str = "nle",
+    **extra: object,
+) -> dict[str, object]:
+    return {
+        "supporter_id": sid,
+        "kind": kind,
+        "phase": phase,
+        "la_code": la,
+        "easting": BASE_E + 1000 * x_km,
+        "northing": BASE_N + 1000 * y_km,
+        "capacity_days": capacity,
+        "day_rate_gbp": rate,
+        **extra,
+    }
 
 
-def client(cid: str, phase: str = "primary", *, x_km: float = 0.0, y_km: float = 0.0,
-           need: float = 1.0, priority: int = 1, la: str = "855",
-           **extra: object) -> dict[str, object]:
-    return {"client_id": cid, "phase": phase, "la_code": la,
-            "easting": BASE_E + 1000 * x_km, "northing": BASE_N + 1000 * y_km,
-            "need_days": need, "priority": priority, **extra}
+def client(
+    cid: str,
+    phase: str = "primary",
+    *,
+    x_km: float = 0.0,
+    y_km: float = 0.0,
+    need: float = 1.0,
+    priority: int = 1,
+    la: str = "855",
+    **extra: object,
+) -> dict[str, object]:
+    return {
+        "client_id": cid,
+        "phase": phase,
+        "la_code": la,
+        "easting": BASE_E + 1000 * x_km,
+        "northing": BASE_N + 1000 * y_km,
+        "need_days": need,
+        "priority": priority,
+        **extra,
+    }
 
 
-def scenario(supporters: list[dict], clients: list[dict], *, authorities: list[dict] | None = None,
-             conflicts: list[tuple[str, str]] | None = None,
-             pinned: list[tuple[str, str]] | None = None, **config: object) -> Scenario:
+def scenario(
+    supporters: list[dict],
+    clients: list[dict],
+    *,
+    authorities: list[dict] | None = None,
+    conflicts: list[tuple[str, str]] | None = None,
+    pinned: list[tuple[str, str]] | None = None,
+    **config: object,
+) -> Scenario:
     """A validated scenario; ``conflicts`` and ``pinned`` are (client, supporter) pairs."""
     cfg = Config(name=str(config.pop("name", "test")), **config)  # type: ignore[arg-type]
     return from_frames(
@@ -45,8 +83,9 @@ PHASES = ["primary", "secondary", "special"]
 
 
 @st.composite
-def small_scenarios(draw: st.DrawFn, max_supporters: int = 5, max_clients: int = 8,
-                    with_pins: bool = True) -> Scenario:
+def small_scenarios(
+    draw: st.DrawFn, max_supporters: int = 5, max_clients: int = 8, with_pins: bool = True
+) -> Scenario:
     """Small valid scenarios that exercise every hard rule.
 
     Points lie in a 60 km square so distance binds; two authorities with random
@@ -60,37 +99,56 @@ def small_scenarios(draw: st.DrawFn, max_supporters: int = 5, max_clients: int =
     sups = []
     for j in range(n_s):
         phases = draw(st.lists(st.sampled_from(PHASES), min_size=1, max_size=2, unique=True))
-        sups.append(supporter(
-            f"S{j}", ";".join(phases), x_km=draw(coord), y_km=draw(coord),
-            capacity=draw(st.sampled_from([0.5, 1.0, 1.5, 2.0, 2.5])),
-            rate=draw(st.sampled_from([300.0, 450.5, 600.0])),
-            la=draw(st.sampled_from(["855", "856"])),
-            max_distance_km=draw(st.sampled_from([None, 20.0, 35.0])),
-            cross_phase=draw(st.booleans()),
-            network=draw(st.sampled_from(["", "", "north"])),
-        ))
+        sups.append(
+            supporter(
+                f"S{j}",
+                ";".join(phases),
+                x_km=draw(coord),
+                y_km=draw(coord),
+                capacity=draw(st.sampled_from([0.5, 1.0, 1.5, 2.0, 2.5])),
+                rate=draw(st.sampled_from([300.0, 450.5, 600.0])),
+                la=draw(st.sampled_from(["855", "856"])),
+                max_distance_km=draw(st.sampled_from([None, 20.0, 35.0])),
+                cross_phase=draw(st.booleans()),
+                network=draw(st.sampled_from(["", "", "north"])),
+            )
+        )
     clis = []
     for i in range(n_c):
-        clis.append(client(
-            f"C{i}", draw(st.sampled_from(PHASES)), x_km=draw(coord), y_km=draw(coord),
-            need=draw(st.sampled_from([0.5, 1.0, 1.5, 2.0])),
-            priority=draw(st.integers(1, 5)),
-            la=draw(st.sampled_from(["855", "856"])),
-            budget_gbp=draw(st.sampled_from([None, None, 20_000.0, 40_000.0])),
-            network=draw(st.sampled_from(["", "north"])),
-        ))
+        clis.append(
+            client(
+                f"C{i}",
+                draw(st.sampled_from(PHASES)),
+                x_km=draw(coord),
+                y_km=draw(coord),
+                need=draw(st.sampled_from([0.5, 1.0, 1.5, 2.0])),
+                priority=draw(st.integers(1, 5)),
+                la=draw(st.sampled_from(["855", "856"])),
+                budget_gbp=draw(st.sampled_from([None, None, 20_000.0, 40_000.0])),
+                network=draw(st.sampled_from(["", "north"])),
+            )
+        )
     authorities = [
-        {"la_code": code, "cross_la": draw(st.sampled_from(["allow", "prefer_own", "own_only",
-                                                            "neighbours"])),
-         "budget_gbp": draw(st.sampled_from([None, 30_000.0, 60_000.0])),
-         "neighbours": draw(st.sampled_from(["", "856" if code == "855" else "855"]))}
+        {
+            "la_code": code,
+            "cross_la": draw(st.sampled_from(["allow", "prefer_own", "own_only", "neighbours"])),
+            "budget_gbp": draw(st.sampled_from([None, 30_000.0, 60_000.0])),
+            "neighbours": draw(st.sampled_from(["", "856" if code == "855" else "855"])),
+        }
         for code in ("855", "856")
     ]
     if all(a["neighbours"] == "" for a in authorities):
         authorities[0]["neighbours"] = "857"  # keeps adjacency local (no bundled data needed)
-    conflicts = draw(st.lists(st.tuples(st.sampled_from([c["client_id"] for c in clis]),
-                                        st.sampled_from([s["supporter_id"] for s in sups])),
-                              max_size=3, unique=True))
+    conflicts = draw(
+        st.lists(
+            st.tuples(
+                st.sampled_from([c["client_id"] for c in clis]),
+                st.sampled_from([s["supporter_id"] for s in sups]),
+            ),
+            max_size=3,
+            unique=True,
+        )
+    )
     pinned: list[tuple[str, str]] = []
     if with_pins and draw(st.booleans()):
         c = draw(st.sampled_from(clis))
@@ -98,9 +156,20 @@ def small_scenarios(draw: st.DrawFn, max_supporters: int = 5, max_clients: int =
         if (c["client_id"], s["supporter_id"]) not in conflicts:
             pinned = [(c["client_id"], s["supporter_id"])]
     programme = draw(st.sampled_from([None, None, 80_000.0]))
-    return scenario(sups, clis, authorities=authorities, conflicts=conflicts, pinned=pinned,
-                    max_distance_km=30.0, weeks=draw(st.sampled_from([10, 39])),
-                    allow_cross_phase=draw(st.booleans()), programme_budget_gbp=programme,
-                    weights=Weights(cost_per_1000_gbp=1.0, distance_per_km=1.0,
-                                    cross_phase=draw(st.sampled_from([0.0, 50.0])),
-                                    other_la=25.0))
+    return scenario(
+        sups,
+        clis,
+        authorities=authorities,
+        conflicts=conflicts,
+        pinned=pinned,
+        max_distance_km=30.0,
+        weeks=draw(st.sampled_from([10, 39])),
+        allow_cross_phase=draw(st.booleans()),
+        programme_budget_gbp=programme,
+        weights=Weights(
+            cost_per_1000_gbp=1.0,
+            distance_per_km=1.0,
+            cross_phase=draw(st.sampled_from([0.0, 50.0])),
+            other_la=25.0,
+        ),
+    )

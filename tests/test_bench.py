@@ -29,11 +29,11 @@ def raw_gap(path, k):
     for _ in range(t[0]):
         m, n = t[pos], t[pos + 1]
         pos += 2
-        c = [t[pos + i * n:pos + (i + 1) * n] for i in range(m)]
+        c = [t[pos + i * n : pos + (i + 1) * n] for i in range(m)]
         pos += m * n
-        w = [t[pos + i * n:pos + (i + 1) * n] for i in range(m)]
+        w = [t[pos + i * n : pos + (i + 1) * n] for i in range(m)]
         pos += m * n
-        b = t[pos:pos + m]
+        b = t[pos : pos + m]
         pos += m
         k -= 1
         if k == 0:
@@ -79,19 +79,32 @@ def test_parser_reads_every_shipped_file():
     assert sizes["gapd.txt"] == [(5, 100), (5, 200), (10, 100), (10, 200), (20, 100), (20, 200)]
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("1\n2 3\n1 2 x 4 5 6\n", ["number 6 (line 3)", "problem 1 of 1", "c[1][3]", "'x'",
-                               "expected a whole number"]),
-    ("1\n2 3\n1 2 3 4 5 6\n1 1 1 1 1 1\n5\n", ["problem 1 of 1", "file ends after 16",
-                                                "b[1] .. b[2]", "found 1"]),
-    ("1\n1 2\n3 4\n1 -2\n9\n", ["number 7 (line 4)", "w[1][2]", "'-2'", ">= 0"]),
-    ("1\n0 2\n", ["number 2 (line 2)", "m (agents)", ">= 1"]),
-    ("1\n1 1\n3\n1\n2\n7 8\n", ["number 7 (line 6)", "2 number(s) after the last of the 1 "
-                                "problems", "expected the end of the file"]),
-    ("2\n1 1\n3\n1\n2\n", ["problem 2 of 2", "file ends after 6", "m (agents)"]),
-    ("   \n", ["the file is empty"]),
-    ("1.5\n", ["number 1 (line 1)", "P (the number of problems)", "expected a whole number"]),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "1\n2 3\n1 2 x 4 5 6\n",
+            ["number 6 (line 3)", "problem 1 of 1", "c[1][3]", "'x'", "expected a whole number"],
+        ),
+        (
+            "1\n2 3\n1 2 3 4 5 6\n1 1 1 1 1 1\n5\n",
+            ["problem 1 of 1", "file ends after 16", "b[1] .. b[2]", "found 1"],
+        ),
+        ("1\n1 2\n3 4\n1 -2\n9\n", ["number 7 (line 4)", "w[1][2]", "'-2'", ">= 0"]),
+        ("1\n0 2\n", ["number 2 (line 2)", "m (agents)", ">= 1"]),
+        (
+            "1\n1 1\n3\n1\n2\n7 8\n",
+            [
+                "number 7 (line 6)",
+                "2 number(s) after the last of the 1 problems",
+                "expected the end of the file",
+            ],
+        ),
+        ("2\n1 1\n3\n1\n2\n", ["problem 2 of 2", "file ends after 6", "m (agents)"]),
+        ("   \n", ["the file is empty"]),
+        ("1.5\n", ["number 1 (line 1)", "P (the number of problems)", "expected a whole number"]),
+    ],
+)
 def test_parser_rejects_malformed_files(tmp_path, text, expected):
     path = tmp_path / "bad.txt"
     path.write_text(text)
@@ -140,12 +153,21 @@ def test_gap1_solved_to_best_known(index, sense):
 
 
 def test_gap_cli_json_and_input_errors(tmp_path, capsys):
-    code = bench_main(["gap", str(GAP1), "--index", "2", "--sense", "max", "--time-limit", "10",
-                       "--json"])
+    code = bench_main(
+        ["gap", str(GAP1), "--index", "2", "--sense", "max", "--time-limit", "10", "--json"]
+    )
     out = json.loads(capsys.readouterr().out)
     assert code == 0
-    for key in ("objective", "status", "bound", "seconds", "assignment", "instance", "solver",
-                "best_known"):
+    for key in (
+        "objective",
+        "status",
+        "bound",
+        "seconds",
+        "assignment",
+        "instance",
+        "solver",
+        "best_known",
+    ):
         assert key in out
     assert (out["instance"], out["solver"], out["objective"]) == ("gap1-2", "cpsat", 327)
     assert out["best_known"] == 327
@@ -164,12 +186,19 @@ def test_gap_cli_json_and_input_errors(tmp_path, capsys):
 # ---------------------------------------------------------------- independent check
 def tiny_problem() -> ProblemData:
     return ProblemData.create(
-        client_ids=["a", "b", "c"], supporter_ids=["s", "t"],
-        priority=np.array([3, 2, 1]), capacity=np.array([100, 60]),
-        pair_client=np.array([0, 0, 1, 1, 2]), pair_supporter=np.array([0, 1, 0, 1, 1]),
-        pair_load=np.array([60, 60, 50, 50, 10]), pair_cost=np.array([5, 5, 5, 5, 5]),
-        pair_level2=np.array([1, 2, 3, 4, 5]), required=np.array([False, False, True]),
-        pinned=np.array([4]), client_group=np.array([0, 0, -1]), group_budget=np.array([9]),
+        client_ids=["a", "b", "c"],
+        supporter_ids=["s", "t"],
+        priority=np.array([3, 2, 1]),
+        capacity=np.array([100, 60]),
+        pair_client=np.array([0, 0, 1, 1, 2]),
+        pair_supporter=np.array([0, 1, 0, 1, 1]),
+        pair_load=np.array([60, 60, 50, 50, 10]),
+        pair_cost=np.array([5, 5, 5, 5, 5]),
+        pair_level2=np.array([1, 2, 3, 4, 5]),
+        required=np.array([False, False, True]),
+        pinned=np.array([4]),
+        client_group=np.array([0, 0, -1]),
+        group_budget=np.array([9]),
         group_names=["g"],
     )
 
@@ -192,11 +221,17 @@ def small_instances() -> list[ProblemData]:
     out = [base, synthetic_national(seed=4, scale=0.01)]
     groups = (np.arange(base.n_clients) % 3 - 1).astype(np.int32)  # -1, 0, 1
     in_group = groups[base.pair_client] >= 0
-    spend = np.bincount(groups[base.pair_client][in_group], weights=base.pair_cost[in_group],
-                        minlength=2)
-    out.append(base.replace(client_group=groups, group_budget=(spend // 30).astype(np.int64),
-                            group_names=("g0", "g1"),
-                            programme_budget=int(base.pair_cost.sum() // 40)))
+    spend = np.bincount(
+        groups[base.pair_client][in_group], weights=base.pair_cost[in_group], minlength=2
+    )
+    out.append(
+        base.replace(
+            client_group=groups,
+            group_budget=(spend // 30).astype(np.int64),
+            group_names=("g0", "g1"),
+            programme_budget=int(base.pair_cost.sum() // 40),
+        )
+    )
     # required clients and pins taken from a known feasible solution, so it stays feasible
     matched = np.flatnonzero(solve(base, "greedy").assignment >= 0)
     a = solve(base, "greedy").assignment
@@ -223,12 +258,15 @@ def test_weighting_decodes_levels():
         assert wt.levels(float(coef[ks].sum())) == verify.objective_values(p, a)
 
 
-@pytest.mark.parametrize("which", [0, 1, 2, 3],
-                         ids=["capacity", "capacity-2", "budgets", "required-pinned"])
+@pytest.mark.parametrize(
+    "which", [0, 1, 2, 3], ids=["capacity", "capacity-2", "budgets", "required-pinned"]
+)
 def test_peers_agree_on_small_instances(which):
-    for p in small_instances()[which:which + 1]:
-        results = {name: peers.run_solver(name, p, time_limit_s=20, seed=0, workers=2)
-                   for name in ("highs-mip", "cbc", "cpsat-plain")}
+    for p in small_instances()[which : which + 1]:
+        results = {
+            name: peers.run_solver(name, p, time_limit_s=20, seed=0, workers=2)
+            for name in ("highs-mip", "cbc", "cpsat-plain")
+        }
         results["cpsat"] = solve(p, "cpsat", time_limit_s=20, seed=0, workers=2)
         for name, r in results.items():
             assert r.status.value == "optimal", (p.name, name)
@@ -263,7 +301,8 @@ def test_peers_on_gap_agree_with_best_known():
             r = peers.run_solver(name, p, time_limit_s=20)
             assert r.status.value == "optimal"
             assert gapmod.level2_to_objective(r.level2.value, sense) == best_known(
-                "gap1.txt", 3, sense)
+                "gap1.txt", 3, sense
+            )
 
 
 # ---------------------------------------------------------------- instances and runner
@@ -295,12 +334,36 @@ def test_instance_sets():
 
 def test_add_ratios():
     rows = [
-        {"instance": "x", "seed": 0, "solver": "cpsat", "sense": "max", "objective": 10.0,
-         "seconds": 2.0, "time_to_final_s": 1.0, "_trace": [(0.5, 8.0), (1.0, 10.0)]},
-        {"instance": "x", "seed": 0, "solver": "cbc", "sense": "max", "objective": 10.0,
-         "seconds": 4.0, "time_to_final_s": 3.0, "_trace": [(1.5, 9.0), (3.0, 10.0)]},
-        {"instance": "x", "seed": 0, "solver": "greedy", "sense": "max", "objective": 7.0,
-         "seconds": 0.1, "time_to_final_s": 0.1, "_trace": [(0.1, 7.0)]},
+        {
+            "instance": "x",
+            "seed": 0,
+            "solver": "cpsat",
+            "sense": "max",
+            "objective": 10.0,
+            "seconds": 2.0,
+            "time_to_final_s": 1.0,
+            "_trace": [(0.5, 8.0), (1.0, 10.0)],
+        },
+        {
+            "instance": "x",
+            "seed": 0,
+            "solver": "cbc",
+            "sense": "max",
+            "objective": 10.0,
+            "seconds": 4.0,
+            "time_to_final_s": 3.0,
+            "_trace": [(1.5, 9.0), (3.0, 10.0)],
+        },
+        {
+            "instance": "x",
+            "seed": 0,
+            "solver": "greedy",
+            "sense": "max",
+            "objective": 7.0,
+            "seconds": 0.1,
+            "time_to_final_s": 0.1,
+            "_trace": [(0.1, 7.0)],
+        },
     ]
     add_ratios(rows, "cpsat")
     ref, cbc, greedy = rows
@@ -313,12 +376,35 @@ def test_add_ratios():
 
 def test_check_bounds_flags_false_claims():
     rows = [
-        {"instance": "x", "seed": 0, "solver": "a", "sense": "max", "objective": 10.0,
-         "bound": 10.0, "feasible": True},
-        {"instance": "x", "seed": 0, "solver": "b", "sense": "max", "objective": 12.0,
-         "bound": 15.0, "feasible": True},
-        {"instance": "g", "seed": 0, "solver": "a", "sense": "min", "objective": 9.0,
-         "bound": 8.0, "feasible": True, "best_known": 7, "best_known_optimal": True},
+        {
+            "instance": "x",
+            "seed": 0,
+            "solver": "a",
+            "sense": "max",
+            "objective": 10.0,
+            "bound": 10.0,
+            "feasible": True,
+        },
+        {
+            "instance": "x",
+            "seed": 0,
+            "solver": "b",
+            "sense": "max",
+            "objective": 12.0,
+            "bound": 15.0,
+            "feasible": True,
+        },
+        {
+            "instance": "g",
+            "seed": 0,
+            "solver": "a",
+            "sense": "min",
+            "objective": 9.0,
+            "bound": 8.0,
+            "feasible": True,
+            "best_known": 7,
+            "best_known_optimal": True,
+        },
     ]
     check_bounds(rows)
     assert [r["bound_valid"] for r in rows] == [False, True, False]
@@ -328,9 +414,22 @@ def test_check_bounds_flags_false_claims():
 
 def test_runner_writes_csv_and_markdown(tmp_path, capsys):
     out = tmp_path / "res"
-    code = bench_main(["run", "--set", "gap-small", "--filter", "gap1-1", "--solvers",
-                       "cpsat,cpsat-plain,greedy", "--time-limit", "1", "--out", str(out),
-                       "--quiet"])
+    code = bench_main(
+        [
+            "run",
+            "--set",
+            "gap-small",
+            "--filter",
+            "gap1-1",
+            "--solvers",
+            "cpsat,cpsat-plain,greedy",
+            "--time-limit",
+            "1",
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+    )
     assert code == 0
     with (out / "results.csv").open() as fh:
         rows = list(csv.DictReader(fh))
@@ -345,8 +444,17 @@ def test_runner_writes_csv_and_markdown(tmp_path, capsys):
         assert math.isfinite(float(r["time_to_final_s"]))
     assert by["greedy"]["objective"] == ""  # greedy does not place every job here
     md = (out / "results.md").read_text()
-    for part in ("Command", "broker bench run --set gap-small", "Date", "logical CPUs",
-                 "RAM", "ortools", "highspy", "PuLP", "| gap1-1 | cpsat-plain | 0 | optimal |"):
+    for part in (
+        "Command",
+        "broker bench run --set gap-small",
+        "Date",
+        "logical CPUs",
+        "RAM",
+        "ortools",
+        "highspy",
+        "PuLP",
+        "| gap1-1 | cpsat-plain | 0 | optimal |",
+    ):
         assert part in md
     traces = json.loads((out / "traces.json").read_text())
     assert len(traces) == 3
@@ -354,8 +462,23 @@ def test_runner_writes_csv_and_markdown(tmp_path, capsys):
 
 def test_runner_on_scenario_folder_and_bad_set(tmp_path, capsys):
     out = tmp_path / "leic"
-    assert bench_main(["run", "--set", "scenarios/leicestershire", "--solvers", "greedy,cbc",
-                       "--time-limit", "2", "--out", str(out), "--quiet"]) == 0
+    assert (
+        bench_main(
+            [
+                "run",
+                "--set",
+                "scenarios/leicestershire",
+                "--solvers",
+                "greedy,cbc",
+                "--time-limit",
+                "2",
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     with (out / "results.csv").open() as fh:
         rows = list(csv.DictReader(fh))
     assert {r["solver"] for r in rows} == {"greedy", "cbc"}

@@ -13,15 +13,25 @@ from broker.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 LEICS = ROOT / "scenarios" / "leicestershire"
-SUMMARY_KEYS = {"clients", "matched", "priority_matched", "priority_bound", "total_cost_gbp",
-                "solver_status", "runtime_s", "seed", "broker_version"}
+SUMMARY_KEYS = {
+    "clients",
+    "matched",
+    "priority_matched",
+    "priority_bound",
+    "total_cost_gbp",
+    "solver_status",
+    "runtime_s",
+    "seed",
+    "broker_version",
+}
 
 
 @pytest.fixture(scope="module")
 def leics_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("leics")
-    code = main(["run", str(LEICS), "--out", str(out), "--time-limit", "20", "--seed", "3",
-                 "--quiet"])
+    code = main(
+        ["run", str(LEICS), "--out", str(out), "--time-limit", "20", "--seed", "3", "--quiet"]
+    )
     assert code == 0
     return out
 
@@ -29,8 +39,15 @@ def leics_run(tmp_path_factory):
 def test_run_writes_assignments_and_summary(leics_run):
     table = pd.read_csv(leics_run / "assignments.csv", dtype=str, keep_default_na=False)
     clients = pd.read_csv(LEICS / "clients.csv", dtype=str)
-    assert list(table.columns)[:7] == ["client_id", "supporter_id", "status", "days_per_week",
-                                       "cost_gbp", "distance_km", "reason"]
+    assert list(table.columns)[:7] == [
+        "client_id",
+        "supporter_id",
+        "status",
+        "days_per_week",
+        "cost_gbp",
+        "distance_km",
+        "reason",
+    ]
     assert sorted(table["client_id"]) == sorted(clients["client_id"])
     assert set(table["status"]) <= {"matched", "unmatched", "pinned"}
     unmatched = table[table["status"] == "unmatched"]
@@ -64,8 +81,23 @@ def test_check_command_rejects_a_tampered_solution(leics_run, tmp_path, capsys):
 
 def test_same_seed_same_files(leics_run, tmp_path):
     out = tmp_path / "again"
-    assert main(["run", str(LEICS), "--out", str(out), "--time-limit", "20", "--seed", "3",
-                 "--quiet", "--no-map"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                str(LEICS),
+                "--out",
+                str(out),
+                "--time-limit",
+                "20",
+                "--seed",
+                "3",
+                "--quiet",
+                "--no-map",
+            ]
+        )
+        == 0
+    )
     assert (out / "assignments.csv").read_bytes() == (leics_run / "assignments.csv").read_bytes()
 
 
@@ -73,8 +105,21 @@ def test_input_files_never_modified(tmp_path):
     copy = tmp_path / "scen"
     shutil.copytree(LEICS, copy)
     before = {p.name: p.read_bytes() for p in copy.iterdir()}
-    assert main(["run", str(copy), "--out", str(tmp_path / "o"), "--quiet", "--no-map",
-                 "--time-limit", "10"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                str(copy),
+                "--out",
+                str(tmp_path / "o"),
+                "--quiet",
+                "--no-map",
+                "--time-limit",
+                "10",
+            ]
+        )
+        == 0
+    )
     assert {p.name: p.read_bytes() for p in copy.iterdir()} == before
     assert main(["run", str(copy), "--out", str(copy), "--quiet"]) == 2
 
@@ -96,8 +141,11 @@ def test_bundled_scenario_is_current():
 
     fresh, committed = build(), read_scenario(LEICS)
     cols = ["client_id", "phase", "need_days", "priority", "network", "easting"]
-    pd.testing.assert_frame_equal(fresh.clients[cols].reset_index(drop=True),
-                                  committed.clients[cols].reset_index(drop=True))
+    pd.testing.assert_frame_equal(
+        fresh.clients[cols].reset_index(drop=True), committed.clients[cols].reset_index(drop=True)
+    )
     scols = ["supporter_id", "kind", "capacity_days", "day_rate_gbp", "network"]
-    pd.testing.assert_frame_equal(fresh.supporters[scols].reset_index(drop=True),
-                                  committed.supporters[scols].reset_index(drop=True))
+    pd.testing.assert_frame_equal(
+        fresh.supporters[scols].reset_index(drop=True),
+        committed.supporters[scols].reset_index(drop=True),
+    )

@@ -68,21 +68,51 @@ def test_selection_errors_are_clear():
 
 def test_cli_scenario_then_run(tmp_path, capsys):
     out = tmp_path / "ne"
-    assert main(["scenario", "england", "--region", "North East", "--seed", "1", "--out",
-                 str(out), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "scenario",
+                "england",
+                "--region",
+                "North East",
+                "--seed",
+                "1",
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     s = read_scenario(out)
     assert len(s.clients) > 10
-    assert main(["run", str(out), "--out", str(tmp_path / "r"), "--time-limit", "5", "--quiet",
-                 "--no-map"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                str(out),
+                "--out",
+                str(tmp_path / "r"),
+                "--time-limit",
+                "5",
+                "--quiet",
+                "--no-map",
+            ]
+        )
+        == 0
+    )
     assert main(["scenario", "england", "--out", str(out), "--quiet"]) == 2  # not empty
     assert "not empty" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("name,args", [
-    ("england", ["--seed", "1"]),
-    ("derbyshire", ["--la", "830", "--seed", "1", "--name", "Derbyshire (seed 1)"]),
-    ("lancashire", ["--la", "888", "--seed", "1", "--name", "Lancashire (seed 1)"]),
-])
+@pytest.mark.parametrize(
+    "name,args",
+    [
+        ("england", ["--seed", "1"]),
+        ("derbyshire", ["--la", "830", "--seed", "1", "--name", "Derbyshire (seed 1)"]),
+        ("lancashire", ["--la", "888", "--seed", "1", "--name", "Lancashire (seed 1)"]),
+    ],
+)
 def test_bundled_scenarios_are_current(tmp_path, name, args):
     out = tmp_path / name
     assert main(["scenario", "england", *args, "--out", str(out), "--quiet"]) == 0

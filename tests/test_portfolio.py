@@ -17,15 +17,31 @@ from factories import client, scenario, supporter
 
 def random_scenario(seed: int, n_clients: int = 60, n_supporters: int = 15, budgets: bool = True):
     rng = np.random.default_rng(seed)
-    sups = [supporter(f"S{j}", x_km=float(rng.uniform(0, 50)), y_km=float(rng.uniform(0, 50)),
-                      capacity=float(rng.choice([1, 1.5, 2, 2.5])),
-                      rate=float(rng.choice([350, 500, 900])),
-                      la=str(rng.choice(["855", "856", "857"]))) for j in range(n_supporters)]
-    clis = [client(f"C{i}", x_km=float(rng.uniform(0, 50)), y_km=float(rng.uniform(0, 50)),
-                   need=float(rng.choice([0.5, 1, 1.5])), priority=int(rng.integers(1, 6)),
-                   la=str(rng.choice(["855", "856", "857"]))) for i in range(n_clients)]
-    auth = ([{"la_code": c, "budget_gbp": 60_000} for c in ("855", "856", "857")]
-            if budgets else None)
+    sups = [
+        supporter(
+            f"S{j}",
+            x_km=float(rng.uniform(0, 50)),
+            y_km=float(rng.uniform(0, 50)),
+            capacity=float(rng.choice([1, 1.5, 2, 2.5])),
+            rate=float(rng.choice([350, 500, 900])),
+            la=str(rng.choice(["855", "856", "857"])),
+        )
+        for j in range(n_supporters)
+    ]
+    clis = [
+        client(
+            f"C{i}",
+            x_km=float(rng.uniform(0, 50)),
+            y_km=float(rng.uniform(0, 50)),
+            need=float(rng.choice([0.5, 1, 1.5])),
+            priority=int(rng.integers(1, 6)),
+            la=str(rng.choice(["855", "856", "857"])),
+        )
+        for i in range(n_clients)
+    ]
+    auth = (
+        [{"la_code": c, "budget_gbp": 60_000} for c in ("855", "856", "857")] if budgets else None
+    )
     return scenario(sups, clis, authorities=auth, max_distance_km=20)
 
 

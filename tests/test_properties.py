@@ -36,15 +36,16 @@ def brute_force_level1(p: ProblemData) -> int:
     best = -1
     for combo in itertools.product(*options):
         ks = np.array([k for k in combo if k >= 0], dtype=np.int64)
-        load = np.bincount(p.pair_supporter[ks], weights=p.pair_load[ks],
-                           minlength=p.n_supporters)
+        load = np.bincount(p.pair_supporter[ks], weights=p.pair_load[ks], minlength=p.n_supporters)
         if np.any(load > p.capacity):
             continue
         if p.programme_budget != NO_LIMIT and p.pair_cost[ks].sum() > p.programme_budget:
             continue
         g = p.client_group[p.pair_client[ks]]
-        if p.n_groups and np.any(np.bincount(g[g >= 0], weights=p.pair_cost[ks][g >= 0],
-                                             minlength=p.n_groups) > p.group_budget):
+        if p.n_groups and np.any(
+            np.bincount(g[g >= 0], weights=p.pair_cost[ks][g >= 0], minlength=p.n_groups)
+            > p.group_budget
+        ):
             continue
         best = max(best, int(p.pair_priority[ks].sum()))
     return best
@@ -63,9 +64,17 @@ def test_every_solution_passes_the_independent_checker(s):
         got = dict(zip(table["client_id"], table["supporter_id"], strict=True))
         assert all(got[c] == sup for c, sup in pinned.items())
         assert set(table.loc[table["status"] == "unmatched", "reason_code"]) <= {
-            "no_supporter_in_reach", "no_phase_match", "outside_network", "authority_rule",
-            "need_exceeds_capacity", "only_conflicting", "over_budget", "supporters_full",
-            "authority_budget", "programme_budget"}
+            "no_supporter_in_reach",
+            "no_phase_match",
+            "outside_network",
+            "authority_rule",
+            "need_exceeds_capacity",
+            "only_conflicting",
+            "over_budget",
+            "supporters_full",
+            "authority_budget",
+            "programme_budget",
+        }
 
 
 @given(small_scenarios(max_supporters=3, max_clients=6))
@@ -116,10 +125,13 @@ def test_checker_catches_each_rule():
 
     from factories import client, scenario, supporter
 
-    s = scenario([supporter("S1", capacity=1, x_km=0), supporter("S2", "secondary", x_km=50)],
-                 [client("A", need=1), client("B", need=1, budget_gbp=100),
-                  client("C", "primary")],
-                 conflicts=[("C", "S1")], pinned=[("A", "S1")], max_distance_km=40)
+    s = scenario(
+        [supporter("S1", capacity=1, x_km=0), supporter("S2", "secondary", x_km=50)],
+        [client("A", need=1), client("B", need=1, budget_gbp=100), client("C", "primary")],
+        conflicts=[("C", "S1")],
+        pinned=[("A", "S1")],
+        max_distance_km=40,
+    )
     bad = pd.DataFrame({"client_id": ["A", "B", "C"], "supporter_id": ["S1", "S1", "S2"]})
     text = "\n".join(check_assignment(s, bad).violations)
     for rule in ("rule 2", "rule 3", "rule 4", "rule 7"):
@@ -135,11 +147,25 @@ def test_cpsat_result_independent_of_worker_count_in_deterministic_mode(seed):
     from factories import client, scenario, supporter
 
     rng = np.random.default_rng(seed)
-    sups = [supporter(f"S{j}", x_km=float(rng.uniform(0, 40)), y_km=float(rng.uniform(0, 40)),
-                      capacity=float(rng.choice([1, 1.5, 2, 2.5]))) for j in range(8)]
-    clis = [client(f"C{i}", x_km=float(rng.uniform(0, 40)), y_km=float(rng.uniform(0, 40)),
-                   need=float(rng.choice([0.5, 1, 1.5])), priority=int(rng.integers(1, 6)))
-            for i in range(40)]
+    sups = [
+        supporter(
+            f"S{j}",
+            x_km=float(rng.uniform(0, 40)),
+            y_km=float(rng.uniform(0, 40)),
+            capacity=float(rng.choice([1, 1.5, 2, 2.5])),
+        )
+        for j in range(8)
+    ]
+    clis = [
+        client(
+            f"C{i}",
+            x_km=float(rng.uniform(0, 40)),
+            y_km=float(rng.uniform(0, 40)),
+            need=float(rng.choice([0.5, 1, 1.5])),
+            priority=int(rng.integers(1, 6)),
+        )
+        for i in range(40)
+    ]
     p = build_candidates(scenario(sups, clis, max_distance_km=15)).problem
     results = [solve(p, "cpsat", time_limit_s=10, seed=seed, workers=w) for w in (1, 2)]
     assert results[0].level1.value == results[1].level1.value

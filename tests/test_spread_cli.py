@@ -52,21 +52,42 @@ def run_dir(tmp_path_factory, leics):
 @pytest.fixture(scope="module")
 def spread_out(tmp_path_factory, run_dir):
     out = tmp_path_factory.mktemp("spread")
-    code = spread_main(["spread", str(LEICS), "--round", str(run_dir), "--out", str(out),
-                        "--recruit", "3", "--quiet"])
+    code = spread_main(
+        [
+            "spread",
+            str(LEICS),
+            "--round",
+            str(run_dir),
+            "--out",
+            str(out),
+            "--recruit",
+            "3",
+            "--quiet",
+        ]
+    )
     assert code == 0
     return out
 
 
 def test_spread_writes_tables_and_headline(spread_out, leics):
     s, _ = leics
-    for name in ("la_scores", "region_scores", "isolated_clients", "flows", "resilience",
-                 "recruitment_targets"):
+    for name in (
+        "la_scores",
+        "region_scores",
+        "isolated_clients",
+        "flows",
+        "resilience",
+        "recruitment_targets",
+    ):
         assert (spread_out / f"{name}.csv").is_file(), name
     la = pd.read_csv(spread_out / "la_scores.csv", dtype={"la_code": str})
     assert list(la["la_code"]) == ["855"] and la["clients"].sum() == len(s.clients)
-    assert {"balance_in_reach", "share_need_in_reach", "maxflow_bound_days",
-            "share_matched_cross_la"} <= set(la.columns)
+    assert {
+        "balance_in_reach",
+        "share_need_in_reach",
+        "maxflow_bound_days",
+        "share_matched_cross_la",
+    } <= set(la.columns)
     res = pd.read_csv(spread_out / "resilience.csv")
     assert len(res) == len(s.supporters)
     assert set(res["bound"]) <= {"exact", "upper_bound"}
@@ -105,8 +126,21 @@ def test_spread_without_round_and_maps(tmp_path, capsys):
 def test_outputs_are_deterministic(tmp_path, run_dir):
     a, b = tmp_path / "a", tmp_path / "b"
     for out in (a, b):
-        assert spread_main(["spread", str(LEICS), "--round", str(run_dir), "--out", str(out),
-                            "--no-maps", "--quiet"]) == 0
+        assert (
+            spread_main(
+                [
+                    "spread",
+                    str(LEICS),
+                    "--round",
+                    str(run_dir),
+                    "--out",
+                    str(out),
+                    "--no-maps",
+                    "--quiet",
+                ]
+            )
+            == 0
+        )
     for f in sorted(a.glob("*.csv")):
         assert f.read_bytes() == (b / f.name).read_bytes(), f.name
 
@@ -141,19 +175,29 @@ def test_read_run_dir_round_trips(run_dir, leics):
     assert rnd.level1_optimal and rnd.solver == "highs" and rnd.source == str(run_dir)
 
 
-@pytest.mark.parametrize("edit, expected", [
-    (lambda t: t.assign(client_id=t["client_id"].where(t.index != 0, "CX")),
-     "assignments.csv, row 2, column 'client_id': value 'CX': unknown client"),
-    (lambda t: t.assign(supporter_id=t["supporter_id"].where(t.index != 1, "SX")),
-     "row 3, column 'supporter_id': value 'SX': unknown supporter"),
-    (lambda t: pd.concat([t, t.iloc[[4]]]),
-     "column 'client_id': value '{c4}': client listed more than once (first at row 6)"),
-    (lambda t: t.drop(columns=["supporter_id"]), "row 1: missing required column(s) "
-     "supporter_id"),
-    (lambda t: t.iloc[1:], "client(s) of the scenario have no row: {c0}"),
-])
-def test_read_run_dir_errors_name_file_row_column_value(run_dir, leics, tmp_path, edit,
-                                                        expected):
+@pytest.mark.parametrize(
+    "edit, expected",
+    [
+        (
+            lambda t: t.assign(client_id=t["client_id"].where(t.index != 0, "CX")),
+            "assignments.csv, row 2, column 'client_id': value 'CX': unknown client",
+        ),
+        (
+            lambda t: t.assign(supporter_id=t["supporter_id"].where(t.index != 1, "SX")),
+            "row 3, column 'supporter_id': value 'SX': unknown supporter",
+        ),
+        (
+            lambda t: pd.concat([t, t.iloc[[4]]]),
+            "column 'client_id': value '{c4}': client listed more than once (first at row 6)",
+        ),
+        (
+            lambda t: t.drop(columns=["supporter_id"]),
+            "row 1: missing required column(s) supporter_id",
+        ),
+        (lambda t: t.iloc[1:], "client(s) of the scenario have no row: {c0}"),
+    ],
+)
+def test_read_run_dir_errors_name_file_row_column_value(run_dir, leics, tmp_path, edit, expected):
     s, cand = leics
     d = _copy_run(run_dir, tmp_path)
     t = _table(d)
@@ -183,8 +227,9 @@ def test_read_run_dir_rejects_forbidden_pairs_and_rule_breaks(run_dir, leics, tm
     counts = np.bincount(p.pair_supporter, minlength=p.n_supporters)
     j = int(np.argmax(counts))
     ok = set(p.pair_client[p.pair_supporter == j].tolist())
-    t["supporter_id"] = [p.supporter_ids[j] if p.client_ids.index(c) in ok else ""
-                         for c in t["client_id"]]
+    t["supporter_id"] = [
+        p.supporter_ids[j] if p.client_ids.index(c) in ok else "" for c in t["client_id"]
+    ]
     t.to_csv(d / "assignments.csv", index=False)
     with pytest.raises(InputError) as e:
         read_run_dir(d, s, cand.problem)
@@ -231,11 +276,14 @@ def test_public_names_resolve_and_cli_import_is_light():
     for name in spread.__all__:
         assert getattr(spread, name) is not None, name
     assert tuple(sorted(SCHEMES)) == MAP_SCORES
-    code = ("import sys, broker.spread.cli; "
-            "print(sorted(m for m in ('pandas', 'scipy', 'networkx', 'matplotlib') "
-            "if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout
+    code = (
+        "import sys, broker.spread.cli; "
+        "print(sorted(m for m in ('pandas', 'scipy', 'networkx', 'matplotlib') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert "networkx" not in out and "matplotlib" not in out
 
 

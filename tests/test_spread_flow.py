@@ -34,11 +34,15 @@ def matched_centidays(p: ProblemData, assignment: np.ndarray) -> int:
 
 def test_bound_on_a_hand_example():
     # two supporters of 1 day, three clients of 1 day all connected: at most 2 days
-    p = ProblemData.create(client_ids=["a", "b", "c"], supporter_ids=["x", "y"],
-                           priority=np.array([1, 1, 1]), capacity=np.array([100, 100]),
-                           pair_client=np.array([0, 0, 1, 1, 2, 2]),
-                           pair_supporter=np.array([0, 1, 0, 1, 0, 1]),
-                           pair_load=np.array([100, 100, 100, 100, 100, 100]))
+    p = ProblemData.create(
+        client_ids=["a", "b", "c"],
+        supporter_ids=["x", "y"],
+        priority=np.array([1, 1, 1]),
+        capacity=np.array([100, 100]),
+        pair_client=np.array([0, 0, 1, 1, 2, 2]),
+        pair_supporter=np.array([0, 1, 0, 1, 0, 1]),
+        pair_load=np.array([100, 100, 100, 100, 100, 100]),
+    )
     for method in ("scipy", "networkx"):
         b = coverage_bound(p, method)
         assert b.centidays == 200 and b.days == 2.0
@@ -48,10 +52,15 @@ def test_bound_on_a_hand_example():
 
 def test_bound_relaxes_indivisibility():
     # one supporter of 1.5 days, two clients of 1 day: a solver matches 1, the bound says 1.5
-    p = ProblemData.create(client_ids=["a", "b"], supporter_ids=["x"],
-                           priority=np.array([1, 1]), capacity=np.array([150]),
-                           pair_client=np.array([0, 1]), pair_supporter=np.array([0, 0]),
-                           pair_load=np.array([100, 100]))
+    p = ProblemData.create(
+        client_ids=["a", "b"],
+        supporter_ids=["x"],
+        priority=np.array([1, 1]),
+        capacity=np.array([150]),
+        pair_client=np.array([0, 1]),
+        pair_supporter=np.array([0, 0]),
+        pair_load=np.array([100, 100]),
+    )
     assert coverage_bound(p).centidays == 150
     assert matched_centidays(p, solve(p, "highs").assignment) == 100
 
@@ -86,10 +95,15 @@ def test_scipy_and_networkx_agree_on_random_graphs(n_s, n_c, seed):
     mask = rng.random((n_c, n_s)) < 0.4
     pc, ps = np.nonzero(mask)
     need = rng.integers(1, 300, size=n_c)
-    p = ProblemData.create(client_ids=[f"c{i}" for i in range(n_c)],
-                           supporter_ids=[f"s{j}" for j in range(n_s)],
-                           priority=np.ones(n_c, int), capacity=rng.integers(0, 400, size=n_s),
-                           pair_client=pc, pair_supporter=ps, pair_load=need[pc])
+    p = ProblemData.create(
+        client_ids=[f"c{i}" for i in range(n_c)],
+        supporter_ids=[f"s{j}" for j in range(n_s)],
+        priority=np.ones(n_c, int),
+        capacity=rng.integers(0, 400, size=n_s),
+        pair_client=pc,
+        pair_supporter=ps,
+        pair_load=need[pc],
+    )
     a, b = coverage_bound(p, "scipy"), coverage_bound(p, "networkx")
     assert a.centidays == b.centidays
     flow = a.client_flow
@@ -111,9 +125,15 @@ def test_area_bounds_bound_each_area(s):
 
 
 def test_unknown_method_is_rejected():
-    p = ProblemData.create(client_ids=["a"], supporter_ids=["x"], priority=np.array([1]),
-                           capacity=np.array([1]), pair_client=np.array([0]),
-                           pair_supporter=np.array([0]), pair_load=np.array([1]))
+    p = ProblemData.create(
+        client_ids=["a"],
+        supporter_ids=["x"],
+        priority=np.array([1]),
+        capacity=np.array([1]),
+        pair_client=np.array([0]),
+        pair_supporter=np.array([0]),
+        pair_load=np.array([1]),
+    )
     with pytest.raises(ValueError, match="unknown max-flow method"):
         coverage_bound(p, "magic")
 

@@ -34,21 +34,32 @@ ROOT = Path(__file__).resolve().parents[1]
 def random_model(n_targets: int, n_pool: int, density: float, seed: int) -> CoverageModel:
     rng = np.random.default_rng(seed)
     reach = rng.random((n_targets, n_pool)) < density
-    return CoverageModel(targets=np.arange(n_targets),
-                         weight=rng.integers(1, 50, size=n_targets),
-                         reach=sp.csc_array(reach), pool=pd.DataFrame(index=range(n_pool)),
-                         weight_name="priority", scenario_supply_days=0.0, n_supporters=0)
+    return CoverageModel(
+        targets=np.arange(n_targets),
+        weight=rng.integers(1, 50, size=n_targets),
+        reach=sp.csc_array(reach),
+        pool=pd.DataFrame(index=range(n_pool)),
+        weight_name="priority",
+        scenario_supply_days=0.0,
+        n_supporters=0,
+    )
 
 
 def brute_force(model: CoverageModel, k: int) -> int:
     m = min(k, model.n_pool)
-    return max((model.value(list(c)) for c in itertools.combinations(range(model.n_pool), m)),
-               default=0)
+    return max(
+        (model.value(list(c)) for c in itertools.combinations(range(model.n_pool), m)), default=0
+    )
 
 
 @settings(max_examples=60)
-@given(st.integers(1, 12), st.integers(1, 8), st.floats(0.05, 0.6), st.integers(1, 4),
-       st.integers(0, 2**31 - 1))
+@given(
+    st.integers(1, 12),
+    st.integers(1, 8),
+    st.floats(0.05, 0.6),
+    st.integers(1, 4),
+    st.integers(0, 2**31 - 1),
+)
 def test_exact_matches_brute_force_and_greedy_keeps_its_guarantee(n_t, n_p, density, k, seed):
     model = random_model(n_t, n_p, density, seed)
     best = brute_force(model, k)
@@ -69,8 +80,15 @@ def test_greedy_can_be_suboptimal_and_exact_fixes_it():
     # school 2 covers targets 0 and 2 (weight 14) and is taken first by greedy; schools 0
     # and 1 together cover everything (24)
     reach = np.array([[1, 0, 1], [1, 0, 0], [0, 1, 1], [0, 1, 0]], dtype=bool)
-    model = CoverageModel(np.arange(4), np.array([7, 5, 7, 5]), sp.csc_array(reach),
-                          pd.DataFrame(index=range(3)), "priority", 0.0, 0)
+    model = CoverageModel(
+        np.arange(4),
+        np.array([7, 5, 7, 5]),
+        sp.csc_array(reach),
+        pd.DataFrame(index=range(3)),
+        "priority",
+        0.0,
+        0,
+    )
     gr, ex = greedy_cover(model, 2), exact_cover(model, 2)
     assert gr.chosen[0] == 2 and gr.value == 19 and not gr.optimal
     assert exact_cover(model, 2, solver="cpsat", hint=gr).value == 24
@@ -95,22 +113,49 @@ def gap():
     """Two isolated clients far from the only supporter; a pool of three schools."""
     s = scenario(
         [supporter("S1", x_km=0, la="855")],
-        [client("C0", x_km=1, la="855", priority=1),
-         client("C1", x_km=50, la="855", priority=3, need=1.5),
-         client("C2", "secondary", x_km=52, la="855", priority=2),
-         client("C3", x_km=90, la="856", priority=1)],
-        max_distance_km=10.0)
-    pool = pd.DataFrame([
-        {"supporter_id": "P1", "kind": "nle", "phase": "primary", "la_code": "855",
-         "easting": 450_000 + 51_000, "northing": 300_000, "capacity_days": 2,
-         "day_rate_gbp": 500, "urn": "900001"},
-        {"supporter_id": "P2", "kind": "nle", "phase": "secondary", "la_code": "855",
-         "easting": 450_000 + 51_000, "northing": 300_000, "capacity_days": 2,
-         "day_rate_gbp": 500},
-        {"supporter_id": "P3", "kind": "nle", "phase": "primary;secondary", "la_code": "856",
-         "easting": 450_000 + 88_000, "northing": 300_000, "capacity_days": 0.5,
-         "day_rate_gbp": 500},
-    ])
+        [
+            client("C0", x_km=1, la="855", priority=1),
+            client("C1", x_km=50, la="855", priority=3, need=1.5),
+            client("C2", "secondary", x_km=52, la="855", priority=2),
+            client("C3", x_km=90, la="856", priority=1),
+        ],
+        max_distance_km=10.0,
+    )
+    pool = pd.DataFrame(
+        [
+            {
+                "supporter_id": "P1",
+                "kind": "nle",
+                "phase": "primary",
+                "la_code": "855",
+                "easting": 450_000 + 51_000,
+                "northing": 300_000,
+                "capacity_days": 2,
+                "day_rate_gbp": 500,
+                "urn": "900001",
+            },
+            {
+                "supporter_id": "P2",
+                "kind": "nle",
+                "phase": "secondary",
+                "la_code": "855",
+                "easting": 450_000 + 51_000,
+                "northing": 300_000,
+                "capacity_days": 2,
+                "day_rate_gbp": 500,
+            },
+            {
+                "supporter_id": "P3",
+                "kind": "nle",
+                "phase": "primary;secondary",
+                "la_code": "856",
+                "easting": 450_000 + 88_000,
+                "northing": 300_000,
+                "capacity_days": 0.5,
+                "day_rate_gbp": 500,
+            },
+        ]
+    )
     return s, pool
 
 
@@ -119,8 +164,8 @@ def test_coverage_follows_the_hard_rules(gap):
     m = coverage_model(s, pool)
     assert [s.clients["client_id"].iat[i] for i in m.targets] == ["C1", "C2", "C3"]
     reach = m.reach.toarray()
-    assert reach[:, 0].tolist() == [True, False, False]   # P1: primary only
-    assert reach[:, 1].tolist() == [False, True, False]   # P2: secondary only
+    assert reach[:, 0].tolist() == [True, False, False]  # P1: primary only
+    assert reach[:, 1].tolist() == [False, True, False]  # P2: secondary only
     # P3 is near C3 but has 0.5 days, less than C3's need: the capacity rule excludes it
     assert reach[:, 2].tolist() == [False, False, False]
     assert m.weight.tolist() == [3 * 150, 2 * 100, 1 * 100]  # priority x need (centidays)
@@ -178,8 +223,18 @@ def test_designation_pool_from_the_register():
     assert len(pool) > 0 and (pool["capacity_days"] == 1.5).all()
     assert not set(pool["urn"]) & set(s.supporters["urn"])
     assert pool["supporter_id"].str.startswith("R").all()
-    assert set(pool["la_code"]) <= {"855", "830", "856", "857", "860", "891", "925", "937",
-                                    "940", "941"}
+    assert set(pool["la_code"]) <= {
+        "855",
+        "830",
+        "856",
+        "857",
+        "860",
+        "891",
+        "925",
+        "937",
+        "940",
+        "941",
+    }
     from broker.data import load_schools
 
     reg = load_schools().set_index(load_schools()["urn"].astype(str))

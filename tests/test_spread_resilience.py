@@ -72,11 +72,14 @@ def test_neighbourhood_fallback_is_still_an_upper_bound(s):
 def _chain():
     """S1 serves C1 (nobody else can) and C2 (S2 can take it); S3 has room but no client."""
     s = scenario(
-        [supporter("S1", x_km=0, capacity=2.0), supporter("S2", x_km=30, capacity=1.0),
-         supporter("S3", x_km=60, capacity=1.0)],
-        [client("C1", x_km=-10, need=1.0, priority=5), client("C2", x_km=15, need=1.0,
-                                                            priority=2)],
-        max_distance_km=20.0)
+        [
+            supporter("S1", x_km=0, capacity=2.0),
+            supporter("S2", x_km=30, capacity=1.0),
+            supporter("S3", x_km=60, capacity=1.0),
+        ],
+        [client("C1", x_km=-10, need=1.0, priority=5), client("C2", x_km=15, need=1.0, priority=2)],
+        max_distance_km=20.0,
+    )
     return build_candidates(s).problem
 
 
@@ -105,11 +108,14 @@ def test_greedy_only_reports_upper_bounds_when_not_refined():
 def test_local_resolve_beats_greedy_when_a_swap_is_needed():
     # S1 (cap 1) serves C1; C1 could go to S2, but S2 is full with C2, which could go to S3.
     s = scenario(
-        [supporter("S1", x_km=0, capacity=1.0), supporter("S2", x_km=10, capacity=1.0),
-         supporter("S3", x_km=25, capacity=1.0)],
-        [client("C1", x_km=3, need=1.0, priority=4), client("C2", x_km=17, need=1.0,
-                                                           priority=1)],
-        max_distance_km=12.0)
+        [
+            supporter("S1", x_km=0, capacity=1.0),
+            supporter("S2", x_km=10, capacity=1.0),
+            supporter("S3", x_km=25, capacity=1.0),
+        ],
+        [client("C1", x_km=3, need=1.0, priority=4), client("C2", x_km=17, need=1.0, priority=1)],
+        max_distance_km=12.0,
+    )
     p = build_candidates(s).problem
     a = np.array([0, 1])
     greedy = by_id(supporter_resilience(p, a, level1_optimal=True, refine_top=0))

@@ -30,10 +30,15 @@ from broker.spread import (
 )
 from factories import client, scenario, small_scenarios, supporter
 
-STAGE_CODE = {"reach": "no_supporter_in_reach", "phase": "no_phase_match",
-              "network": "outside_network", "authority": "authority_rule",
-              "capacity": "need_exceeds_capacity", "conflict": "only_conflicting",
-              "budget": "over_budget"}
+STAGE_CODE = {
+    "reach": "no_supporter_in_reach",
+    "phase": "no_phase_match",
+    "network": "outside_network",
+    "authority": "authority_rule",
+    "capacity": "need_exceeds_capacity",
+    "conflict": "only_conflicting",
+    "budget": "over_budget",
+}
 
 
 def candidates_or_skip(s):
@@ -47,14 +52,19 @@ def candidates_or_skip(s):
 def two_las():
     """LA 855: two primary clients in reach; LA 856: one wrong-phase, one far away."""
     s = scenario(
-        [supporter("S1", x_km=0, capacity=2.0, la="855"),
-         supporter("S2", x_km=10, capacity=1.0, la="856"),
-         supporter("S3", "secondary", y_km=5, capacity=1.5, la="855")],
-        [client("C1", x_km=2, need=1.0, priority=3, la="855"),
-         client("C2", x_km=5, need=0.5, priority=1, la="855"),
-         client("C3", "special", need=1.0, priority=2, la="856"),
-         client("C4", x_km=100, need=1.0, priority=1, la="856")],
-        max_distance_km=30.0)
+        [
+            supporter("S1", x_km=0, capacity=2.0, la="855"),
+            supporter("S2", x_km=10, capacity=1.0, la="856"),
+            supporter("S3", "secondary", y_km=5, capacity=1.5, la="855"),
+        ],
+        [
+            client("C1", x_km=2, need=1.0, priority=3, la="855"),
+            client("C2", x_km=5, need=0.5, priority=1, la="855"),
+            client("C3", "special", need=1.0, priority=2, la="856"),
+            client("C4", x_km=100, need=1.0, priority=1, la="856"),
+        ],
+        max_distance_km=30.0,
+    )
     return s, build_candidates(s)
 
 
@@ -172,8 +182,7 @@ def test_neighbours_rule_uses_bundled_boundaries_when_none_listed():
     t = la_scores(s, cand).set_index("la_code")
     assert t.loc["855", "supporters_in_reach"] == 1
     far = _neighbour_scenario(["202"], neighbours=None)
-    assert list(isolated_clients(far, build_candidates(far))["reason_code"]) == \
-        ["authority_rule"]
+    assert list(isolated_clients(far, build_candidates(far))["reason_code"]) == ["authority_rule"]
     assert la_graph(far).graph["source"] == "ons_boundaries"
 
 
@@ -213,13 +222,15 @@ def test_supply_in_reach_matches_brute_force(s):
     cla = s.clients["la_code"].to_numpy()
     cap = s.supporters["capacity_days"].to_numpy()
     for la in t.index:
-        reach = {int(j) for i, j in zip(p.pair_client, p.pair_supporter, strict=True)
-                 if cla[i] == la}
+        reach = {
+            int(j) for i, j in zip(p.pair_client, p.pair_supporter, strict=True) if cla[i] == la
+        }
         assert t.loc[la, "supporters_in_reach"] == len(reach)
         assert t.loc[la, "capacity_days_in_reach"] == pytest.approx(sum(cap[j] for j in reach))
     assert t["clients"].sum() == p.n_clients
-    assert t["isolated"].sum() == int((np.bincount(p.pair_client, minlength=p.n_clients)
-                                       == 0).sum())
+    assert t["isolated"].sum() == int(
+        (np.bincount(p.pair_client, minlength=p.n_clients) == 0).sum()
+    )
     shares = t["share_need_in_reach"].dropna()
     assert ((shares >= 0) & (shares <= 1)).all()
 
@@ -234,8 +245,10 @@ def test_feasibility_graph_has_exactly_the_candidate_pairs(two_las):
     assert g.number_of_nodes() == p.n_clients + p.n_supporters
     assert g.number_of_edges() == p.n_pairs
     assert nx.is_bipartite(g)
-    expected = {(("client", p.client_ids[i]), ("supporter", p.supporter_ids[j]))
-                for i, j in zip(p.pair_client, p.pair_supporter, strict=True)}
+    expected = {
+        (("client", p.client_ids[i]), ("supporter", p.supporter_ids[j]))
+        for i, j in zip(p.pair_client, p.pair_supporter, strict=True)
+    }
     got = {(u, v) if u[0] == "client" else (v, u) for u, v in g.edges}
     assert got == expected
     e = g.edges[("client", "C1"), ("supporter", "S1")]
@@ -257,8 +270,10 @@ def test_flow_table_and_graph(two_las):
     s, cand = two_las
     a = np.array([1, 0, -1, -1])
     t = flow_table(s, cand.problem, a)
-    assert list(zip(t["from_la"], t["to_la"], t["days"], t["deployments"], strict=True)) == \
-        [("856", "855", 1.0, 1), ("855", "855", 0.5, 1)]
+    assert list(zip(t["from_la"], t["to_la"], t["days"], t["deployments"], strict=True)) == [
+        ("856", "855", 1.0, 1),
+        ("855", "855", 0.5, 1),
+    ]
     assert list(t["cross_la"]) == [True, False]
     assert list(t["adjacent"]) == [True, False]  # Leicester borders Leicestershire
     g = flow_graph(s, cand.problem, a)
@@ -280,8 +295,9 @@ def _gini_pairwise(x, w):
     big_w = w.sum()
     mu = (w * x).sum() / big_w
     pairs = list(zip(x, w, strict=True))
-    return sum(wa * wb * abs(xa - xb) for (xa, wa), (xb, wb)
-               in itertools.product(pairs, pairs)) / (2 * big_w ** 2 * mu)
+    return sum(wa * wb * abs(xa - xb) for (xa, wa), (xb, wb) in itertools.product(pairs, pairs)) / (
+        2 * big_w**2 * mu
+    )
 
 
 @given(st.lists(st.tuples(st.floats(0, 100), st.integers(1, 5)), min_size=1, max_size=12))
@@ -293,11 +309,13 @@ def test_gini_equals_the_pairwise_formula(data):
     assert gini(x) == pytest.approx(_gini_pairwise(x, np.ones_like(x)), abs=1e-9)
 
 
-@given(st.lists(st.floats(0.01, 100), min_size=1, max_size=12),
-       st.lists(st.integers(0, 2), min_size=12, max_size=12))
+@given(
+    st.lists(st.floats(0.01, 100), min_size=1, max_size=12),
+    st.lists(st.integers(0, 2), min_size=12, max_size=12),
+)
 def test_theil_decomposition_adds_up(x, groups):
     x = np.array(x)
-    g = np.array(groups[:len(x)])
+    g = np.array(groups[: len(x)])
     d = theil_decomposition(x, g)
     assert d["between"] + d["within"] == pytest.approx(d["total"], abs=1e-9)
     assert d["total"] == pytest.approx(theil(x), abs=1e-12)

@@ -19,8 +19,10 @@ def assigned(rnd):
 @pytest.mark.parametrize("solver", EXACT)
 def test_capacity_forces_choice_of_higher_priority(solver):
     # S1 has 2 days: it can take C_hi (1.5 days, priority 5) or C_lo (1 day, priority 3), not both.
-    s = scenario([supporter("S1", capacity=2)],
-                 [client("C_hi", need=1.5, priority=5, x_km=1), client("C_lo", need=1, priority=3)])
+    s = scenario(
+        [supporter("S1", capacity=2)],
+        [client("C_hi", need=1.5, priority=5, x_km=1), client("C_lo", need=1, priority=3)],
+    )
     rnd = run_round(s, solver=solver, time_limit_s=5)
     assert assigned(rnd) == {"C_hi": "S1", "C_lo": ""}
     assert rnd.result.level1.value == 5 and rnd.result.status is SolveStatus.OPTIMAL
@@ -31,9 +33,14 @@ def test_capacity_forces_choice_of_higher_priority(solver):
 @pytest.mark.parametrize("solver", EXACT)
 def test_two_small_beat_one_large(solver):
     # Priorities 3 + 3 (needs 1 + 1) beat 5 (need 2) on a 2-day supporter.
-    s = scenario([supporter("S1", capacity=2)],
-                 [client("A", need=2, priority=5), client("B", need=1, priority=3),
-                  client("C", need=1, priority=3)])
+    s = scenario(
+        [supporter("S1", capacity=2)],
+        [
+            client("A", need=2, priority=5),
+            client("B", need=1, priority=3),
+            client("C", need=1, priority=3),
+        ],
+    )
     rnd = run_round(s, solver=solver, time_limit_s=5)
     assert assigned(rnd) == {"A": "", "B": "S1", "C": "S1"}
     assert rnd.result.level1.value == 6
@@ -44,8 +51,10 @@ def test_two_small_beat_one_large(solver):
 @pytest.mark.parametrize("solver", EXACT)
 def test_level2_prefers_cheaper_then_nearer(solver):
     # Same priority either way; S_cheap costs 300/day, S_dear 600/day, both in reach.
-    s = scenario([supporter("S_dear", rate=600, x_km=1), supporter("S_cheap", rate=300, x_km=5)],
-                 [client("C", need=1)])
+    s = scenario(
+        [supporter("S_dear", rate=600, x_km=1), supporter("S_cheap", rate=300, x_km=5)],
+        [client("C", need=1)],
+    )
     rnd = run_round(s, solver=solver, time_limit_s=5)
     assert assigned(rnd) == {"C": "S_cheap"}
     # 1 day x 39 weeks x £300
@@ -56,8 +65,11 @@ def test_level2_prefers_cheaper_then_nearer(solver):
 
 @pytest.mark.parametrize("solver", EXACT)
 def test_distance_rule_and_supporter_override(solver):
-    s = scenario([supporter("S_far", x_km=50, max_distance_km=60), supporter("S_short", x_km=45)],
-                 [client("C")], max_distance_km=40)
+    s = scenario(
+        [supporter("S_far", x_km=50, max_distance_km=60), supporter("S_short", x_km=45)],
+        [client("C")],
+        max_distance_km=40,
+    )
     rnd = run_round(s, solver=solver, time_limit_s=5)
     assert assigned(rnd) == {"C": "S_far"}
 
@@ -84,8 +96,11 @@ def test_cross_phase_only_when_allowed_and_penalised():
 
 
 def test_cross_phase_loses_to_same_phase_on_level2():
-    s = scenario([supporter("S_sec", "secondary", x_km=1), supporter("S_pri", "primary", x_km=20)],
-                 [client("C", "primary")], allow_cross_phase=True)
+    s = scenario(
+        [supporter("S_sec", "secondary", x_km=1), supporter("S_pri", "primary", x_km=20)],
+        [client("C", "primary")],
+        allow_cross_phase=True,
+    )
     assert assigned(run_round(s, time_limit_s=5)) == {"C": "S_pri"}
 
 
@@ -99,8 +114,7 @@ def test_authority_rules():
     assert assigned(run_round(pref, time_limit_s=5)) == {"C": "S_own"}
     allow = scenario(sups, cli)
     assert assigned(run_round(allow, time_limit_s=5)) == {"C": "S_other"}
-    only_other = scenario([sups[1]], cli,
-                          authorities=[{"la_code": "855", "cross_la": "own_only"}])
+    only_other = scenario([sups[1]], cli, authorities=[{"la_code": "855", "cross_la": "own_only"}])
     row = run_round(only_other, time_limit_s=5).outcomes.iloc[0]
     assert row["reason_code"] == "authority_rule"
 
@@ -108,8 +122,9 @@ def test_authority_rules():
 def test_neighbours_rule_uses_listed_adjacency():
     sups = [supporter("S_adj", la="856", x_km=1), supporter("S_far_la", la="860", x_km=0.5)]
     cli = [client("C", la="855")]
-    s = scenario(sups, cli, authorities=[{"la_code": "855", "cross_la": "neighbours",
-                                          "neighbours": "856"}])
+    s = scenario(
+        sups, cli, authorities=[{"la_code": "855", "cross_la": "neighbours", "neighbours": "856"}]
+    )
     assert assigned(run_round(s, time_limit_s=5)) == {"C": "S_adj"}
 
 
@@ -122,8 +137,11 @@ def test_conflict_and_self_pairing_excluded():
 
 
 def test_pinned_pair_kept_even_when_worse():
-    s = scenario([supporter("S_near", x_km=1), supporter("S_far", x_km=30)],
-                 [client("C")], pinned=[("C", "S_far")])
+    s = scenario(
+        [supporter("S_near", x_km=1), supporter("S_far", x_km=30)],
+        [client("C")],
+        pinned=[("C", "S_far")],
+    )
     rnd = run_round(s, time_limit_s=5)
     assert assigned(rnd) == {"C": "S_far"}
     assert rnd.outcomes["status"].iat[0] == "pinned"
@@ -136,16 +154,16 @@ def test_budgets_bind():
     rnd = run_round(scenario(sups, clis, programme_budget_gbp=40_000), time_limit_s=5)
     assert rnd.result.level1.value == 2
     assert set(rnd.outcomes["reason_code"]) == {"", "programme_budget"}
-    la = run_round(scenario(sups, clis, authorities=[{"la_code": "855", "budget_gbp": 19_500}]),
-                   time_limit_s=5)
+    la = run_round(
+        scenario(sups, clis, authorities=[{"la_code": "855", "budget_gbp": 19_500}]), time_limit_s=5
+    )
     assert la.result.level1.value == 1  # exactly one package fits the budget
     own = run_round(scenario(sups, [client("C", budget_gbp=19_499.99)]), time_limit_s=5)
     assert own.outcomes["reason_code"].iat[0] == "over_budget"
 
 
 def test_need_exceeds_capacity_reason():
-    rnd = run_round(scenario([supporter("S", capacity=1)], [client("C", need=2.5)]),
-                    time_limit_s=5)
+    rnd = run_round(scenario([supporter("S", capacity=1)], [client("C", need=2.5)]), time_limit_s=5)
     row = rnd.outcomes.iloc[0]
     assert row["reason_code"] == "need_exceeds_capacity" and "2.5" in row["reason"]
 
@@ -158,9 +176,14 @@ def test_network_rule():
 
 
 def test_greedy_is_feasible_but_can_be_beaten():
-    s = scenario([supporter("S1", capacity=2)],
-                 [client("A", need=2, priority=5), client("B", need=1, priority=3),
-                  client("C", need=1, priority=3)])
+    s = scenario(
+        [supporter("S1", capacity=2)],
+        [
+            client("A", need=2, priority=5),
+            client("B", need=1, priority=3),
+            client("C", need=1, priority=3),
+        ],
+    )
     p = build_candidates(s).problem
     g = solve(p, "greedy")
     assert g.level1.value == 5 and not g.level1.optimal

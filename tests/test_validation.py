@@ -12,16 +12,19 @@ from broker.errors import InputError
 from broker.scenario import read_scenario
 
 TOML = 'name = "v"\n[defaults]\nmax_distance_km = 40\n'
-SUP = ("supporter_id,kind,phase,la_code,easting,northing,capacity_days,day_rate_gbp\n"
-       "S1,nle,primary,855,450000,300000,2,500\n"
-       "S2,lle,secondary;primary,855,460000,300000,1,400\n")
-CLI = ("client_id,phase,la_code,easting,northing,need_days,priority\n"
-       "C1,primary,855,451000,300000,1,3\n"
-       "C2,secondary,855,459000,300000,1.5,2\n")
+SUP = (
+    "supporter_id,kind,phase,la_code,easting,northing,capacity_days,day_rate_gbp\n"
+    "S1,nle,primary,855,450000,300000,2,500\n"
+    "S2,lle,secondary;primary,855,460000,300000,1,400\n"
+)
+CLI = (
+    "client_id,phase,la_code,easting,northing,need_days,priority\n"
+    "C1,primary,855,451000,300000,1,3\n"
+    "C2,secondary,855,459000,300000,1.5,2\n"
+)
 
 
-def make(tmp_path: Path, *, toml: str = TOML, sup: str = SUP, cli: str = CLI,
-         **extra: str) -> Path:
+def make(tmp_path: Path, *, toml: str = TOML, sup: str = SUP, cli: str = CLI, **extra: str) -> Path:
     d = tmp_path / "scen"
     d.mkdir()
     (d / "scenario.toml").write_text(toml)
@@ -48,33 +51,92 @@ def test_good_scenario_reads(tmp_path):
 
 CASES = [
     # (description, which file, old text, new text, expected fragments)
-    ("missing id", "clients", "C1,primary", ",primary",
-     ["clients.csv", "row 2", "'client_id'", "blank id"]),
-    ("duplicate id", "supporters", "S2,lle", "S1,lle",
-     ["supporters.csv", "row 3", "'supporter_id'", "'S1'", "duplicate id (first used on row 2)"]),
-    ("unknown phase", "clients", "C2,secondary", "C2,secundary",
-     ["clients.csv", "row 3", "'phase'", "'secundary'", "primary, secondary, special"]),
-    ("phase list with commas", "supporters", "secondary;primary", '"secondary,primary"',
-     ["row 3", "use ';' to separate phases"]),
-    ("zero capacity", "supporters", "460000,300000,1,400", "460000,300000,0,400",
-     ["supporters.csv", "row 3", "'capacity_days'", "'0'", "greater than 0"]),
-    ("negative capacity", "supporters", "460000,300000,1,400", "460000,300000,-1,400",
-     ["'capacity_days'", "'-1'"]),
-    ("non-numeric cell", "clients", "1.5,2", "one and a half,2",
-     ["clients.csv", "row 3", "'need_days'", "'one and a half'", "not a number"]),
-    ("too many decimals", "clients", "1.5,2", "1.333,2",
-     ["'need_days'", "'1.333'", "more than 2 decimal places"]),
-    ("priority not whole", "clients", "1,3\n", "1,2.5\n",
-     ["'priority'", "'2.5'", "whole number"]),
+    (
+        "missing id",
+        "clients",
+        "C1,primary",
+        ",primary",
+        ["clients.csv", "row 2", "'client_id'", "blank id"],
+    ),
+    (
+        "duplicate id",
+        "supporters",
+        "S2,lle",
+        "S1,lle",
+        ["supporters.csv", "row 3", "'supporter_id'", "'S1'", "duplicate id (first used on row 2)"],
+    ),
+    (
+        "unknown phase",
+        "clients",
+        "C2,secondary",
+        "C2,secundary",
+        ["clients.csv", "row 3", "'phase'", "'secundary'", "primary, secondary, special"],
+    ),
+    (
+        "phase list with commas",
+        "supporters",
+        "secondary;primary",
+        '"secondary,primary"',
+        ["row 3", "use ';' to separate phases"],
+    ),
+    (
+        "zero capacity",
+        "supporters",
+        "460000,300000,1,400",
+        "460000,300000,0,400",
+        ["supporters.csv", "row 3", "'capacity_days'", "'0'", "greater than 0"],
+    ),
+    (
+        "negative capacity",
+        "supporters",
+        "460000,300000,1,400",
+        "460000,300000,-1,400",
+        ["'capacity_days'", "'-1'"],
+    ),
+    (
+        "non-numeric cell",
+        "clients",
+        "1.5,2",
+        "one and a half,2",
+        ["clients.csv", "row 3", "'need_days'", "'one and a half'", "not a number"],
+    ),
+    (
+        "too many decimals",
+        "clients",
+        "1.5,2",
+        "1.333,2",
+        ["'need_days'", "'1.333'", "more than 2 decimal places"],
+    ),
+    ("priority not whole", "clients", "1,3\n", "1,2.5\n", ["'priority'", "'2.5'", "whole number"]),
     ("priority zero", "clients", "1,3\n", "1,0\n", ["'priority'", "'0'", "positive"]),
-    ("coordinates outside GB", "clients", "451000,300000", "951000,300000",
-     ["clients.csv", "row 2", "'easting'", "'951000'", "Great Britain"]),
-    ("bad la code", "supporters", "S1,nle,primary,855", "S1,nle,primary,Leics",
-     ["'la_code'", "'Leics'", "3-digit"]),
-    ("unknown kind", "supporters", "S1,nle", "S1,guru",
-     ["'kind'", "'guru'", "nle, lle, achievement_partner"]),
-    ("ragged row", "clients", "C2,secondary,855,459000,300000,1.5,2",
-     "C2,secondary,855,459000,300000,1.5", ["clients.csv", "row 3", "6 cells", "7 columns"]),
+    (
+        "coordinates outside GB",
+        "clients",
+        "451000,300000",
+        "951000,300000",
+        ["clients.csv", "row 2", "'easting'", "'951000'", "Great Britain"],
+    ),
+    (
+        "bad la code",
+        "supporters",
+        "S1,nle,primary,855",
+        "S1,nle,primary,Leics",
+        ["'la_code'", "'Leics'", "3-digit"],
+    ),
+    (
+        "unknown kind",
+        "supporters",
+        "S1,nle",
+        "S1,guru",
+        ["'kind'", "'guru'", "nle, lle, achievement_partner"],
+    ),
+    (
+        "ragged row",
+        "clients",
+        "C2,secondary,855,459000,300000,1.5,2",
+        "C2,secondary,855,459000,300000,1.5",
+        ["clients.csv", "row 3", "6 cells", "7 columns"],
+    ),
 ]
 
 
@@ -90,8 +152,9 @@ def test_cell_rules(tmp_path, what, file, old, new, fragments):
 
 
 def test_missing_required_column(tmp_path):
-    message = error_of(make(tmp_path, cli=CLI.replace(",priority", "").replace(",3\n", "\n")
-                            .replace(",2\n", "\n")))
+    message = error_of(
+        make(tmp_path, cli=CLI.replace(",priority", "").replace(",3\n", "\n").replace(",2\n", "\n"))
+    )
     assert "clients.csv" in message and "missing required column(s) priority" in message
 
 
@@ -107,11 +170,15 @@ def test_missing_folder(tmp_path):
 
 
 def test_unknown_reference_in_conflicts_and_pinned(tmp_path):
-    d = make(tmp_path, conflicts="supporter_id,client_id\nS9,C1\n",
-             pinned="client_id,supporter_id\nC7,S1\n")
+    d = make(
+        tmp_path,
+        conflicts="supporter_id,client_id\nS9,C1\n",
+        pinned="client_id,supporter_id\nC7,S1\n",
+    )
     message = error_of(d)
-    assert ("conflicts.csv, row 2, column 'supporter_id': value 'S9': "
-            "unknown supporter_id") in message
+    assert (
+        "conflicts.csv, row 2, column 'supporter_id': value 'S9': unknown supporter_id"
+    ) in message
     assert "pinned.csv, row 2, column 'client_id': value 'C7': unknown client_id" in message
 
 
@@ -133,9 +200,12 @@ def test_pinned_pair_breaking_a_rule_is_named(tmp_path):
 def test_pinned_pairs_over_capacity(tmp_path):
     from broker.candidates import build_candidates
 
-    d = make(tmp_path, cli=CLI.replace("C2,secondary", "C2,primary"),
-             pinned="client_id,supporter_id\nC1,S1\nC2,S1\n",
-             sup=SUP.replace("450000,300000,2,500", "450000,300000,2,500"))
+    d = make(
+        tmp_path,
+        cli=CLI.replace("C2,secondary", "C2,primary"),
+        pinned="client_id,supporter_id\nC1,S1\nC2,S1\n",
+        sup=SUP.replace("450000,300000,2,500", "450000,300000,2,500"),
+    )
     (d / "clients.csv").write_text((d / "clients.csv").read_text().replace("1.5,2", "1.5,2"))
     with pytest.raises(InputError) as info:
         build_candidates(read_scenario(d))
@@ -161,8 +231,10 @@ def test_toml_errors(tmp_path):
 
 
 def test_latitude_longitude_converted(tmp_path):
-    cli = ("client_id,phase,la_code,latitude,longitude,need_days,priority\n"
-           "C1,primary,855,52.6369,-1.1398,1,3\n")
+    cli = (
+        "client_id,phase,la_code,latitude,longitude,need_days,priority\n"
+        "C1,primary,855,52.6369,-1.1398,1,3\n"
+    )
     s = read_scenario(make(tmp_path, cli=cli))
     # Leicester clock tower is at about E 458,800 N 304,600 on the National Grid
     assert abs(s.clients["easting"].iat[0] - 458_800) < 1_000

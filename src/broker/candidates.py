@@ -85,8 +85,11 @@ def _authority_settings(scenario: Scenario) -> tuple[dict[str, str], dict[str, f
 def _neighbour_pairs(scenario: Scenario) -> set[tuple[str, str]]:
     """Adjacent LA pairs (both orders): from authorities.csv if given, else bundled data."""
     a = scenario.authorities
-    given = [(code, n) for code, ns in zip(a.get("la_code", []), a.get("neighbours", []),
-                                           strict=True) for n in ns]
+    given = [
+        (code, n)
+        for code, ns in zip(a.get("la_code", []), a.get("neighbours", []), strict=True)
+        for n in ns
+    ]
     if given:
         return {p for c, n in given for p in ((c, n), (n, c))}
     from broker.data import load_la_adjacency
@@ -143,6 +146,7 @@ def build_candidates(scenario: Scenario) -> Candidates:
     nearest_km = _nearest(cxy, stree) / 1000.0
 
     counts = np.zeros((n_c, len(STAGES)), dtype=np.int64)
+
     def stage(name: str, ok: np.ndarray) -> None:
         nonlocal pc, ps, dist_m
         pc, ps, dist_m = pc[ok], ps[ok], dist_m[ok]
@@ -187,8 +191,9 @@ def build_candidates(scenario: Scenario) -> Candidates:
     nb_mode = cmode[pc] == "neighbours"
     if nb_mode.any():
         nb = _neighbour_pairs(scenario)
-        adjacent = np.array([(a, b) in nb for a, b in zip(cla[pc], sla[ps], strict=True)],
-                            dtype=bool)
+        adjacent = np.array(
+            [(a, b) in nb for a, b in zip(cla[pc], sla[ps], strict=True)], dtype=bool
+        )
         ok &= ~nb_mode | same_la | adjacent
     other_la = (cmode[pc] == "prefer_own") & ~same_la
     record("authority", ok)
@@ -235,8 +240,9 @@ def build_candidates(scenario: Scenario) -> Candidates:
     cg = client_group[pc]
     gb = np.where(cg >= 0, group_budget[np.maximum(cg, 0)] if len(groups) else 0, -1)
     ok &= (gb < 0) | (cost <= gb)
-    programme = (NO_LIMIT if cfg.programme_budget_gbp is None
-                 else int(gbp_to_int(cfg.programme_budget_gbp)))
+    programme = (
+        NO_LIMIT if cfg.programme_budget_gbp is None else int(gbp_to_int(cfg.programme_budget_gbp))
+    )
     if programme != NO_LIMIT:
         ok &= cost <= programme
     record("budget", ok)
@@ -245,13 +251,16 @@ def build_candidates(scenario: Scenario) -> Candidates:
     # ---- encode
     w = cfg.weights
     dist_km = dist_m / 1000.0
-    level2_points = (w.cost_per_1000_gbp * cost / 1e7 + w.distance_per_km * dist_km
-                     + w.cross_phase * cross + w.other_la * other_la)
+    level2_points = (
+        w.cost_per_1000_gbp * cost / 1e7
+        + w.distance_per_km * dist_km
+        + w.cross_phase * cross
+        + w.other_la * other_la
+    )
     level2 = np.rint(level2_points * OBJECTIVE_SCALE).astype(np.int64)
     flags = cross.astype(np.uint8) * FLAG_CROSS_PHASE | other_la.astype(np.uint8) * FLAG_OTHER_LA
 
-    pin_idx = _pinned_pairs(scenario, pc, ps, all_pc, all_ps, stage_of_pair, cid_index,
-                            sid_index)
+    pin_idx = _pinned_pairs(scenario, pc, ps, all_pc, all_ps, stage_of_pair, cid_index, sid_index)
     problem = ProblemData.create(
         client_ids=client_ids,
         supporter_ids=supporter_ids,
@@ -290,17 +299,17 @@ def _nearest(cxy: np.ndarray, stree: cKDTree) -> np.ndarray:
 
 _RULE_TEXT = {
     "reach": "rule 4 (distance): the schools are {dist:.1f} km apart, beyond the supporter's "
-             "reach of {reach:g} km",
+    "reach of {reach:g} km",
     "phase": "rule 3 (phase): the client's phase is not among the supporter's phases and "
-             "cross-phase work is not allowed",
+    "cross-phase work is not allowed",
     "network": "network rule: the supporter serves only its own network",
     "authority": "rule 5 (authority): the client's authority does not accept supporters "
-                 "from this authority",
+    "from this authority",
     "capacity": "rule 2 (capacity): the client's need exceeds the supporter's capacity",
     "conflict": "rule 6 (conflicts): the pair is listed in conflicts.csv or is a school "
-                "paired with itself",
+    "paired with itself",
     "budget": "rule 7 (cost): the package costs more than the client's, its authority's or "
-              "the programme's budget",
+    "the programme's budget",
 }
 
 
@@ -334,8 +343,15 @@ def _pinned_pairs(
             continue
         pos = np.flatnonzero(all_key == i * n_s + j)
         if len(pos) == 0:
-            dist = float(np.hypot(cli["easting"].iat[i] - sup["easting"].iat[j],
-                                  cli["northing"].iat[i] - sup["northing"].iat[j])) / 1000
+            dist = (
+                float(
+                    np.hypot(
+                        cli["easting"].iat[i] - sup["easting"].iat[j],
+                        cli["northing"].iat[i] - sup["northing"].iat[j],
+                    )
+                )
+                / 1000
+            )
             reach = sup["max_distance_km"].iat[j]
             reach = cfg.max_distance_km if np.isnan(reach) else reach
             why = _RULE_TEXT["reach"].format(dist=dist, reach=reach)
@@ -354,20 +370,29 @@ def _check_pinned_totals(scenario: Scenario, p: ProblemData) -> None:
     k = p.pinned
     load = np.bincount(p.pair_supporter[k], weights=p.pair_load[k], minlength=p.n_supporters)
     for j in np.flatnonzero(load > p.capacity):
-        errors.add(file, f"pinned deployments of supporter {p.supporter_ids[j]} need "
-                   f"{load[j] / 100:g} days per week, more than its capacity of "
-                   f"{p.capacity[j] / 100:g} (rule 2)")
+        errors.add(
+            file,
+            f"pinned deployments of supporter {p.supporter_ids[j]} need "
+            f"{load[j] / 100:g} days per week, more than its capacity of "
+            f"{p.capacity[j] / 100:g} (rule 2)",
+        )
     if p.n_groups:
         g = p.client_group[p.pair_client[k]]
         spent = np.bincount(g[g >= 0], weights=p.pair_cost[k][g >= 0], minlength=p.n_groups)
         for gi in np.flatnonzero(spent > p.group_budget):
-            errors.add(file, f"pinned deployments of authority {p.group_names[gi]} cost "
-                       f"£{spent[gi] / 1e4:,.2f}, more than its budget of "
-                       f"£{p.group_budget[gi] / 1e4:,.2f} (rule 7)")
+            errors.add(
+                file,
+                f"pinned deployments of authority {p.group_names[gi]} cost "
+                f"£{spent[gi] / 1e4:,.2f}, more than its budget of "
+                f"£{p.group_budget[gi] / 1e4:,.2f} (rule 7)",
+            )
     total = int(p.pair_cost[k].sum())
     if p.programme_budget != NO_LIMIT and total > p.programme_budget:
-        errors.add(file, f"pinned deployments cost £{total / 1e4:,.2f}, more than the "
-                   f"programme budget of £{p.programme_budget / 1e4:,.2f} (rule 7)")
+        errors.add(
+            file,
+            f"pinned deployments cost £{total / 1e4:,.2f}, more than the "
+            f"programme budget of £{p.programme_budget / 1e4:,.2f} (rule 7)",
+        )
     errors.raise_if_any()
 
 

@@ -88,10 +88,10 @@ def check_assignment(
     sup = {r.supporter_id: r for r in scenario.supporters.itertuples(index=False)}
     cli = {r.client_id: r for r in scenario.clients.itertuples(index=False)}
     auth = {r.la_code: r for r in scenario.authorities.itertuples(index=False)}
-    conflicts = set(zip(scenario.conflicts["client_id"], scenario.conflicts["supporter_id"],
-                        strict=True))
-    pinned = dict(zip(scenario.pinned["client_id"], scenario.pinned["supporter_id"],
-                      strict=True))
+    conflicts = set(
+        zip(scenario.conflicts["client_id"], scenario.conflicts["supporter_id"], strict=True)
+    )
+    pinned = dict(zip(scenario.pinned["client_id"], scenario.pinned["supporter_id"], strict=True))
 
     pairs: dict[str, str] = {}
     seen: set[str] = set()
@@ -116,8 +116,10 @@ def check_assignment(
         days = getattr(row, "days_per_week", None)
         if days is not None and not (isinstance(days, float) and math.isnan(days)):
             if _dec(days) != _dec(cli[c].need_days):
-                v.append(f"rule 1: client {c} receives {days} days per week, not its need of "
-                         f"{cli[c].need_days}")
+                v.append(
+                    f"rule 1: client {c} receives {days} days per week, not its need of "
+                    f"{cli[c].need_days}"
+                )
 
     load: dict[str, Decimal] = defaultdict(Decimal)
     la_cost: dict[str, Decimal] = defaultdict(Decimal)
@@ -130,28 +132,35 @@ def check_assignment(
         load[s] += _dec(cr.need_days)
         # rule 3: phase
         if cr.phase not in set(sr.phases) and not (cfg.allow_cross_phase or sr.cross_phase):
-            v.append(f"rule 3: {s} ({'/'.join(sr.phases)}) may not support {c} ({cr.phase}); "
-                     "cross-phase not allowed")
+            v.append(
+                f"rule 3: {s} ({'/'.join(sr.phases)}) may not support {c} ({cr.phase}); "
+                "cross-phase not allowed"
+            )
         # rule 4: distance
         dist_km = math.hypot(cr.easting - sr.easting, cr.northing - sr.northing) / 1000.0
         reach = cfg.max_distance_km if math.isnan(sr.max_distance_km) else sr.max_distance_km
         if dist_km > reach + 1e-9:
-            v.append(f"rule 4: {s} is {dist_km:.2f} km from {c}, beyond its reach of "
-                     f"{reach:g} km")
+            v.append(f"rule 4: {s} is {dist_km:.2f} km from {c}, beyond its reach of {reach:g} km")
         # rule 5: authority and network
         mode = auth[cr.la_code].cross_la if cr.la_code in auth else "allow"
         if mode == "own_only" and sr.la_code != cr.la_code:
-            v.append(f"rule 5: authority {cr.la_code} accepts only its own supporters; "
-                     f"{s} is from {sr.la_code}")
+            v.append(
+                f"rule 5: authority {cr.la_code} accepts only its own supporters; "
+                f"{s} is from {sr.la_code}"
+            )
         if mode == "neighbours" and sr.la_code != cr.la_code:
             if adj is None:
                 adj = _adjacency(scenario)
             if (cr.la_code, sr.la_code) not in adj:
-                v.append(f"rule 5: authority {cr.la_code} accepts only its own or "
-                         f"neighbouring authorities' supporters; {s} is from {sr.la_code}")
+                v.append(
+                    f"rule 5: authority {cr.la_code} accepts only its own or "
+                    f"neighbouring authorities' supporters; {s} is from {sr.la_code}"
+                )
         if sr.network and sr.network != cr.network:
-            v.append(f"rule 5: {s} serves only network {sr.network!r}; {c} is in "
-                     f"{cr.network or 'no network'!r}")
+            v.append(
+                f"rule 5: {s} serves only network {sr.network!r}; {c} is in "
+                f"{cr.network or 'no network'!r}"
+            )
         # rule 6: conflicts and self-pairing
         if (c, s) in conflicts:
             v.append(f"rule 6: {s} and {c} are a declared conflict")
@@ -162,28 +171,37 @@ def check_assignment(
         total += cost
         la_cost[cr.la_code] += cost
         if not math.isnan(cr.budget_gbp) and cost > _dec(cr.budget_gbp):
-            v.append(f"rule 7: package for {c} costs £{cost:,.2f}, over its budget of "
-                     f"£{cr.budget_gbp:,.2f}")
+            v.append(
+                f"rule 7: package for {c} costs £{cost:,.2f}, over its budget of "
+                f"£{cr.budget_gbp:,.2f}"
+            )
     for row in assignment.itertuples(index=False):
         c = str(row.client_id)
         if c in pairs and hasattr(row, "cost_gbp"):
-            expected = package_cost(cli[c].need_days, cli[c].weeks,
-                                    sup[pairs[c]].day_rate_gbp)
+            expected = package_cost(cli[c].need_days, cli[c].weeks, sup[pairs[c]].day_rate_gbp)
             if abs(_dec(row.cost_gbp) - expected) > Decimal("0.005"):
-                v.append(f"rule 7: cost reported for {c} is £{row.cost_gbp}, but "
-                         f"need x weeks x day rate = £{expected:,.2f}")
+                v.append(
+                    f"rule 7: cost reported for {c} is £{row.cost_gbp}, but "
+                    f"need x weeks x day rate = £{expected:,.2f}"
+                )
     for s, days in load.items():
         if days > _dec(sup[s].capacity_days):
-            v.append(f"rule 2: {s} is given {days} days per week, over its capacity of "
-                     f"{sup[s].capacity_days:g}")
+            v.append(
+                f"rule 2: {s} is given {days} days per week, over its capacity of "
+                f"{sup[s].capacity_days:g}"
+            )
     for code, cost in la_cost.items():
         if code in auth and not math.isnan(auth[code].budget_gbp):
             if cost > _dec(auth[code].budget_gbp):
-                v.append(f"rule 7: authority {code} spends £{cost:,.2f}, over its budget of "
-                         f"£{auth[code].budget_gbp:,.2f}")
+                v.append(
+                    f"rule 7: authority {code} spends £{cost:,.2f}, over its budget of "
+                    f"£{auth[code].budget_gbp:,.2f}"
+                )
     if cfg.programme_budget_gbp is not None and total > _dec(cfg.programme_budget_gbp):
-        v.append(f"rule 7: total cost £{total:,.2f} is over the programme budget of "
-                 f"£{cfg.programme_budget_gbp:,.2f}")
+        v.append(
+            f"rule 7: total cost £{total:,.2f} is over the programme budget of "
+            f"£{cfg.programme_budget_gbp:,.2f}"
+        )
     for c, s in pinned.items():
         if pairs.get(c) != s:
             v.append(f"rule 6: pinned pair ({c}, {s}) is not kept")

@@ -38,10 +38,6 @@ def _progress(quiet: bool) -> Callable[[str], None]:
     return say
 
 
-
-
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     from broker.pipeline import run_round
     from broker.report import format_summary, write_outputs
@@ -49,16 +45,25 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     say = _progress(args.quiet)
     scenario = read_scenario(args.scenario)
-    say(f"read {scenario.name!r}: {len(scenario.clients)} clients, "
-        f"{len(scenario.supporters)} supporters")
+    say(
+        f"read {scenario.name!r}: {len(scenario.clients)} clients, "
+        f"{len(scenario.supporters)} supporters"
+    )
     out = Path(args.out)
     if out.resolve() == Path(args.scenario).resolve():
-        raise InputError.one(str(out), "--out must not be the scenario folder; input files "
-                             "are never overwritten")
+        raise InputError.one(
+            str(out), "--out must not be the scenario folder; input files are never overwritten"
+        )
     say(f"solving with {args.solver} (time limit {args.time_limit:g}s, seed {args.seed})")
-    rnd = run_round(scenario, solver=args.solver, time_limit_s=args.time_limit,
-                    seed=args.seed, workers=args.workers,
-                    deterministic=not args.no_deterministic, progress=say)
+    rnd = run_round(
+        scenario,
+        solver=args.solver,
+        time_limit_s=args.time_limit,
+        seed=args.seed,
+        workers=args.workers,
+        deterministic=not args.no_deterministic,
+        progress=say,
+    )
     paths = write_outputs(rnd, out)
     if not args.no_map:
         try:
@@ -81,10 +86,15 @@ def cmd_check(args: argparse.Namespace) -> int:
     scenario = read_scenario(args.scenario)
     path = Path(args.assignments)
     if not path.is_file():
-        raise InputError.one(str(path), "file not found; expected an assignments.csv "
-                             "written by broker run")
-    table = pd.read_csv(path, dtype={"client_id": str, "supporter_id": str},
-                        keep_default_na=False, na_values={"supporter_id": [""]})
+        raise InputError.one(
+            str(path), "file not found; expected an assignments.csv written by broker run"
+        )
+    table = pd.read_csv(
+        path,
+        dtype={"client_id": str, "supporter_id": str},
+        keep_default_na=False,
+        na_values={"supporter_id": [""]},
+    )
     missing = [c for c in ("client_id", "supporter_id") if c not in table.columns]
     if missing:
         raise InputError.one(str(path), f"missing column(s) {', '.join(missing)}", row=1)
@@ -94,9 +104,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     report = check_assignment(scenario, table)
     for line in report.violations:
         print(line)
-    print(f"{'passed' if report.ok else 'FAILED'}: {report.matched} matched, priority "
-          f"{report.priority_matched}, cost £{report.total_cost_gbp:,.2f}, "
-          f"{len(report.violations)} violations")
+    print(
+        f"{'passed' if report.ok else 'FAILED'}: {report.matched} matched, priority "
+        f"{report.priority_matched}, cost £{report.total_cost_gbp:,.2f}, "
+        f"{len(report.violations)} violations"
+    )
     return 0 if report.ok else EXIT_CHECK_FAILED
 
 
@@ -108,8 +120,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
     cand = build_candidates(scenario)
     p = cand.problem
     isolated = int(((cand.stage_counts[:, -1]) == 0).sum())
-    print(f"{scenario.name}: valid; {p.n_clients} clients, {p.n_supporters} supporters, "
-          f"{p.n_pairs:,} allowed pairs, {isolated} clients with no allowed supporter")
+    print(
+        f"{scenario.name}: valid; {p.n_clients} clients, {p.n_supporters} supporters, "
+        f"{p.n_pairs:,} allowed pairs, {isolated} clients with no allowed supporter"
+    )
     return 0
 
 
@@ -119,8 +133,11 @@ def cmd_scenario(args: argparse.Namespace) -> int:
     say = _progress(args.quiet)
     out = Path(args.out)
     if out.exists() and any(out.iterdir()) and not args.force:
-        raise InputError.one(str(out), "folder exists and is not empty; choose a new --out or "
-                             "pass --force to replace its scenario files")
+        raise InputError.one(
+            str(out),
+            "folder exists and is not empty; choose a new --out or "
+            "pass --force to replace its scenario files",
+        )
     if args.area == "leicestershire":
         from broker.generate.leicestershire import build as build_leics
 
@@ -128,15 +145,23 @@ def cmd_scenario(args: argparse.Namespace) -> int:
     else:
         from broker.generate.national import NationalOptions, build
 
-        scenario = build(NationalOptions(seed=args.seed, region=args.region,
-                                         la_codes=tuple(args.la or ()), scale=args.scale,
-                                         budgets=not args.no_budgets,
-                                         max_distance_km=args.max_distance_km,
-                                         name=args.name))
+        scenario = build(
+            NationalOptions(
+                seed=args.seed,
+                region=args.region,
+                la_codes=tuple(args.la or ()),
+                scale=args.scale,
+                budgets=not args.no_budgets,
+                max_distance_km=args.max_distance_km,
+                name=args.name,
+            )
+        )
     write_scenario(scenario, out)
     say(f"wrote {out}")
-    print(f"{scenario.name}: {len(scenario.clients)} clients, {len(scenario.supporters)} "
-          f"supporters, {len(scenario.authorities)} authorities -> {out}")
+    print(
+        f"{scenario.name}: {len(scenario.clients)} clients, {len(scenario.supporters)} "
+        f"supporters, {len(scenario.authorities)} authorities -> {out}"
+    )
     return 0
 
 
@@ -160,18 +185,33 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="solve a matching round and write its results")
     run.add_argument("scenario", metavar="SCENARIO_DIR")
-    run.add_argument("--out", required=True, metavar="OUT_DIR",
-                     help="folder for assignments.csv, summary.json and map.png")
-    run.add_argument("--time-limit", type=positive_float, default=20.0, metavar="SECONDS",
-                     help="solving budget in seconds (default 20)")
-    run.add_argument("--seed", type=nonneg_int, default=0, metavar="N",
-                     help="random seed (default 0)")
-    run.add_argument("--solver", choices=solver_names(), default="cpsat",
-                     help="solver (default cpsat)")
-    run.add_argument("--workers", type=nonneg_int, default=2, metavar="N",
-                     help="solver threads (default 2)")
-    run.add_argument("--no-deterministic", action="store_true",
-                     help="stop on wall time only (faster on big instances, not reproducible)")
+    run.add_argument(
+        "--out",
+        required=True,
+        metavar="OUT_DIR",
+        help="folder for assignments.csv, summary.json and map.png",
+    )
+    run.add_argument(
+        "--time-limit",
+        type=positive_float,
+        default=20.0,
+        metavar="SECONDS",
+        help="solving budget in seconds (default 20)",
+    )
+    run.add_argument(
+        "--seed", type=nonneg_int, default=0, metavar="N", help="random seed (default 0)"
+    )
+    run.add_argument(
+        "--solver", choices=solver_names(), default="cpsat", help="solver (default cpsat)"
+    )
+    run.add_argument(
+        "--workers", type=nonneg_int, default=2, metavar="N", help="solver threads (default 2)"
+    )
+    run.add_argument(
+        "--no-deterministic",
+        action="store_true",
+        help="stop on wall time only (faster on big instances, not reproducible)",
+    )
     run.add_argument("--no-map", action="store_true", help="do not draw map.png")
     run.add_argument("--quiet", action="store_true", help="no progress messages")
     run.set_defaults(func=cmd_run)
@@ -182,16 +222,24 @@ def build_parser() -> argparse.ArgumentParser:
     chk.set_defaults(func=cmd_check)
 
     scen = sub.add_parser("scenario", help="generate a scenario folder from the real register")
-    scen.add_argument("area", choices=["england", "leicestershire"],
-                      help="england (optionally narrowed by --region/--la) or the LEEP "
-                      "Leicestershire scenario")
+    scen.add_argument(
+        "area",
+        choices=["england", "leicestershire"],
+        help="england (optionally narrowed by --region/--la) or the LEEP Leicestershire scenario",
+    )
     scen.add_argument("--out", required=True, metavar="OUT_DIR")
     scen.add_argument("--seed", type=nonneg_int, default=1, metavar="N")
     scen.add_argument("--region", metavar="NAME", help="ONS region, e.g. 'North West'")
-    scen.add_argument("--la", action="append", metavar="CODE",
-                      help="DfE 3-digit LA code (repeat for several)")
-    scen.add_argument("--scale", type=_scale, default=1.0, metavar="F",
-                      help="multiply the school population with jittered copies (default 1)")
+    scen.add_argument(
+        "--la", action="append", metavar="CODE", help="DfE 3-digit LA code (repeat for several)"
+    )
+    scen.add_argument(
+        "--scale",
+        type=_scale,
+        default=1.0,
+        metavar="F",
+        help="multiply the school population with jittered copies (default 1)",
+    )
     scen.add_argument("--no-budgets", action="store_true", help="no LA budgets")
     scen.add_argument("--max-distance-km", type=positive_float, default=30.0, metavar="KM")
     scen.add_argument("--name", help="scenario name")

@@ -32,8 +32,16 @@ from broker.problem import NO_LIMIT
 from broker.scenario.model import Scenario
 from broker.solve.result import Result, SolveStatus
 
-OUTCOME_COLUMNS = ["client_id", "supporter_id", "status", "days_per_week", "cost_gbp",
-                   "distance_km", "reason_code", "reason"]
+OUTCOME_COLUMNS = [
+    "client_id",
+    "supporter_id",
+    "status",
+    "days_per_week",
+    "cost_gbp",
+    "distance_km",
+    "reason_code",
+    "reason",
+]
 
 
 def _isolated_reason(scenario: Scenario, cand: Candidates, i: int) -> tuple[str, str]:
@@ -46,52 +54,73 @@ def _isolated_reason(scenario: Scenario, cand: Candidates, i: int) -> tuple[str,
         d = cand.nearest_km[i]
         if not np.isfinite(d):
             return "no_supporter_in_reach", "no supporter in the scenario"
-        return ("no_supporter_in_reach",
-                f"no supporter within reach: the nearest is {d:.1f} km away "
-                f"(reach {_reach_text(cand)})")
+        return (
+            "no_supporter_in_reach",
+            f"no supporter within reach: the nearest is {d:.1f} km away "
+            f"(reach {_reach_text(cand)})",
+        )
     if stage == "phase":
-        return ("no_phase_match",
-                f"no {phase.replace('_', ' ')} supporter within reach ({before} supporter"
-                f"{'s' if before != 1 else ''} of other phases in reach; cross-phase work "
-                "is not allowed for them)")
+        return (
+            "no_phase_match",
+            f"no {phase.replace('_', ' ')} supporter within reach ({before} supporter"
+            f"{'s' if before != 1 else ''} of other phases in reach; cross-phase work "
+            "is not allowed for them)",
+        )
     if stage == "network":
         net = cli["network"].iat[i] or "none"
-        return ("outside_network",
-                f"the {before} supporter{'s' if before != 1 else ''} in reach serve only "
-                f"their own network (this school's network: {net})")
+        return (
+            "outside_network",
+            f"the {before} supporter{'s' if before != 1 else ''} in reach serve only "
+            f"their own network (this school's network: {net})",
+        )
     if stage == "authority":
         la = cli["la_code"].iat[i]
         a = scenario.authorities
-        mode = dict(zip(a["la_code"], a["cross_la"], strict=True)).get(la, "allow") \
-            if len(a) else "allow"
+        mode = (
+            dict(zip(a["la_code"], a["cross_la"], strict=True)).get(la, "allow")
+            if len(a)
+            else "allow"
+        )
         which = "its own" if mode == "own_only" else "its own or neighbouring authorities'"
-        return ("authority_rule",
-                f"its authority ({la}) accepts only {which} supporters, and none of "
-                f"those is in reach ({before} from other authorities are)")
+        return (
+            "authority_rule",
+            f"its authority ({la}) accepts only {which} supporters, and none of "
+            f"those is in reach ({before} from other authorities are)",
+        )
     if stage == "capacity":
         need = cli["need_days"].iat[i]
-        return ("need_exceeds_capacity",
-                f"needs {need:g} days per week; the most any supporter in reach can give "
-                f"is {cand.best_capacity_days[i]:g}")
+        return (
+            "need_exceeds_capacity",
+            f"needs {need:g} days per week; the most any supporter in reach can give "
+            f"is {cand.best_capacity_days[i]:g}",
+        )
     if stage == "conflict":
-        return ("only_conflicting",
-                f"the only supporter{'s' if before != 1 else ''} in reach ({before}) "
-                f"{'are' if before != 1 else 'is'} listed as conflicts")
+        return (
+            "only_conflicting",
+            f"the only supporter{'s' if before != 1 else ''} in reach ({before}) "
+            f"{'are' if before != 1 else 'is'} listed as conflicts",
+        )
     cheapest = cand.cheapest_gbp[i]
     budget = cli["budget_gbp"].iat[i]
     if not np.isnan(budget) and cheapest > budget:
-        return ("over_budget",
-                f"the cheapest package in reach costs £{cheapest:,.2f}, more than the "
-                f"school's budget of £{budget:,.2f}")
+        return (
+            "over_budget",
+            f"the cheapest package in reach costs £{cheapest:,.2f}, more than the "
+            f"school's budget of £{budget:,.2f}",
+        )
     p = cand.problem
     g = p.client_group[i]
     if g >= 0 and cheapest * 1e4 > p.group_budget[g]:
-        return ("over_budget",
-                f"the cheapest package in reach costs £{cheapest:,.2f}, more than its "
-                f"authority's whole budget of £{p.group_budget[g] / 1e4:,.2f}")
-    return ("over_budget",
-            f"the cheapest package in reach costs £{cheapest:,.2f}, more than the "
-            f"programme budget of £{p.programme_budget / 1e4:,.2f}")
+        return (
+            "over_budget",
+            f"the cheapest package in reach costs £{cheapest:,.2f}, more than its "
+            f"authority's whole budget of £{p.group_budget[g] / 1e4:,.2f}",
+        )
+    return (
+        "over_budget",
+        f"the cheapest package in reach costs £{cheapest:,.2f}, more than the "
+        f"programme budget of £{p.programme_budget / 1e4:,.2f}",
+    )
 
 
 def _reach_text(cand: Candidates) -> str:
@@ -115,11 +144,13 @@ def outcomes(scenario: Scenario, cand: Candidates, result: Result) -> pd.DataFra
     if p.n_groups:
         g = p.client_group[p.pair_client[chosen]]
         np.subtract.at(group_left, g[g >= 0], p.pair_cost[chosen][g >= 0])
-    prog_left = (p.programme_budget - int(p.pair_cost[chosen].sum())
-                 if p.programme_budget != NO_LIMIT else None)
+    prog_left = (
+        p.programme_budget - int(p.pair_cost[chosen].sum())
+        if p.programme_budget != NO_LIMIT
+        else None
+    )
     served_min_priority = np.full(p.n_supporters, np.iinfo(np.int64).max)
-    np.minimum.at(served_min_priority, p.pair_supporter[chosen],
-                  p.priority[p.pair_client[chosen]])
+    np.minimum.at(served_min_priority, p.pair_supporter[chosen], p.priority[p.pair_client[chosen]])
 
     starts = p.client_pair_ranges()
     rows = []
@@ -128,23 +159,41 @@ def outcomes(scenario: Scenario, cand: Candidates, result: Result) -> pd.DataFra
         cid = p.client_ids[i]
         if a[i] >= 0:
             k = int(chosen[np.searchsorted(p.pair_client[chosen], i)])
-            rows.append((cid, p.supporter_ids[a[i]],
-                         "pinned" if i in pinned_clients else "matched",
-                         float(cli["need_days"].iat[i]), p.pair_cost[k] / 1e4,
-                         round(float(p.pair_distance_km[k]), 2), "", ""))
+            rows.append(
+                (
+                    cid,
+                    p.supporter_ids[a[i]],
+                    "pinned" if i in pinned_clients else "matched",
+                    float(cli["need_days"].iat[i]),
+                    p.pair_cost[k] / 1e4,
+                    round(float(p.pair_distance_km[k]), 2),
+                    "",
+                    "",
+                )
+            )
             continue
         lo, hi = starts[i], starts[i + 1]
         if lo == hi:
             code, text = _isolated_reason(scenario, cand, i)
         else:
-            code, text = _blocked_reason(p, i, lo, hi, cap_left, group_left, prog_left,
-                                         served_min_priority, result)
+            code, text = _blocked_reason(
+                p, i, lo, hi, cap_left, group_left, prog_left, served_min_priority, result
+            )
         rows.append((cid, "", "unmatched", 0.0, 0.0, np.nan, code, text))
     return pd.DataFrame(rows, columns=OUTCOME_COLUMNS)
 
 
-def _blocked_reason(p, i, lo, hi, cap_left, group_left, prog_left,  # type: ignore[no-untyped-def]
-                    served_min_priority, result):
+def _blocked_reason(
+    p,
+    i,
+    lo,
+    hi,
+    cap_left,
+    group_left,
+    prog_left,  # type: ignore[no-untyped-def]
+    served_min_priority,
+    result,
+):
     ks = np.arange(lo, hi)
     js = p.pair_supporter[ks]
     full = p.pair_load[ks] > cap_left[js]
@@ -154,30 +203,42 @@ def _blocked_reason(p, i, lo, hi, cap_left, group_left, prog_left,  # type: igno
         if lowest >= p.priority[i]:
             tail = "with clients of equal or higher priority"
         else:
-            tail = (f"(some serve lower-priority clients, down to priority {lowest}, whose "
-                    "needs fit together where this school's would not)")
-        return ("supporters_full",
-                f"all {n} supporter{'s' if n != 1 else ''} in reach "
-                f"{'are' if n != 1 else 'is'} at capacity {tail}")
+            tail = (
+                f"(some serve lower-priority clients, down to priority {lowest}, whose "
+                "needs fit together where this school's would not)"
+            )
+        return (
+            "supporters_full",
+            f"all {n} supporter{'s' if n != 1 else ''} in reach "
+            f"{'are' if n != 1 else 'is'} at capacity {tail}",
+        )
     room = ks[~full]
     g = p.client_group[i]
     if g >= 0 and (p.pair_cost[room] > group_left[g]).all():
-        return ("authority_budget",
-                f"{len(room)} supporter{'s' if len(room) != 1 else ''} in reach "
-                f"{'have' if len(room) != 1 else 'has'} room, but its authority "
-                f"({p.group_names[g]}) has £{group_left[g] / 1e4:,.2f} of budget left and the "
-                f"cheapest such package costs £{p.pair_cost[room].min() / 1e4:,.2f}")
+        return (
+            "authority_budget",
+            f"{len(room)} supporter{'s' if len(room) != 1 else ''} in reach "
+            f"{'have' if len(room) != 1 else 'has'} room, but its authority "
+            f"({p.group_names[g]}) has £{group_left[g] / 1e4:,.2f} of budget left and the "
+            f"cheapest such package costs £{p.pair_cost[room].min() / 1e4:,.2f}",
+        )
     if g >= 0:
         room = room[p.pair_cost[room] <= group_left[g]]
     if prog_left is not None and (p.pair_cost[room] > prog_left).all():
-        return ("programme_budget",
-                f"supporters in reach have room, but the programme has "
-                f"£{prog_left / 1e4:,.2f} of budget left and the cheapest such package "
-                f"costs £{p.pair_cost[room].min() / 1e4:,.2f}")
+        return (
+            "programme_budget",
+            f"supporters in reach have room, but the programme has "
+            f"£{prog_left / 1e4:,.2f} of budget left and the cheapest such package "
+            f"costs £{p.pair_cost[room].min() / 1e4:,.2f}",
+        )
     if result.level1.optimal and result.status is not SolveStatus.UNKNOWN:
         # Cannot happen for positive priorities: matching would raise level 1.
-        return ("not_reached", "a supporter has room; matching it would not raise the "
-                "priority total (priority 0)")
-    return ("not_reached",
-            f"supporter {p.supporter_ids[p.pair_supporter[room[0]]]} has room, but the "
-            f"solver stopped ({result.stopped_by.replace('_', ' ')}) before matching it")
+        return (
+            "not_reached",
+            "a supporter has room; matching it would not raise the priority total (priority 0)",
+        )
+    return (
+        "not_reached",
+        f"supporter {p.supporter_ids[p.pair_supporter[room[0]]]} has room, but the "
+        f"solver stopped ({result.stopped_by.replace('_', ' ')}) before matching it",
+    )

@@ -46,47 +46,93 @@ def round_map(rnd: MatchingRound, path: str | Path, *, dpi: int = 130) -> Path:
     boundaries.plot(ax=ax, facecolor="#f4f4f0", edgecolor="#8a8a8a", linewidth=0.8)
     districts = load_lad_boundaries().cx[x0:x1, y0:y1]
     if len(districts) <= 40:
-        districts.plot(ax=ax, facecolor="none", edgecolor="#c4c4c4", linewidth=0.4,
-                       linestyle="--")
+        districts.plot(ax=ax, facecolor="none", edgecolor="#c4c4c4", linewidth=0.4, linestyle="--")
     if len(boundaries) <= 25:
         for _, row in boundaries.iterrows():
             pt = row.geometry.representative_point()
             if x0 <= pt.x <= x1 and y0 <= pt.y <= y1:
-                ax.annotate(row["la_name"], (pt.x, pt.y), fontsize=7, color="#666666",
-                            ha="center")
+                ax.annotate(row["la_name"], (pt.x, pt.y), fontsize=7, color="#666666", ha="center")
 
     t = rnd.outcomes
     a = np.asarray(rnd.result.assignment)
     matched = a >= 0
-    segments = np.stack([np.column_stack([sx[a[matched]], sy[a[matched]]]),
-                         np.column_stack([cx[matched], cy[matched]])], axis=1)
-    ax.add_collection(LineCollection(segments, colors="#2b7bba", linewidths=0.8, alpha=0.7,
-                                     zorder=2))
+    segments = np.stack(
+        [
+            np.column_stack([sx[a[matched]], sy[a[matched]]]),
+            np.column_stack([cx[matched], cy[matched]]),
+        ],
+        axis=1,
+    )
+    ax.add_collection(
+        LineCollection(list(segments), colors="#2b7bba", linewidths=0.8, alpha=0.7, zorder=2)
+    )
     kinds = sorted(set(sup["kind"]))
-    palette = dict(zip(kinds, plt.get_cmap("tab10").colors, strict=False))
+    colors = plt.get_cmap("tab10").colors  # type: ignore[attr-defined]
+    palette = dict(zip(kinds, colors, strict=False))
     for kind in kinds:
         m = (sup["kind"] == kind).to_numpy()
-        ax.scatter(sx[m], sy[m], marker="^", s=46, color=palette[kind], edgecolor="black",
-                   linewidth=0.4, zorder=4)
-    ax.scatter(cx[matched], cy[matched], s=22, color="#2b7bba", edgecolor="white",
-               linewidth=0.4, zorder=3)
-    ax.scatter(cx[~matched], cy[~matched], s=30, facecolor="none", edgecolor="#d7301f",
-               linewidth=1.2, zorder=3)
+        ax.scatter(
+            sx[m],
+            sy[m],
+            marker="^",
+            s=46,
+            color=palette[kind],
+            edgecolor="black",
+            linewidth=0.4,
+            zorder=4,
+        )
+    ax.scatter(
+        cx[matched], cy[matched], s=22, color="#2b7bba", edgecolor="white", linewidth=0.4, zorder=3
+    )
+    ax.scatter(
+        cx[~matched],
+        cy[~matched],
+        s=30,
+        facecolor="none",
+        edgecolor="#d7301f",
+        linewidth=1.2,
+        zorder=3,
+    )
 
-    handles = [Line2D([], [], marker="^", linestyle="", color=palette[k], markeredgecolor="black",
-                      label=f"supporter: {k.replace('_', ' ')}") for k in kinds]
+    handles = [
+        Line2D(
+            [],
+            [],
+            marker="^",
+            linestyle="",
+            color=palette[k],
+            markeredgecolor="black",
+            label=f"supporter: {k.replace('_', ' ')}",
+        )
+        for k in kinds
+    ]
     handles += [
-        Line2D([], [], marker="o", linestyle="", color="#2b7bba",
-               label=f"client matched ({int(matched.sum())})"),
-        Line2D([], [], marker="o", linestyle="", markerfacecolor="none", color="#d7301f",
-               label=f"client unmatched ({int((~matched).sum())})"),
+        Line2D(
+            [],
+            [],
+            marker="o",
+            linestyle="",
+            color="#2b7bba",
+            label=f"client matched ({int(matched.sum())})",
+        ),
+        Line2D(
+            [],
+            [],
+            marker="o",
+            linestyle="",
+            markerfacecolor="none",
+            color="#d7301f",
+            label=f"client unmatched ({int((~matched).sum())})",
+        ),
         Line2D([], [], color="#2b7bba", label="match"),
     ]
     ax.legend(handles=handles, loc="upper left", fontsize=8, framealpha=0.9)
     r = rnd.result
-    ax.set_title(f"{s.name}: {int(matched.sum())} of {len(t)} schools matched, priority "
-                 f"{r.level1.value} of {int(cli['priority'].sum())} (bound {r.level1.bound})",
-                 fontsize=10)
+    ax.set_title(
+        f"{s.name}: {int(matched.sum())} of {len(t)} schools matched, priority "
+        f"{r.level1.value} of {int(cli['priority'].sum())} (bound {r.level1.bound})",
+        fontsize=10,
+    )
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
     ax.set_aspect("equal")
@@ -94,10 +140,18 @@ def round_map(rnd: MatchingRound, path: str | Path, *, dpi: int = 130) -> Path:
     ax.set_yticks([])
     ax.set_xlabel("")
     ax.set_ylabel("")
-    notice = ("Map: British National Grid (EPSG:27700); solid lines are local authorities, "
-              "dashed lines districts. " + " ".join(ATTRIBUTION.split()))
-    fig.text(0.01, 0.004, "\n".join(textwrap.wrap(notice, 190)), fontsize=5.2,
-             color="#555555", va="bottom")
+    notice = (
+        "Map: British National Grid (EPSG:27700); solid lines are local authorities, "
+        "dashed lines districts. " + " ".join(ATTRIBUTION.split())
+    )
+    fig.text(
+        0.01,
+        0.004,
+        "\n".join(textwrap.wrap(notice, 190)),
+        fontsize=5.2,
+        color="#555555",
+        va="bottom",
+    )
     fig.tight_layout(rect=(0, 0.05, 1, 1))
     out = Path(path)
     fig.savefig(out, dpi=dpi)

@@ -61,12 +61,19 @@ def run_round(
     cand = build_candidates(scenario)
     timings["candidates_s"] = time.perf_counter() - t
     p = cand.problem
-    say(f"candidates: {p.n_pairs:,} allowed pairs for {p.n_clients:,} clients and "
-        f"{p.n_supporters:,} supporters ({timings['candidates_s']:.2f}s)")
+    say(
+        f"candidates: {p.n_pairs:,} allowed pairs for {p.n_clients:,} clients and "
+        f"{p.n_supporters:,} supporters ({timings['candidates_s']:.2f}s)"
+    )
     t = time.perf_counter()
-    options = SolveOptions(time_limit_s=time_limit_s, seed=seed, workers=workers,
-                           deterministic=deterministic, work_limit=work_limit,
-                           progress=progress)
+    options = SolveOptions(
+        time_limit_s=time_limit_s,
+        seed=seed,
+        workers=workers,
+        deterministic=deterministic,
+        work_limit=work_limit,
+        progress=progress,
+    )
     result = get_solver(solver).solve(p, options)
     timings["solve_s"] = time.perf_counter() - t
     t = time.perf_counter()
@@ -74,9 +81,13 @@ def run_round(
     report = check_assignment(scenario, table)
     timings["explain_check_s"] = time.perf_counter() - t
     if not report.ok:
-        raise AssertionError("the independent checker rejected the solution (a bug in broker):\n"
-                             + "\n".join(report.violations))
+        raise AssertionError(
+            "the independent checker rejected the solution (a bug in broker):\n"
+            + "\n".join(report.violations)
+        )
     if report.priority_matched != result.level1.value:
-        raise AssertionError(f"level 1 reported {result.level1.value}, recomputed "
-                             f"{report.priority_matched} (a bug in broker)")
+        raise AssertionError(
+            f"level 1 reported {result.level1.value}, recomputed "
+            f"{report.priority_matched} (a bug in broker)"
+        )
     return MatchingRound(scenario, cand, result, table, report, timings)

@@ -39,7 +39,7 @@ FLAG_OTHER_LA = np.uint8(2)
 
 
 def _ro(a: np.ndarray, dtype: type) -> np.ndarray:
-    out = np.ascontiguousarray(a, dtype=dtype).copy()
+    out: np.ndarray = np.ascontiguousarray(a, dtype=dtype).copy()
     out.flags.writeable = False
     return out
 
@@ -71,8 +71,7 @@ class ProblemData:
     group_names: tuple[str, ...]
     programme_budget: int = NO_LIMIT
     name: str = ""
-    _pair_key: dict[tuple[int, int], int] | None = field(default=None, repr=False,
-                                                          compare=False)
+    _pair_key: dict[tuple[int, int], int] | None = field(default=None, repr=False, compare=False)
 
     # ------------------------------------------------------------------ build
     @classmethod
@@ -117,8 +116,11 @@ class ProblemData:
                 raise ValueError(f"pair array has shape {a.shape}, expected ({n_p},)")
             return a.astype(dtype)[order]
 
-        pins = np.zeros(0, dtype=np.int64) if pinned is None else inverse[np.asarray(pinned,
-                                                                                    dtype=np.int64)]
+        pins = (
+            np.zeros(0, dtype=np.int64)
+            if pinned is None
+            else inverse[np.asarray(pinned, dtype=np.int64)]
+        )
         return cls(
             client_ids=tuple(client_ids),
             supporter_ids=tuple(supporter_ids),
@@ -133,8 +135,7 @@ class ProblemData:
             pair_distance_km=_ro(arr(pair_distance_km, 0.0, np.float64), np.float64),
             pair_flags=_ro(arr(pair_flags, 0, np.uint8), np.uint8),
             pinned=_ro(np.sort(pins), np.int64),
-            client_group=_ro(np.full(n_c, -1) if client_group is None else client_group,
-                             np.int32),
+            client_group=_ro(np.full(n_c, -1) if client_group is None else client_group, np.int32),
             group_budget=_ro(np.zeros(0) if group_budget is None else group_budget, np.int64),
             group_names=tuple(group_names),
             programme_budget=int(programme_budget),
@@ -148,13 +149,25 @@ class ProblemData:
             (self.required.shape == (n_c,), "required must have one entry per client"),
             (self.capacity.shape == (n_s,), "capacity must have one entry per supporter"),
             (self.client_group.shape == (n_c,), "client_group must have one entry per client"),
-            (len(self.group_names) in (0, len(self.group_budget)),
-             "group_names must match group_budget"),
+            (
+                len(self.group_names) in (0, len(self.group_budget)),
+                "group_names must match group_budget",
+            ),
         ]
-        for arr_name in ("pair_supporter", "pair_load", "pair_cost", "pair_level2",
-                         "pair_distance_km", "pair_flags"):
-            checks.append((getattr(self, arr_name).shape == (n_p,),
-                           f"{arr_name} must have one entry per pair"))
+        for arr_name in (
+            "pair_supporter",
+            "pair_load",
+            "pair_cost",
+            "pair_level2",
+            "pair_distance_km",
+            "pair_flags",
+        ):
+            checks.append(
+                (
+                    getattr(self, arr_name).shape == (n_p,),
+                    f"{arr_name} must have one entry per pair",
+                )
+            )
         for ok, msg in checks:
             if not ok:
                 raise ValueError(msg)

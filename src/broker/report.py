@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import platform
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -12,8 +13,16 @@ import broker
 from broker.pipeline import MatchingRound
 from broker.units import OBJECTIVE_SCALE
 
-ASSIGNMENT_COLUMNS = ["client_id", "supporter_id", "status", "days_per_week", "cost_gbp",
-                      "distance_km", "reason", "reason_code"]
+ASSIGNMENT_COLUMNS = [
+    "client_id",
+    "supporter_id",
+    "status",
+    "days_per_week",
+    "cost_gbp",
+    "distance_km",
+    "reason",
+    "reason_code",
+]
 
 
 def summary(rnd: MatchingRound) -> dict[str, object]:
@@ -43,8 +52,9 @@ def summary(rnd: MatchingRound) -> dict[str, object]:
         "need_days_total": round(float(need.sum()), 2),
         "need_days_matched": round(float(matched["days_per_week"].sum()), 2),
         "total_cost_gbp": round(float(matched["cost_gbp"].sum()), 2),
-        "mean_distance_km": (round(float(matched["distance_km"].mean()), 2)
-                             if len(matched) else None),
+        "mean_distance_km": (
+            round(float(matched["distance_km"].mean()), 2) if len(matched) else None
+        ),
         "unmatched_reasons": {str(k): int(v) for k, v in reasons.items()},
         "solver": r.solver,
         "solver_status": r.status.value,
@@ -74,7 +84,7 @@ def write_outputs(rnd: MatchingRound, out: str | Path) -> dict[str, Path]:
 
 def format_summary(rnd: MatchingRound) -> str:
     """A short, readable summary for the terminal."""
-    s = summary(rnd)
+    s: dict[str, Any] = summary(rnd)
     lines = [
         f"broker {s['broker_version']}: {s['scenario']}",
         f"  clients {s['clients']}, supporters {s['supporters']}, allowed pairs "

@@ -31,18 +31,13 @@ from broker.errors import InputError
 EXIT_INPUT = 2
 
 
-
-
-
-
-
-
 def _int_list(text: str) -> list[int]:
     try:
         out = [int(t) for t in text.split(",") if t.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"expected comma-separated whole numbers such as 0,1,2, got {text!r}") from None
+            f"expected comma-separated whole numbers such as 0,1,2, got {text!r}"
+        ) from None
     if not out or min(out) < 0:
         raise argparse.ArgumentTypeError(f"expected one or more seeds >= 0, got {text!r}")
     return out
@@ -67,8 +62,11 @@ def _check_solvers(names: list[str]) -> None:
     known = known_solvers()
     bad = [n for n in names if n not in known]
     if bad:
-        raise InputError.one("<arguments>", f"--solver(s): expected names from "
-                             f"{', '.join(known)}", value=",".join(bad))
+        raise InputError.one(
+            "<arguments>",
+            f"--solver(s): expected names from {', '.join(known)}",
+            value=",".join(bad),
+        )
 
 
 def _say(quiet: bool):  # type: ignore[no-untyped-def]
@@ -88,15 +86,23 @@ def cmd_gap(args: argparse.Namespace) -> int:
 
     _check_solvers([args.solver])
     gp = read_gap_problem(args.file, args.index)
-    out = solve_gap(gp, args.sense, args.solver, time_limit_s=args.time_limit,
-                    seed=args.seed, workers=args.workers)
+    out = solve_gap(
+        gp,
+        args.sense,
+        args.solver,
+        time_limit_s=args.time_limit,
+        seed=args.seed,
+        workers=args.workers,
+    )
     if args.json:
         print(json.dumps(out))
     else:
         best = "" if out["best_known"] is None else f", best known {out['best_known']}"
-        print(f"{out['instance']} ({out['agents']} agents, {out['jobs']} jobs, {args.sense}) "
-              f"with {args.solver}: {out['status']}, objective {out['objective']}, bound "
-              f"{out['bound']}{best}, {out['seconds']:.2f}s")
+        print(
+            f"{out['instance']} ({out['agents']} agents, {out['jobs']} jobs, {args.sense}) "
+            f"with {args.solver}: {out['status']}, objective {out['objective']}, bound "
+            f"{out['bound']}{best}, {out['seconds']:.2f}s"
+        )
     return 0
 
 
@@ -109,9 +115,21 @@ def _default_out(set_name: str) -> Path:
 
 def canonical_command(args: argparse.Namespace) -> str:
     """The ``broker bench run`` command that reproduces ``args`` exactly."""
-    parts = ["broker", "bench", "run", "--set", args.set,
-             "--solvers", ",".join(args.solvers), "--time-limit", f"{args.time_limit:g}",
-             "--seeds", ",".join(map(str, args.seeds)), "--workers", str(args.workers)]
+    parts = [
+        "broker",
+        "bench",
+        "run",
+        "--set",
+        args.set,
+        "--solvers",
+        ",".join(args.solvers),
+        "--time-limit",
+        f"{args.time_limit:g}",
+        "--seeds",
+        ",".join(map(str, args.seeds)),
+        "--workers",
+        str(args.workers),
+    ]
     if args.filter:
         parts += ["--filter", args.filter]
     if args.max_instances is not None:
@@ -135,15 +153,27 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise InputError.one("<arguments>", f"--set: {exc.args[0]}", value=args.set) from None
     say = _say(args.quiet)
     out = Path(args.out) if args.out is not None else _default_out(args.set)
-    config = RunConfig(set_name=args.set, solvers=args.solvers, time_limit_s=args.time_limit,
-                       seeds=args.seeds, workers=args.workers, out=out,
-                       instance_filter=args.filter, max_instances=args.max_instances,
-                       reference=args.reference, command=canonical_command(args))
-    say(f"set {args.set}: solvers {', '.join(args.solvers)}; {args.time_limit:g}s per solve; "
-        f"seeds {', '.join(map(str, args.seeds))}")
+    config = RunConfig(
+        set_name=args.set,
+        solvers=args.solvers,
+        time_limit_s=args.time_limit,
+        seeds=args.seeds,
+        workers=args.workers,
+        out=out,
+        instance_filter=args.filter,
+        max_instances=args.max_instances,
+        reference=args.reference,
+        command=canonical_command(args),
+    )
+    say(
+        f"set {args.set}: solvers {', '.join(args.solvers)}; {args.time_limit:g}s per solve; "
+        f"seeds {', '.join(map(str, args.seeds))}"
+    )
     rows, _notes = run_benchmark(config, progress=say)
-    print(f"{len(rows)} runs; wrote {out / 'results.csv'}, {out / 'results.md'}, "
-          f"{out / 'traces.json'}")
+    print(
+        f"{len(rows)} runs; wrote {out / 'results.csv'}, {out / 'results.md'}, "
+        f"{out / 'traces.json'}"
+    )
     return 0
 
 
@@ -163,47 +193,88 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> argparse.ArgumentP
     Each leaf parser sets ``func`` to a handler ``(args) -> exit status``, the same
     convention as :mod:`broker.cli`; handlers raise :class:`InputError` on bad input.
     """
-    bench = subparsers.add_parser("bench", help="benchmarks: GAP instances, peer solvers, "
-                                  "benchmark runs")
+    bench = subparsers.add_parser(
+        "bench", help="benchmarks: GAP instances, peer solvers, benchmark runs"
+    )
     sub = bench.add_subparsers(dest="bench_command", required=True, metavar="BENCH_COMMAND")
 
     g = sub.add_parser("gap", help="solve one OR-Library GAP problem")
-    g.add_argument("file", metavar="FILE", help="OR-Library GAP file, e.g. "
-                   "benchmarks/instances/gap/gap1.txt")
-    g.add_argument("--index", type=positive_int, default=1, metavar="K",
-                   help="1-based problem in the file (default 1)")
-    g.add_argument("--sense", choices=("min", "max"), default="min",
-                   help="minimise cost or maximise profit (default min)")
-    g.add_argument("--time-limit", type=positive_float, default=10.0, metavar="SECONDS",
-                   help="default 10")
-    g.add_argument("--solver", default="cpsat", metavar="NAME",
-                   help="broker solver or peer (default cpsat; see 'broker bench sets')")
+    g.add_argument(
+        "file", metavar="FILE", help="OR-Library GAP file, e.g. benchmarks/instances/gap/gap1.txt"
+    )
+    g.add_argument(
+        "--index",
+        type=positive_int,
+        default=1,
+        metavar="K",
+        help="1-based problem in the file (default 1)",
+    )
+    g.add_argument(
+        "--sense",
+        choices=("min", "max"),
+        default="min",
+        help="minimise cost or maximise profit (default min)",
+    )
+    g.add_argument(
+        "--time-limit", type=positive_float, default=10.0, metavar="SECONDS", help="default 10"
+    )
+    g.add_argument(
+        "--solver",
+        default="cpsat",
+        metavar="NAME",
+        help="broker solver or peer (default cpsat; see 'broker bench sets')",
+    )
     g.add_argument("--seed", type=nonneg_int, default=0, metavar="N")
     g.add_argument("--workers", type=positive_int, default=2, metavar="N")
     g.add_argument("--json", action="store_true", help="print one JSON object")
     g.set_defaults(func=cmd_gap)
 
     r = sub.add_parser("run", help="run a benchmark set and write results.csv/results.md")
-    r.add_argument("--set", required=True, metavar="NAME",
-                   help="gap-small, gap-large, leicestershire, england, england-no-budgets, "
-                   "england-scaled, "
-                   "synthetic-national, scaled, ... or a scenario folder")
-    r.add_argument("--solvers", type=_name_list,
-                   default=["cpsat", "highs-mip", "cbc", "cpsat-plain", "greedy"],
-                   metavar="A,B,C", help="default cpsat,highs-mip,cbc,cpsat-plain,greedy")
-    r.add_argument("--time-limit", type=positive_float, default=20.0, metavar="SECONDS",
-                   help="per solve (default 20)")
-    r.add_argument("--seeds", type=_int_list, default=[0], metavar="0,1",
-                   help="default 0")
-    r.add_argument("--workers", type=positive_int, default=2, metavar="N",
-                   help="solver threads (default 2)")
-    r.add_argument("--out", default=None, metavar="DIR",
-                   help="output folder (default benchmarks/results/<set>)")
-    r.add_argument("--filter", default=None, metavar="PATTERN",
-                   help="only instances whose name matches, e.g. 'gap1-*'")
+    r.add_argument(
+        "--set",
+        required=True,
+        metavar="NAME",
+        help="gap-small, gap-large, leicestershire, england, england-no-budgets, "
+        "england-scaled, "
+        "synthetic-national, scaled, ... or a scenario folder",
+    )
+    r.add_argument(
+        "--solvers",
+        type=_name_list,
+        default=["cpsat", "highs-mip", "cbc", "cpsat-plain", "greedy"],
+        metavar="A,B,C",
+        help="default cpsat,highs-mip,cbc,cpsat-plain,greedy",
+    )
+    r.add_argument(
+        "--time-limit",
+        type=positive_float,
+        default=20.0,
+        metavar="SECONDS",
+        help="per solve (default 20)",
+    )
+    r.add_argument("--seeds", type=_int_list, default=[0], metavar="0,1", help="default 0")
+    r.add_argument(
+        "--workers", type=positive_int, default=2, metavar="N", help="solver threads (default 2)"
+    )
+    r.add_argument(
+        "--out",
+        default=None,
+        metavar="DIR",
+        help="output folder (default benchmarks/results/<set>)",
+    )
+    r.add_argument(
+        "--filter",
+        default=None,
+        metavar="PATTERN",
+        help="only instances whose name matches, e.g. 'gap1-*'",
+    )
     r.add_argument("--max-instances", type=positive_int, default=None, metavar="N")
-    r.add_argument("--reference", default="cpsat", metavar="NAME",
-                   help="solver the ratios compare against (default cpsat)")
+    r.add_argument(
+        "--reference",
+        default="cpsat",
+        metavar="NAME",
+        help="solver the ratios compare against (default cpsat)",
+    )
     r.add_argument("--quiet", action="store_true", help="no progress messages")
     r.set_defaults(func=cmd_run)
 

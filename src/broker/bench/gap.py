@@ -104,15 +104,18 @@ class _Numbers:
         where = "" if pos is None else f"number {pos + 1} (line {self.line_of(pos)}): "
         return InputError.one(self.file, where + message, value=value)
 
-    def take(self, count: int, what: Callable[[int], str], context: str,
-             minimum: int | None = None) -> np.ndarray:
+    def take(
+        self, count: int, what: Callable[[int], str], context: str, minimum: int | None = None
+    ) -> np.ndarray:
         """The next ``count`` integers; ``what(k)`` names the k-th for messages."""
         left = len(self.tokens) - self.pos
         if count > left:
-            raise self.fail(f"{context}: the file ends after {len(self.tokens)} numbers; "
-                            f"expected {count} for {what(0)} .. {what(count - 1)}, "
-                            f"found {left}")
-        chunk = self.tokens[self.pos:self.pos + count]
+            raise self.fail(
+                f"{context}: the file ends after {len(self.tokens)} numbers; "
+                f"expected {count} for {what(0)} .. {what(count - 1)}, "
+                f"found {left}"
+            )
+        chunk = self.tokens[self.pos : self.pos + count]
         try:
             values = np.array([int(t) for t in chunk], dtype=np.int64)
         except (ValueError, OverflowError):
@@ -120,13 +123,17 @@ class _Numbers:
                 try:
                     int(token)
                 except ValueError:
-                    raise self.fail(f"{context}, {what(k)}: expected a whole number",
-                                    self.pos + k, token) from None
+                    raise self.fail(
+                        f"{context}, {what(k)}: expected a whole number", self.pos + k, token
+                    ) from None
             raise
         if minimum is not None and count and values.min() < minimum:
             k = int(np.flatnonzero(values < minimum)[0])
-            raise self.fail(f"{context}, {what(k)}: expected a whole number >= {minimum}",
-                            self.pos + k, chunk[k])
+            raise self.fail(
+                f"{context}, {what(k)}: expected a whole number >= {minimum}",
+                self.pos + k,
+                chunk[k],
+            )
         self.pos += count
         return values
 
@@ -157,18 +164,20 @@ def read_gap_file(path: str | Path) -> list[GapProblem]:
     try:
         text = path.read_text(encoding="ascii")
     except UnicodeDecodeError as exc:
-        raise InputError.one(str(path), f"byte {exc.start + 1}: expected a text file of "
-                             "whitespace-separated integers") from None
+        raise InputError.one(
+            str(path),
+            f"byte {exc.start + 1}: expected a text file of whitespace-separated integers",
+        ) from None
     nums = _Numbers(path, text)
     if not nums.tokens:
         raise nums.fail("the file is empty; expected P, the number of problems")
-    n_problems = int(nums.take(1, lambda _k: "P (the number of problems)", "header",
-                               minimum=1)[0])
+    n_problems = int(nums.take(1, lambda _k: "P (the number of problems)", "header", minimum=1)[0])
     problems = []
     for index in range(1, n_problems + 1):
         ctx = f"problem {index} of {n_problems}"
-        m, n = (int(v) for v in nums.take(
-            2, lambda k: ("m (agents)", "n (jobs)")[k], ctx, minimum=1))
+        m, n = (
+            int(v) for v in nums.take(2, lambda k: ("m (agents)", "n (jobs)")[k], ctx, minimum=1)
+        )
 
         def cell(sym: str, n_: int = n) -> Callable[[int], str]:
             return lambda k: f"{sym}[{k // n_ + 1}][{k % n_ + 1}]"
@@ -179,9 +188,12 @@ def read_gap_file(path: str | Path) -> list[GapProblem]:
         problems.append(GapProblem(path.name, index, cost, weight, capacity, str(path)))
     if nums.pos < len(nums.tokens):
         extra = len(nums.tokens) - nums.pos
-        raise nums.fail(f"{extra} number(s) after the last of the {n_problems} problems "
-                        "announced by P; expected the end of the file", nums.pos,
-                        nums.tokens[nums.pos])
+        raise nums.fail(
+            f"{extra} number(s) after the last of the {n_problems} problems "
+            "announced by P; expected the end of the file",
+            nums.pos,
+            nums.tokens[nums.pos],
+        )
     return problems
 
 
@@ -189,8 +201,11 @@ def read_gap_problem(path: str | Path, index: int) -> GapProblem:
     """Problem ``index`` (1-based) of a GAP file; a bad index raises :class:`InputError`."""
     problems = read_gap_file(path)
     if not 1 <= index <= len(problems):
-        raise InputError.one("<arguments>", f"--index: expected 1 .. {len(problems)} for "
-                             f"{Path(path).name}", value=index)
+        raise InputError.one(
+            "<arguments>",
+            f"--index: expected 1 .. {len(problems)} for {Path(path).name}",
+            value=index,
+        )
     return problems[index - 1]
 
 
@@ -255,13 +270,17 @@ def violations(gp: GapProblem, assignment: np.ndarray) -> list[str]:
     a = np.asarray(assignment)
     if a.shape != (gp.n,):
         return [f"expected one agent for each of {gp.n} jobs, got shape {a.shape}"]
-    out = [f"job {j + 1}: agent index {int(a[j])} is not in 0 .. {gp.m - 1}"
-           for j in np.flatnonzero((a < 0) | (a >= gp.m))]
+    out = [
+        f"job {j + 1}: agent index {int(a[j])} is not in 0 .. {gp.m - 1}"
+        for j in np.flatnonzero((a < 0) | (a >= gp.m))
+    ]
     if out:
         return out
     load = np.bincount(a, weights=gp.weight[a, np.arange(gp.n)], minlength=gp.m)
-    out += [f"agent {i + 1}: load {int(load[i])} exceeds capacity {int(gp.capacity[i])}"
-            for i in np.flatnonzero(load > gp.capacity)]
+    out += [
+        f"agent {i + 1}: load {int(load[i])} exceeds capacity {int(gp.capacity[i])}"
+        for i in np.flatnonzero(load > gp.capacity)
+    ]
     return out
 
 
@@ -282,12 +301,16 @@ def read_best_known(path: str | Path) -> dict[tuple[str, int, str], BestKnown]:
         for row_no, row in enumerate(csv.DictReader(fh), start=2):
             try:
                 key = (row["file"], int(row["index"]), row["sense"])
-                out[key] = BestKnown(row["instance"], int(row["best_known"]),
-                                     row["optimal"].strip().lower() == "yes")
+                out[key] = BestKnown(
+                    row["instance"], int(row["best_known"]), row["optimal"].strip().lower() == "yes"
+                )
             except (KeyError, ValueError, TypeError):
-                raise InputError.one(str(path), "expected columns instance, sense, "
-                                     "best_known (a whole number), optimal, file, index",
-                                     row=row_no) from None
+                raise InputError.one(
+                    str(path),
+                    "expected columns instance, sense, "
+                    "best_known (a whole number), optimal, file, index",
+                    row=row_no,
+                ) from None
     return out
 
 
@@ -318,8 +341,15 @@ def gap_files(pattern: str = "gap*.txt", folder: Path | None = None) -> list[Pat
     return sorted(folder.glob(pattern), key=key)
 
 
-def solve_gap(gp: GapProblem, sense: str = "min", solver: str = "cpsat", *,
-              time_limit_s: float = 10.0, seed: int = 0, workers: int = 2) -> dict[str, object]:
+def solve_gap(
+    gp: GapProblem,
+    sense: str = "min",
+    solver: str = "cpsat",
+    *,
+    time_limit_s: float = 10.0,
+    seed: int = 0,
+    workers: int = 2,
+) -> dict[str, object]:
     """Solve one GAP problem with a broker solver or a peer; the answer in GAP terms.
 
     Parameters
@@ -356,10 +386,10 @@ def solve_gap(gp: GapProblem, sense: str = "min", solver: str = "cpsat", *,
     broken = violations(gp, assignment) if complete else ["incomplete"]
     obj = objective(gp, assignment) if complete else None
     if obj is not None and obj != level2_to_objective(result.level2.value, sense):
-        raise AssertionError(f"{gp.name}: level 2 {result.level2.value} does not match "
-                             f"the GAP objective {obj}")
-    bound = level2_to_objective(result.level2.bound, sense) if result.status.has_solution \
-        else None
+        raise AssertionError(
+            f"{gp.name}: level 2 {result.level2.value} does not match the GAP objective {obj}"
+        )
+    bound = level2_to_objective(result.level2.bound, sense) if result.status.has_solution else None
     best = best_known_for(gp.path or GAP_DIR / gp.file, gp.index, sense)
     gap_best = None
     if best is not None and obj is not None:

@@ -97,8 +97,10 @@ def instance_set(name: str) -> InstanceSet:
     folder = _resolve(name)
     if folder is not None and (folder / "scenario.toml").is_file():
         return [scenario_instance(folder)], []
-    raise KeyError(f"unknown instance set {name!r}: expected one of {', '.join(set_names())} "
-                   "or a scenario folder")
+    raise KeyError(
+        f"unknown instance set {name!r}: expected one of {', '.join(set_names())} "
+        "or a scenario folder"
+    )
 
 
 # ------------------------------------------------------------------ GAP
@@ -108,8 +110,13 @@ def gap_instances(files: list[Path], sense: str) -> InstanceSet:
     for path in files:
         for gp in gapmod.read_gap_file(path):
             best = gapmod.best_known_for(path, gp.index, sense)
-            info = GapInfo(gp.file, gp.index, sense, None if best is None else best.value,
-                           None if best is None else best.optimal)
+            info = GapInfo(
+                gp.file,
+                gp.index,
+                sense,
+                None if best is None else best.value,
+                None if best is None else best.optimal,
+            )
             out.append(Instance(gp.name, partial(gapmod.to_problem, gp, sense), info))
     return out, [] if files else ["no GAP files found in benchmarks/instances/gap"]
 
@@ -123,8 +130,9 @@ def _gap_small(sense: str) -> Callable[[], InstanceSet]:
 
 
 def _gap_large() -> InstanceSet:
-    return gap_instances([p for p in gapmod.gap_files() if p.stem in
-                          ("gapa", "gapb", "gapc", "gapd")], "min")
+    return gap_instances(
+        [p for p in gapmod.gap_files() if p.stem in ("gapa", "gapb", "gapc", "gapd")], "min"
+    )
 
 
 # ------------------------------------------------------------------ scenarios
@@ -155,15 +163,23 @@ def _scenario_set(*folders: str) -> Callable[[], InstanceSet]:
             found = _resolve(f)
             if found is not None and (found / "scenario.toml").is_file():
                 return [scenario_instance(found)], []
-        return [], [f"skipped: no scenario folder at {' or '.join(folders)} (it is built "
-                    "separately; generate it, or pass --set PATH)"]
+        return [], [
+            f"skipped: no scenario folder at {' or '.join(folders)} (it is built "
+            "separately; generate it, or pass --set PATH)"
+        ]
 
     return factory
 
 
 # ------------------------------------------------------------------ synthetic
-def synthetic_national(seed: int = 0, scale: float = 1.0, *, n_clients: int = 2500,
-                       n_supporters: int = 1000, mean_candidates: float = 21.2) -> ProblemData:
+def synthetic_national(
+    seed: int = 0,
+    scale: float = 1.0,
+    *,
+    n_clients: int = 2500,
+    n_supporters: int = 1000,
+    mean_candidates: float = 21.2,
+) -> ProblemData:
     """A capacity-only random instance the size of a national round.
 
     Clients and supporters are scattered uniformly over a 500 km x 600 km box;
@@ -233,9 +249,12 @@ def _synthetic() -> InstanceSet:
 
 
 def _scaled() -> InstanceSet:
-    return [Instance(f"synthetic-national-s0-x{s:g}", partial(synthetic_national, 0, s))
-            for s in SCALES], ["scaled: synthetic national instances (hook; register a "
-                               "scaled-England set with broker.bench.instances.register_set)"]
+    return [
+        Instance(f"synthetic-national-s0-x{s:g}", partial(synthetic_national, 0, s)) for s in SCALES
+    ], [
+        "scaled: synthetic national instances (hook; register a "
+        "scaled-England set with broker.bench.instances.register_set)"
+    ]
 
 
 register_set("gap-small", _gap_small("min"))
@@ -243,6 +262,8 @@ register_set("gap-small-max", _gap_small("max"))
 register_set("gap-large", _gap_large)
 register_set("leicestershire", _scenario_set("scenarios/leicestershire"))
 register_set("england", _scenario_set("scenarios/england"))
+
+
 def generated_england(seed: int = 1, scale: float = 1.0, budgets: bool = True) -> ProblemData:
     """The national scenario from the generator (``broker scenario england``)."""
     from broker.candidates import build_problem
@@ -258,7 +279,8 @@ def _england_no_budgets() -> InstanceSet:
 def _england_scaled() -> InstanceSet:
     return [Instance(f"england-x{s:g}", partial(generated_england, 1, s)) for s in (2.0, 4.0)], [
         "england-scaled: the national scenario (seed 1, LA budgets) with 2x and 4x the school "
-        "population; 8x is measured for build time and memory by benchmarks/scale_build.py"]
+        "population; 8x is measured for build time and memory by benchmarks/scale_build.py"
+    ]
 
 
 register_set("england-no-budgets", _england_no_budgets)

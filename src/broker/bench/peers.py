@@ -207,34 +207,62 @@ def _rows(p: ProblemData) -> tuple[sparse.csc_matrix, np.ndarray, np.ndarray]:
         lo.append(np.zeros(1))
         hi.append(np.array([float(p.programme_budget)]))
         r0 += 1
-    a = sparse.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                          shape=(r0, p.n_pairs))
+    a = sparse.csc_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(r0, p.n_pairs)
+    )
     a.sort_indices()
     return a, np.concatenate(lo), np.concatenate(hi)
 
 
-def _result(p: ProblemData, name: str, chosen: np.ndarray | None, solver_status: str,
-            bound: float, weighting: Weighting, params: dict[str, object], seed: int,
-            t0: float, trace: list[tuple[float, int, int | None]], trace_source: str,
-            log: tuple[str, ...] = ()) -> Result:
+def _result(
+    p: ProblemData,
+    name: str,
+    chosen: np.ndarray | None,
+    solver_status: str,
+    bound: float,
+    weighting: Weighting,
+    params: dict[str, object],
+    seed: int,
+    t0: float,
+    trace: list[tuple[float, int, int | None]],
+    trace_source: str,
+    log: tuple[str, ...] = (),
+) -> Result:
     """A :class:`Result` from a single weighted solve.
 
     ``solver_status`` is ``optimal``, ``feasible``, ``infeasible`` or ``unknown``;
     ``bound`` is an upper bound on the weighted objective (``inf`` if none).
     """
     runtime = time.perf_counter() - t0
-    objective = ("-level2" if weighting.w == 0 else "W*level1 - level2"
-                 if weighting.with_level2 else "level1")
-    params = params | {"objective": objective, "W": weighting.w,
-                       "trace": tuple(trace), "trace_source": trace_source}
+    objective = (
+        "-level2"
+        if weighting.w == 0
+        else "W*level1 - level2"
+        if weighting.with_level2
+        else "level1"
+    )
+    params = params | {
+        "objective": objective,
+        "W": weighting.w,
+        "trace": tuple(trace),
+        "trace_source": trace_source,
+    }
     if chosen is None or solver_status in ("infeasible", "unknown"):
         empty = np.full(p.n_clients, -1, dtype=np.int64)
         infeasible = solver_status == "infeasible"
         b1 = 0 if infeasible else min(weighting.level1_bound(bound), weighting.total_priority)
-        return Result(freeze(empty), Level(0, b1, False, "max"),
-                      Level(0, weighting.lower, False, "min"),
-                      SolveStatus.INFEASIBLE if infeasible else SolveStatus.UNKNOWN, name,
-                      params, seed, runtime, "infeasible" if infeasible else "time_limit", log)
+        return Result(
+            freeze(empty),
+            Level(0, b1, False, "max"),
+            Level(0, weighting.lower, False, "min"),
+            SolveStatus.INFEASIBLE if infeasible else SolveStatus.UNKNOWN,
+            name,
+            params,
+            seed,
+            runtime,
+            "infeasible" if infeasible else "time_limit",
+            log,
+        )
     assignment = p.pairs_to_assignment(chosen)
     v1, v2 = evaluate(p, assignment)
     proved = solver_status == "optimal"  # the solver proved its own objective optimal
@@ -260,9 +288,15 @@ def _remaining(t0: float, time_limit_s: float) -> float:
 
 
 # --------------------------------------------------------------------- HiGHS
-def solve_highs_mip(problem: ProblemData, *, time_limit_s: float = 30.0, seed: int = 0,
-                    workers: int = 2, objective: str = "lex",
-                    isolate: bool | None = None) -> Result:
+def solve_highs_mip(
+    problem: ProblemData,
+    *,
+    time_limit_s: float = 30.0,
+    seed: int = 0,
+    workers: int = 2,
+    objective: str = "lex",
+    isolate: bool | None = None,
+) -> Result:
     """Solve with HiGHS MIP through ``highspy``.
 
     Parameters
@@ -284,8 +318,13 @@ def solve_highs_mip(problem: ProblemData, *, time_limit_s: float = 30.0, seed: i
     if isolate is None:
         isolate = not _ISOLATED
     if isolate:
-        return run_isolated("highs-mip" if objective == "lex" else "highs-mip-l1", problem,
-                            time_limit_s=time_limit_s, seed=seed, workers=workers)
+        return run_isolated(
+            "highs-mip" if objective == "lex" else "highs-mip-l1",
+            problem,
+            time_limit_s=time_limit_s,
+            seed=seed,
+            workers=workers,
+        )
     import highspy
 
     t0 = time.perf_counter()
@@ -301,10 +340,22 @@ def solve_highs_mip(problem: ProblemData, *, time_limit_s: float = 30.0, seed: i
     h.setOptionValue("random_seed", int(seed))
     h.setOptionValue("mip_rel_gap", 0.0)
     status = h.passModel(
-        int(p.n_pairs), int(a.shape[0]), int(a.nnz), int(highspy.MatrixFormat.kColwise),
-        int(highspy.ObjSense.kMinimize), 0.0, cost, col_lo, np.ones(p.n_pairs),
-        row_lo, row_hi, a.indptr.astype(np.int32), a.indices.astype(np.int32),
-        a.data.astype(np.float64), np.ones(p.n_pairs, dtype=np.int32))
+        int(p.n_pairs),
+        int(a.shape[0]),
+        int(a.nnz),
+        int(highspy.MatrixFormat.kColwise),
+        int(highspy.ObjSense.kMinimize),
+        0.0,
+        cost,
+        col_lo,
+        np.ones(p.n_pairs),
+        row_lo,
+        row_hi,
+        a.indptr.astype(np.int32),
+        a.indices.astype(np.int32),
+        a.data.astype(np.float64),
+        np.ones(p.n_pairs, dtype=np.int32),
+    )
     if status == highspy.HighsStatus.kError:
         raise RuntimeError("HiGHS rejected the model")
     trace: list[tuple[float, int, int | None]] = []
@@ -329,12 +380,27 @@ def solve_highs_mip(problem: ProblemData, *, time_limit_s: float = 30.0, seed: i
     chosen = np.asarray(h.getSolution().col_value) > 0.5 if has_solution else None
     dual = float(info.mip_dual_bound)
     bound = -dual if math.isfinite(dual) and abs(dual) < 1e300 else math.inf
-    params: dict[str, object] = {"threads": workers, "random_seed": seed,
-                                 "time_limit_s": time_limit_s, "mip_rel_gap": 0.0,
-                                 "model_status": h.modelStatusToString(model_status)}
+    params: dict[str, object] = {
+        "threads": workers,
+        "random_seed": seed,
+        "time_limit_s": time_limit_s,
+        "mip_rel_gap": 0.0,
+        "model_status": h.modelStatusToString(model_status),
+    }
     name = "highs-mip" if objective == "lex" else "highs-mip-l1"
-    return _result(p, name, chosen, st, bound, weighting, params, seed, t0, trace,
-                   "callback" if trace else "none")
+    return _result(
+        p,
+        name,
+        chosen,
+        st,
+        bound,
+        weighting,
+        params,
+        seed,
+        t0,
+        trace,
+        "callback" if trace else "none",
+    )
 
 
 # --------------------------------------------------------------------- CBC
@@ -342,8 +408,14 @@ _CBC_SOLUTION = re.compile(r"Integer solution of\s+(-?[0-9.eE+-]+)\s+found.*?\((
 _CBC_BOUND = re.compile(r"^Lower bound:\s+(-?[0-9.eE+-]+)", re.MULTILINE)
 
 
-def solve_cbc(problem: ProblemData, *, time_limit_s: float = 30.0, seed: int = 0,
-              workers: int = 2, objective: str = "lex") -> Result:
+def solve_cbc(
+    problem: ProblemData,
+    *,
+    time_limit_s: float = 30.0,
+    seed: int = 0,
+    workers: int = 2,
+    objective: str = "lex",
+) -> Result:
     """Solve with CBC through PuLP (``PULP_CBC_CMD``).
 
     Parameters
@@ -376,11 +448,15 @@ def solve_cbc(problem: ProblemData, *, time_limit_s: float = 30.0, seed: int = 0
     pinned[p.pinned] = True
     # binary as integer in [0, 1] (PuLP resets the bounds of LpBinary, losing the pins)
     if hasattr(prob, "add_variable"):  # PuLP >= 3.3; the old constructor is deprecated
-        x = [prob.add_variable(f"x{k}", int(pin), 1, pulp.LpInteger)
-             for k, pin in enumerate(pinned.tolist())]
+        x = [
+            prob.add_variable(f"x{k}", int(pin), 1, pulp.LpInteger)
+            for k, pin in enumerate(pinned.tolist())
+        ]
     else:  # pragma: no cover - older PuLP
-        x = [pulp.LpVariable(f"x{k}", int(pin), 1, pulp.LpInteger)
-             for k, pin in enumerate(pinned.tolist())]
+        x = [
+            pulp.LpVariable(f"x{k}", int(pin), 1, pulp.LpInteger)
+            for k, pin in enumerate(pinned.tolist())
+        ]
     prob += pulp.LpAffineExpression(zip(x, coef.tolist(), strict=True))
     csr = a.tocsr()
     indptr, indices, data = csr.indptr, csr.indices.tolist(), csr.data.tolist()
@@ -388,8 +464,9 @@ def solve_cbc(problem: ProblemData, *, time_limit_s: float = 30.0, seed: int = 0
         lo_k, hi_k = int(indptr[r]), int(indptr[r + 1])
         if lo_k == hi_k:
             continue
-        expr = pulp.LpAffineExpression([(x[c], v) for c, v in
-                                        zip(indices[lo_k:hi_k], data[lo_k:hi_k], strict=True)])
+        expr = pulp.LpAffineExpression(
+            [(x[c], v) for c, v in zip(indices[lo_k:hi_k], data[lo_k:hi_k], strict=True)]
+        )
         if row_lo[r] == row_hi[r]:
             prob += pulp.LpConstraint(expr, pulp.LpConstraintEQ, f"r{r}", row_hi[r])
         else:
@@ -399,9 +476,15 @@ def solve_cbc(problem: ProblemData, *, time_limit_s: float = 30.0, seed: int = 0
         options = [f"randomCbcSeed {seed}"] if seed > 0 else []
         with warnings.catch_warnings():  # PuLP 3.3 deprecates its bundled CBC for 4.0
             warnings.simplefilter("ignore", DeprecationWarning)
-            cmd = pulp.PULP_CBC_CMD(msg=False, timeLimit=_remaining(t0, time_limit_s),
-                                    threads=max(workers, 1), gapRel=0.0,
-                                    logPath=str(log_path), options=options, keepFiles=False)
+            cmd = pulp.PULP_CBC_CMD(
+                msg=False,
+                timeLimit=_remaining(t0, time_limit_s),
+                threads=max(workers, 1),
+                gapRel=0.0,
+                logPath=str(log_path),
+                options=options,
+                keepFiles=False,
+            )
         cmd.tmpDir = tmp
         started = time.perf_counter() - t0
         prob.solve(cmd)
@@ -426,18 +509,28 @@ def solve_cbc(problem: ProblemData, *, time_limit_s: float = 30.0, seed: int = 0
     found = _CBC_BOUND.findall(text)
     if found:
         bound = -float(found[-1])
-    params: dict[str, object] = {"threads": workers,
-                                 "randomCbcSeed": seed if seed > 0 else "default",
-              "time_limit_s": time_limit_s, "gapRel": 0.0,
-              "cbc_status": pulp.LpStatus.get(prob.status, str(prob.status))}
+    params: dict[str, object] = {
+        "threads": workers,
+        "randomCbcSeed": seed if seed > 0 else "default",
+        "time_limit_s": time_limit_s,
+        "gapRel": 0.0,
+        "cbc_status": pulp.LpStatus.get(prob.status, str(prob.status)),
+    }
     name = "cbc" if objective == "lex" else "cbc-l1"
-    return _result(p, name, chosen, st, bound, weighting, params, seed, t0, trace,
-                   "log" if trace else "none")
+    return _result(
+        p, name, chosen, st, bound, weighting, params, seed, t0, trace, "log" if trace else "none"
+    )
 
 
 # --------------------------------------------------------------------- CP-SAT
-def solve_cpsat_plain(problem: ProblemData, *, time_limit_s: float = 30.0, seed: int = 0,
-                      workers: int = 2, objective: str = "lex") -> Result:
+def solve_cpsat_plain(
+    problem: ProblemData,
+    *,
+    time_limit_s: float = 30.0,
+    seed: int = 0,
+    workers: int = 2,
+    objective: str = "lex",
+) -> Result:
     """Solve a plain single-call CP-SAT model (see the module docstring).
 
     Parameters
@@ -463,21 +556,22 @@ def solve_cpsat_plain(problem: ProblemData, *, time_limit_s: float = 30.0, seed:
     x = [model.new_bool_var(f"x{k}") for k in range(p.n_pairs)]
     starts = p.client_pair_ranges().tolist()
     for i in range(p.n_clients):
-        lits = x[starts[i]:starts[i + 1]]
+        lits = x[starts[i] : starts[i + 1]]
         if p.required[i]:
             model.add_exactly_one(lits)
         elif lits:
             model.add_at_most_one(lits)
 
-    def at_most(keys: np.ndarray, n_groups: int, weights: np.ndarray,
-                limits: np.ndarray) -> None:
+    def at_most(keys: np.ndarray, n_groups: int, weights: np.ndarray, limits: np.ndarray) -> None:
         order = np.argsort(keys, kind="stable")
         bounds = np.searchsorted(keys[order], np.arange(n_groups + 1)).tolist()
         for g in range(n_groups):
-            ks = order[bounds[g]:bounds[g + 1]].tolist()
+            ks = order[bounds[g] : bounds[g + 1]].tolist()
             if ks:
-                model.add(cp_model.LinearExpr.weighted_sum(
-                    [x[k] for k in ks], weights[ks].tolist()) <= int(limits[g]))
+                model.add(
+                    cp_model.LinearExpr.weighted_sum([x[k] for k in ks], weights[ks].tolist())
+                    <= int(limits[g])
+                )
 
     at_most(p.pair_supporter.astype(np.int64), p.n_supporters, p.pair_load, p.capacity)
     if p.n_groups:
@@ -486,13 +580,16 @@ def solve_cpsat_plain(problem: ProblemData, *, time_limit_s: float = 30.0, seed:
         order = np.argsort(g[keep], kind="stable")
         bounds = np.searchsorted(g[keep][order], np.arange(p.n_groups + 1)).tolist()
         for gi in range(p.n_groups):
-            ks = keep[order[bounds[gi]:bounds[gi + 1]]].tolist()
+            ks = keep[order[bounds[gi] : bounds[gi + 1]]].tolist()
             if ks:
-                model.add(cp_model.LinearExpr.weighted_sum(
-                    [x[k] for k in ks], p.pair_cost[ks].tolist()) <= int(p.group_budget[gi]))
+                model.add(
+                    cp_model.LinearExpr.weighted_sum([x[k] for k in ks], p.pair_cost[ks].tolist())
+                    <= int(p.group_budget[gi])
+                )
     if p.programme_budget != NO_LIMIT:
-        model.add(cp_model.LinearExpr.weighted_sum(x, p.pair_cost.tolist())
-                  <= int(p.programme_budget))
+        model.add(
+            cp_model.LinearExpr.weighted_sum(x, p.pair_cost.tolist()) <= int(p.programme_budget)
+        )
     for k in p.pinned.tolist():
         model.add(x[k] == 1)
     model.maximize(cp_model.LinearExpr.weighted_sum(x, weighting.coefficients(p).tolist()))
@@ -509,32 +606,60 @@ def solve_cpsat_plain(problem: ProblemData, *, time_limit_s: float = 30.0, seed:
     solver.parameters.random_seed = int(seed)
     solver.parameters.max_time_in_seconds = _remaining(t0, time_limit_s)
     code = solver.solve(model, Recorder())
-    st = {cp_model.OPTIMAL: "optimal", cp_model.FEASIBLE: "feasible",
-          cp_model.INFEASIBLE: "infeasible"}.get(code, "unknown")
+    st = {
+        cp_model.OPTIMAL: "optimal",
+        cp_model.FEASIBLE: "feasible",
+        cp_model.INFEASIBLE: "infeasible",
+    }.get(code, "unknown")
     chosen = None
     if st in ("optimal", "feasible"):
         chosen = np.array(solver.boolean_values(x), dtype=bool) if x else np.zeros(0, bool)
     bound = float(solver.best_objective_bound) if st != "infeasible" else math.inf
-    params: dict[str, object] = {"num_workers": workers, "random_seed": seed,
-                                 "time_limit_s": time_limit_s}
+    params: dict[str, object] = {
+        "num_workers": workers,
+        "random_seed": seed,
+        "time_limit_s": time_limit_s,
+    }
     name = "cpsat-plain" if objective == "lex" else "cpsat-plain-l1"
-    return _result(p, name, chosen, st, bound, weighting, params, seed, t0, trace,
-                   "callback" if trace else "none")
+    return _result(
+        p,
+        name,
+        chosen,
+        st,
+        bound,
+        weighting,
+        params,
+        seed,
+        t0,
+        trace,
+        "callback" if trace else "none",
+    )
 
 
 # --------------------------------------------------------------------- greedy
-def solve_greedy(problem: ProblemData, *, time_limit_s: float = 30.0, seed: int = 0,
-                 workers: int = 2) -> Result:
+def solve_greedy(
+    problem: ProblemData, *, time_limit_s: float = 30.0, seed: int = 0, workers: int = 2
+) -> Result:
     """broker's greedy baseline; its one solution is its trace (source ``final``)."""
     from broker.solve.base import SolveOptions
     from broker.solve.greedy import GreedySolver
 
-    r = GreedySolver().solve(problem, SolveOptions(time_limit_s=time_limit_s, seed=seed,
-                                                   workers=workers))
+    r = GreedySolver().solve(
+        problem, SolveOptions(time_limit_s=time_limit_s, seed=seed, workers=workers)
+    )
     trace = ((r.runtime_s, r.level1.value, r.level2.value),) if r.status.has_solution else ()
-    return Result(r.assignment, r.level1, r.level2, r.status, "greedy",
-                  dict(r.params) | {"trace": trace, "trace_source": "final"}, r.seed,
-                  r.runtime_s, r.stopped_by, r.log)
+    return Result(
+        r.assignment,
+        r.level1,
+        r.level2,
+        r.status,
+        "greedy",
+        dict(r.params) | {"trace": trace, "trace_source": "final"},
+        r.seed,
+        r.runtime_s,
+        r.stopped_by,
+        r.log,
+    )
 
 
 PEERS: dict[str, Callable[..., Result]] = {
@@ -553,8 +678,9 @@ whatever the solution happens to cost, and their status is at best ``feasible``.
 """
 
 
-def run_solver(name: str, problem: ProblemData, *, time_limit_s: float = 30.0, seed: int = 0,
-               workers: int = 2) -> Result:
+def run_solver(
+    name: str, problem: ProblemData, *, time_limit_s: float = 30.0, seed: int = 0, workers: int = 2
+) -> Result:
     """Run a peer (:data:`PEERS`) or a solver from broker's registry by name.
 
     Peers are looked up first, so that running ``highs-mip`` does not import the
@@ -586,16 +712,16 @@ def time_to_final(result: Result, primary: str = "level1") -> float:
     trace = cast(tuple[tuple[float, int, int | None], ...], result.params.get("trace", ()))
     v1, v2 = result.level1.value, result.level2.value
     for t, l1, l2 in trace:
-        reached = l1 >= v1 if primary == "level1" else (l1 >= v1 and l2 is not None
-                                                         and l2 <= v2)
+        reached = l1 >= v1 if primary == "level1" else (l1 >= v1 and l2 is not None and l2 <= v2)
         if reached:
             return float(t)
     return math.nan
 
 
 # --------------------------------------------------------------------- isolation
-def run_isolated(name: str, problem: ProblemData, *, time_limit_s: float = 30.0,
-                 seed: int = 0, workers: int = 2) -> Result:
+def run_isolated(
+    name: str, problem: ProblemData, *, time_limit_s: float = 30.0, seed: int = 0, workers: int = 2
+) -> Result:
     """Run solver ``name`` in a fresh Python process and return its result.
 
     Uses :func:`broker.bench.worker.call_worker`. Raises ``RuntimeError`` if the
@@ -604,17 +730,43 @@ def run_isolated(name: str, problem: ProblemData, *, time_limit_s: float = 30.0,
     """
     from broker.bench.worker import call_worker
 
-    job = {"solver": name, "problem": problem, "time_limit_s": time_limit_s, "seed": seed,
-           "workers": workers, "probe": False}
+    job = {
+        "solver": name,
+        "problem": problem,
+        "time_limit_s": time_limit_s,
+        "seed": seed,
+        "workers": workers,
+        "probe": False,
+    }
     answer, failure = call_worker(job, timeout_s=2 * time_limit_s + 60)
     if answer is None:
         raise RuntimeError(f"{name}: {failure}")
     if answer["error"]:
         raise RuntimeError(f"{name} failed in its subprocess:\n{answer['error']}")
     r: Result = answer["result"]
-    return Result(freeze(r.assignment), r.level1, r.level2, r.status, r.solver, r.params,
-                  r.seed, r.runtime_s, r.stopped_by, r.log)
+    return Result(
+        freeze(r.assignment),
+        r.level1,
+        r.level2,
+        r.status,
+        r.solver,
+        r.params,
+        r.seed,
+        r.runtime_s,
+        r.stopped_by,
+        r.log,
+    )
 
 
-__all__ = ["PEERS", "Weighting", "mark_isolated", "run_isolated", "run_solver", "solve_cbc",
-           "solve_cpsat_plain", "solve_greedy", "solve_highs_mip", "time_to_final"]
+__all__ = [
+    "PEERS",
+    "Weighting",
+    "mark_isolated",
+    "run_isolated",
+    "run_solver",
+    "solve_cbc",
+    "solve_cpsat_plain",
+    "solve_greedy",
+    "solve_highs_mip",
+    "time_to_final",
+]

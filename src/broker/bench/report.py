@@ -46,8 +46,14 @@ def machine_info() -> dict[str, str]:
         usable = str(len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not Linux
         usable = "?"
-    return {"nproc": str(os.cpu_count()), "usable_cpus": usable, "cpu_model": model,
-            "ram": ram, "os": platform.platform(), "python": platform.python_version()}
+    return {
+        "nproc": str(os.cpu_count()),
+        "usable_cpus": usable,
+        "cpu_model": model,
+        "ram": ram,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+    }
 
 
 def _cbc_version() -> str:
@@ -59,8 +65,9 @@ def _cbc_version() -> str:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             path = pulp.PULP_CBC_CMD().path
-        text = subprocess.run([path, "-quit"], capture_output=True, text=True, timeout=20,
-                              check=False).stdout
+        text = subprocess.run(
+            [path, "-quit"], capture_output=True, text=True, timeout=20, check=False
+        ).stdout
         for line in text.splitlines():
             if line.strip().startswith("Version:"):
                 return line.split(":", 1)[1].strip()
@@ -108,9 +115,16 @@ def write_csv(rows: list[Row], path: Path) -> None:
 
 def write_traces(rows: list[Row], path: Path) -> None:
     """Incumbents of every run (``[seconds, objective]`` pairs) as JSON."""
-    data = [{"instance": r["instance"], "solver": r["solver"], "seed": r["seed"],
-             "source": r.get("trace_source"), "points": [list(p) for p in r.get("_trace", [])]}
-            for r in rows]
+    data = [
+        {
+            "instance": r["instance"],
+            "solver": r["solver"],
+            "seed": r["seed"],
+            "source": r.get("trace_source"),
+            "points": [list(p) for p in r.get("_trace", [])],
+        }
+        for r in rows
+    ]
     path.write_text(json.dumps(data, indent=0) + "\n", encoding="utf-8")
 
 
@@ -143,15 +157,22 @@ def _geomean(xs: list[float]) -> float | None:
 
 def _summary(rows: list[Row]) -> list[str]:
     solvers = list(dict.fromkeys(str(r["solver"]) for r in rows))
-    lines = ["| solver | runs | optimal | feasible | no solution | mean gap % | "
-             "mean gap vs best known % | median time to final s | median seconds | "
-             "max peak MB | geo-mean objective@ref-time ratio | geo-mean time-to-ref ratio | "
-             "reached ref | bound violated |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| solver | runs | optimal | feasible | no solution | mean gap % | "
+        "mean gap vs best known % | median time to final s | median seconds | "
+        "max peak MB | geo-mean objective@ref-time ratio | geo-mean time-to-ref ratio | "
+        "reached ref | bound violated |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
 
     def nums(rs: list[Row], key: str) -> list[float]:
-        return [float(r[key]) for r in rs if isinstance(r.get(key), (int, float))
-                and not isinstance(r.get(key), bool) and math.isfinite(float(r[key]))]
+        return [
+            float(r[key])
+            for r in rs
+            if isinstance(r.get(key), (int, float))
+            and not isinstance(r.get(key), bool)
+            and math.isfinite(float(r[key]))
+        ]
 
     for s in solvers:
         rs = [r for r in rows if r["solver"] == s]
@@ -160,31 +181,46 @@ def _summary(rows: list[Row]) -> list[str]:
         gaps, best = nums(rs, "gap"), nums(rs, "gap_best_known")
         ttf, secs, mem = nums(rs, "time_to_final_s"), nums(rs, "seconds"), nums(rs, "peak_rss_mb")
         with_ref = [r for r in rs if r.get("reference")]
-        reached = sum(isinstance(r.get("time_to_ref_s"), float | int)
-                      and math.isfinite(float(r["time_to_ref_s"])) for r in with_ref)  # type: ignore[arg-type]
-        lines.append("| " + " | ".join([
-            s, str(len(rs)), str(n_opt), str(n_feas), str(len(rs) - n_opt - n_feas),
-            fmt(statistics.fmean(gaps), "pct") if gaps else "",
-            fmt(statistics.fmean(best), "pct") if best else "",
-            fmt(statistics.median(ttf), "s") if ttf else "",
-            fmt(statistics.median(secs), "s") if secs else "",
-            fmt(max(mem), "mb") if mem else "",
-            fmt(_geomean(nums(rs, "ratio_objective_at_ref_time")), "ratio"),
-            fmt(_geomean(nums(rs, "ratio_time_to_ref")), "ratio"),
-            f"{reached}/{len(with_ref)}" if with_ref else "",
-            str(sum(r.get("bound_valid") is False for r in rs)),
-        ]) + " |")
+        reached = sum(
+            isinstance(r.get("time_to_ref_s"), float | int)
+            and math.isfinite(float(r["time_to_ref_s"]))
+            for r in with_ref
+        )  # type: ignore[arg-type]
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    s,
+                    str(len(rs)),
+                    str(n_opt),
+                    str(n_feas),
+                    str(len(rs) - n_opt - n_feas),
+                    fmt(statistics.fmean(gaps), "pct") if gaps else "",
+                    fmt(statistics.fmean(best), "pct") if best else "",
+                    fmt(statistics.median(ttf), "s") if ttf else "",
+                    fmt(statistics.median(secs), "s") if secs else "",
+                    fmt(max(mem), "mb") if mem else "",
+                    fmt(_geomean(nums(rs, "ratio_objective_at_ref_time")), "ratio"),
+                    fmt(_geomean(nums(rs, "ratio_time_to_ref")), "ratio"),
+                    f"{reached}/{len(with_ref)}" if with_ref else "",
+                    str(sum(r.get("bound_valid") is False for r in rs)),
+                ]
+            )
+            + " |"
+        )
     return lines
 
 
-def write_markdown(rows: list[Row], path: Path, config: RunConfig,
-                   notes: list[str]) -> None:
+def write_markdown(rows: list[Row], path: Path, config: RunConfig, notes: list[str]) -> None:
     """``results.md``: provenance header, summary per solver, one line per run."""
     m, v = machine_info(), versions()
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     gap_set = any(r.get("best_known") is not None for r in rows)
-    objective = ("the GAP objective (total cost when minimising, profit when maximising)"
-                 if gap_set else "level 1 (sum of priorities matched, maximised)")
+    objective = (
+        "the GAP objective (total cost when minimising, profit when maximising)"
+        if gap_set
+        else "level 1 (sum of priorities matched, maximised)"
+    )
     out = [
         f"# Benchmark results: {config.set_name}",
         "",
@@ -208,29 +244,48 @@ def write_markdown(rows: list[Row], path: Path, config: RunConfig,
     out += [f"- **Note**: {n}" for n in notes]
     out = [line for line in out if line]
     out += ["", "## Summary by solver", ""] + _summary(rows)
-    out += ["", "## Runs", "",
-            "| instance | solver | seed | status | objective | bound | gap % | best known | "
-            "vs best % | time to final s | seconds | peak MB | objective@ref-time ratio | "
-            "time-to-ref ratio |",
-            "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    out += [
+        "",
+        "## Runs",
+        "",
+        "| instance | solver | seed | status | objective | bound | gap % | best known | "
+        "vs best % | time to final s | seconds | peak MB | objective@ref-time ratio | "
+        "time-to-ref ratio |",
+        "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in rows:
         status = str(r["status"])
         if r.get("feasible") is False:
             status += " (INFEASIBLE)"
         if r.get("bound_valid") is False:
             status += " (BOUND VIOLATED)"
-        out.append("| " + " | ".join([
-            str(r["instance"]), str(r["solver"]), str(r["seed"]), status,
-            fmt(r.get("objective")), fmt(r.get("bound")), fmt(r.get("gap"), "pct"),
-            fmt(r.get("best_known")), fmt(r.get("gap_best_known"), "pct"),
-            fmt(r.get("time_to_final_s"), "s"), fmt(r.get("seconds"), "s"),
-            fmt(r.get("peak_rss_mb"), "mb"), fmt(r.get("ratio_objective_at_ref_time"), "ratio"),
-            fmt(r.get("ratio_time_to_ref"), "ratio"),
-        ]) + " |")
+        out.append(
+            "| "
+            + " | ".join(
+                [
+                    str(r["instance"]),
+                    str(r["solver"]),
+                    str(r["seed"]),
+                    status,
+                    fmt(r.get("objective")),
+                    fmt(r.get("bound")),
+                    fmt(r.get("gap"), "pct"),
+                    fmt(r.get("best_known")),
+                    fmt(r.get("gap_best_known"), "pct"),
+                    fmt(r.get("time_to_final_s"), "s"),
+                    fmt(r.get("seconds"), "s"),
+                    fmt(r.get("peak_rss_mb"), "mb"),
+                    fmt(r.get("ratio_objective_at_ref_time"), "ratio"),
+                    fmt(r.get("ratio_time_to_ref"), "ratio"),
+                ]
+            )
+            + " |"
+        )
     errors = [r for r in rows if r.get("error")]
     if errors:
         out += ["", "## Errors", ""]
-        out += [f"- {r['instance']} / {r['solver']} / seed {r['seed']}: {r['error']}"
-                for r in errors]
+        out += [
+            f"- {r['instance']} / {r['solver']} / seed {r['seed']}: {r['error']}" for r in errors
+        ]
     path.write_text("\n".join(out) + "\n", encoding="utf-8")
     write_traces(rows, path.with_name("traces.json"))

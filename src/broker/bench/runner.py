@@ -60,14 +60,42 @@ REFERENCE = "cpsat"
 """broker's default solver (:func:`broker.solve.solve`): the reference for ratios."""
 
 COLUMNS = (
-    "set", "instance", "clients", "supporters", "pairs", "solver", "seed", "time_limit_s",
-    "workers", "status", "solver_status", "stopped_by", "feasible", "sense", "objective",
-    "bound", "gap",
-    "best_known", "best_known_optimal", "gap_best_known", "level1", "level1_bound",
-    "level2", "level2_bound", "bound_valid", "time_to_final_s", "seconds", "peak_rss_mb",
+    "set",
+    "instance",
+    "clients",
+    "supporters",
+    "pairs",
+    "solver",
+    "seed",
+    "time_limit_s",
+    "workers",
+    "status",
+    "solver_status",
+    "stopped_by",
+    "feasible",
+    "sense",
+    "objective",
+    "bound",
+    "gap",
+    "best_known",
+    "best_known_optimal",
+    "gap_best_known",
+    "level1",
+    "level1_bound",
+    "level2",
+    "level2_bound",
+    "bound_valid",
+    "time_to_final_s",
+    "seconds",
+    "peak_rss_mb",
     "solve_rss_mb",
-    "reference", "objective_at_ref_time", "ratio_objective_at_ref_time", "time_to_ref_s",
-    "ratio_time_to_ref", "trace_source", "error",
+    "reference",
+    "objective_at_ref_time",
+    "ratio_objective_at_ref_time",
+    "time_to_ref_s",
+    "ratio_time_to_ref",
+    "trace_source",
+    "error",
 )
 
 
@@ -112,8 +140,9 @@ def _num(x: object) -> float:
     return float(x) if isinstance(x, (int, float)) and x is not None else math.nan
 
 
-def _trace(inst: Instance, result: Result, probe: list[list[tuple[float, float]]]
-           ) -> tuple[list[tuple[float, float]], str]:
+def _trace(
+    inst: Instance, result: Result, probe: list[list[tuple[float, float]]]
+) -> tuple[list[tuple[float, float]], str]:
     """Incumbents as ``(seconds, objective)`` in the instance's own terms."""
     to_obj = _objective_fn(inst)
     params: dict[str, Any] = result.params if isinstance(result.params, dict) else {}
@@ -143,37 +172,59 @@ def sense_of(inst: Instance) -> str:
     return "max" if inst.gap is None else inst.gap.sense
 
 
-def run_one(inst: Instance, problem: ProblemData, solver: str, seed: int,
-            config: RunConfig) -> Row:
+def run_one(inst: Instance, problem: ProblemData, solver: str, seed: int, config: RunConfig) -> Row:
     """Solve one instance with one solver and seed in a fresh process; one results row."""
     row: Row = {c: None for c in COLUMNS}
-    row.update({"set": config.set_name, "instance": inst.name, "clients": problem.n_clients,
-                "supporters": problem.n_supporters, "pairs": problem.n_pairs,
-                "solver": solver, "seed": seed, "time_limit_s": config.time_limit_s,
-                "workers": config.workers, "sense": sense_of(inst)})
+    row.update(
+        {
+            "set": config.set_name,
+            "instance": inst.name,
+            "clients": problem.n_clients,
+            "supporters": problem.n_supporters,
+            "pairs": problem.n_pairs,
+            "solver": solver,
+            "seed": seed,
+            "time_limit_s": config.time_limit_s,
+            "workers": config.workers,
+            "sense": sense_of(inst),
+        }
+    )
     if inst.gap is not None:
         row["best_known"] = inst.gap.best_known
         row["best_known_optimal"] = inst.gap.best_known_optimal
-    job = {"solver": solver, "problem": problem, "time_limit_s": config.time_limit_s,
-           "seed": seed, "workers": config.workers, "probe": True}
+    job = {
+        "solver": solver,
+        "problem": problem,
+        "time_limit_s": config.time_limit_s,
+        "seed": seed,
+        "workers": config.workers,
+        "probe": True,
+    }
     answer, failure = call_worker(job, timeout_s=3 * config.time_limit_s + 120)
     if answer is None:
         row.update(status="crashed", error=failure)
         return row
     row["peak_rss_mb"] = round(max(answer["peak_self_mb"], answer["peak_children_mb"]), 1)
-    row["solve_rss_mb"] = round(max(answer["peak_self_mb"] - answer["rss_before_mb"],
-                                    answer["peak_children_mb"]), 1)
+    row["solve_rss_mb"] = round(
+        max(answer["peak_self_mb"] - answer["rss_before_mb"], answer["peak_children_mb"]), 1
+    )
     row["seconds"] = round(answer["seconds"], 3)
     if answer["error"]:
         row.update(status="error", error=answer["error"].strip().splitlines()[-1])
         return row
     r: Result = answer["result"]
     primary_optimal = r.status.has_solution and (
-        r.level1.optimal if inst.primary == "level1" else r.status.value == "optimal")
-    row.update(status="optimal" if primary_optimal else r.status.value,
-               solver_status=r.status.value, stopped_by=r.stopped_by,
-               level1=r.level1.value, level1_bound=r.level1.bound,
-               level2=r.level2.value, level2_bound=r.level2.bound)
+        r.level1.optimal if inst.primary == "level1" else r.status.value == "optimal"
+    )
+    row.update(
+        status="optimal" if primary_optimal else r.status.value,
+        solver_status=r.status.value,
+        stopped_by=r.stopped_by,
+        level1=r.level1.value,
+        level1_bound=r.level1.bound,
+        level2=r.level2.value,
+        level2_bound=r.level2.bound,
+    )
     complete = r.status.has_solution
     if complete:
         broken = verify.violations(problem, np.asarray(r.assignment))
@@ -268,8 +319,7 @@ def add_ratios(rows: list[Row], reference: str = REFERENCE) -> None:
             t_ref = _num(ref["seconds"])
         t_row = _num(row["time_to_ref_s"])
         if t_ref > 0 and not math.isnan(t_row):
-            row["ratio_time_to_ref"] = round(t_row / t_ref, 4) if math.isfinite(t_row) \
-                else math.inf
+            row["ratio_time_to_ref"] = round(t_row / t_ref, 4) if math.isfinite(t_row) else math.inf
 
 
 def check_bounds(rows: list[Row]) -> None:
@@ -286,8 +336,7 @@ def check_bounds(rows: list[Row]) -> None:
         if r.get("objective") is None or r.get("feasible") is not True:
             continue
         v, key = float(r["objective"]), r["instance"]  # type: ignore[arg-type]
-        better = key not in best or (v > best[key][0] if r["sense"] == "max"
-                                     else v < best[key][0])
+        better = key not in best or (v > best[key][0] if r["sense"] == "max" else v < best[key][0])
         if better:
             best[key] = (v, f"{r['solver']} seed {r['seed']}")
     for r in rows:
@@ -308,8 +357,9 @@ def check_bounds(rows: list[Row]) -> None:
                 break
 
 
-def run_benchmark(config: RunConfig, progress: Callable[[str], None] | None = None
-                  ) -> tuple[list[Row], list[str]]:
+def run_benchmark(
+    config: RunConfig, progress: Callable[[str], None] | None = None
+) -> tuple[list[Row], list[str]]:
     """Run a whole set and write ``results.csv`` and ``results.md`` to ``config.out``.
 
     ``results.csv`` is rewritten after every solve, so an interrupted run keeps what
@@ -322,7 +372,7 @@ def run_benchmark(config: RunConfig, progress: Callable[[str], None] | None = No
     if config.instance_filter:
         instances = [i for i in instances if fnmatch.fnmatch(i.name, config.instance_filter)]
     if config.max_instances is not None:
-        instances = instances[:config.max_instances]
+        instances = instances[: config.max_instances]
     for note in notes:
         say(note)
     out = Path(config.out)
@@ -335,10 +385,12 @@ def run_benchmark(config: RunConfig, progress: Callable[[str], None] | None = No
             for seed in config.seeds:
                 row = run_one(inst, problem, solver, seed, config)
                 rows.append(row)
-                say(f"[{len(rows)}/{total}] {inst.name} {solver} seed {seed}: {row['status']}, "
+                say(
+                    f"[{len(rows)}/{total}] {inst.name} {solver} seed {seed}: {row['status']}, "
                     f"objective {fmt(row['objective']) or '-'}, bound {fmt(row['bound']) or '-'}"
-                    f", {fmt(row['seconds'], 's')}s" + (f" ({row['error']})" if row['error']
-                                                        else ""))
+                    f", {fmt(row['seconds'], 's')}s"
+                    + (f" ({row['error']})" if row["error"] else "")
+                )
                 write_csv(rows, out / "results.csv")
     add_ratios(rows, config.reference)
     write_csv(rows, out / "results.csv")

@@ -43,8 +43,12 @@ def violations(problem: ProblemData, assignment: np.ndarray, limit: int = 20) ->
     if out:
         return out
     # which pair each matched client uses, by a dictionary lookup on (client, supporter)
-    key = {(int(c), int(s)): k for k, (c, s) in
-           enumerate(zip(p.pair_client.tolist(), p.pair_supporter.tolist(), strict=True))}
+    key = {
+        (int(c), int(s)): k
+        for k, (c, s) in enumerate(
+            zip(p.pair_client.tolist(), p.pair_supporter.tolist(), strict=True)
+        )
+    }
     matched = np.flatnonzero(a >= 0)
     pair = np.full(p.n_clients, -1, dtype=np.int64)
     for i in matched.tolist():
@@ -58,16 +62,16 @@ def violations(problem: ProblemData, assignment: np.ndarray, limit: int = 20) ->
     load = np.zeros(p.n_supporters, dtype=np.int64)
     np.add.at(load, p.pair_supporter[used], p.pair_load[used])
     for j in np.flatnonzero(load > p.capacity)[:limit]:
-        out.append(f"supporter {int(j)}: load {int(load[j])} exceeds capacity "
-                   f"{int(p.capacity[j])}")
+        out.append(f"supporter {int(j)}: load {int(load[j])} exceeds capacity {int(p.capacity[j])}")
     if p.n_groups:
         spent = np.zeros(p.n_groups, dtype=np.int64)
         g = p.client_group[p.pair_client[used]]
         np.add.at(spent, g[g >= 0], p.pair_cost[used][g >= 0])
         for gi in np.flatnonzero(spent > p.group_budget)[:limit]:
             name = p.group_names[gi] if p.group_names else str(gi)
-            out.append(f"group {name}: spend {int(spent[gi])} exceeds budget "
-                       f"{int(p.group_budget[gi])}")
+            out.append(
+                f"group {name}: spend {int(spent[gi])} exceeds budget {int(p.group_budget[gi])}"
+            )
     if p.programme_budget != NO_LIMIT:
         total = int(p.pair_cost[used].sum())
         if total > p.programme_budget:
@@ -75,8 +79,10 @@ def violations(problem: ProblemData, assignment: np.ndarray, limit: int = 20) ->
     chosen = set(used.tolist())
     for k in p.pinned.tolist():
         if k not in chosen:
-            out.append(f"pinned pair {k} (client {int(p.pair_client[k])}, supporter "
-                       f"{int(p.pair_supporter[k])}) is not used")
+            out.append(
+                f"pinned pair {k} (client {int(p.pair_client[k])}, supporter "
+                f"{int(p.pair_supporter[k])}) is not used"
+            )
     return out[:limit]
 
 

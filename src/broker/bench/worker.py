@@ -37,8 +37,13 @@ import time
 import traceback
 from pathlib import Path
 
-_PRELOAD = {"highs-mip": "highspy", "cbc": "pulp", "cpsat-plain": "ortools.sat.python.cp_model",
-            "highs": "scipy.optimize", "cpsat": "ortools.sat.python.cp_model"}
+_PRELOAD = {
+    "highs-mip": "highspy",
+    "cbc": "pulp",
+    "cpsat-plain": "ortools.sat.python.cp_model",
+    "highs": "scipy.optimize",
+    "cpsat": "ortools.sat.python.cp_model",
+}
 _PRELOAD |= {f"{k}-l1": v for k, v in list(_PRELOAD.items())}
 _NO_CPSAT = {"highs"}
 """broker solvers that never call CP-SAT (no probe, so OR-Tools is not imported)."""
@@ -117,9 +122,13 @@ def run_job(job: dict) -> dict:
     answer["rss_before_mb"] = _rss_mb()
     t0[0] = time.perf_counter()
     try:
-        answer["result"] = peers.run_solver(name, job["problem"],
-                                            time_limit_s=job["time_limit_s"],
-                                            seed=job["seed"], workers=job["workers"])
+        answer["result"] = peers.run_solver(
+            name,
+            job["problem"],
+            time_limit_s=job["time_limit_s"],
+            seed=job["seed"],
+            workers=job["workers"],
+        )
     except Exception:  # noqa: BLE001 - reported to the parent
         answer["error"] = traceback.format_exc()
     answer["seconds"] = time.perf_counter() - t0[0]
@@ -147,14 +156,22 @@ def call_worker(job: dict, timeout_s: float) -> tuple[dict | None, str]:
         with job_path.open("wb") as fh:
             pickle.dump(job, fh, protocol=pickle.HIGHEST_PROTOCOL)
         try:
-            proc = subprocess.run([sys.executable, "-m", "broker.bench.worker", str(job_path),
-                                   str(answer_path)], env=env, capture_output=True, text=True,
-                                  timeout=timeout_s, check=False)
+            proc = subprocess.run(
+                [sys.executable, "-m", "broker.bench.worker", str(job_path), str(answer_path)],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=timeout_s,
+                check=False,
+            )
         except subprocess.TimeoutExpired:
             return None, f"killed after {timeout_s:g}s (no answer)"
         if proc.returncode != 0 or not answer_path.is_file():
-            how = (f"killed by signal {-proc.returncode}" if proc.returncode < 0
-                   else f"exit code {proc.returncode}")
+            how = (
+                f"killed by signal {-proc.returncode}"
+                if proc.returncode < 0
+                else f"exit code {proc.returncode}"
+            )
             tail = " | ".join(proc.stderr.strip().splitlines()[-3:])
             return None, f"worker crashed ({how}){': ' + tail if tail else ''}"
         with answer_path.open("rb") as fh:

@@ -30,8 +30,9 @@ def network_map(models_dir: Path | None = None) -> dict[str, str]:
     path = (models_dir or find_models_dir()) / "leep_len.toml"
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     derive = next(d for d in data["derive"] if d["name"] == "leep_network")
-    return {district: network for network, districts in derive["map"].items()
-            for district in districts}
+    return {
+        district: network for network, districts in derive["map"].items() for district in districts
+    }
 
 
 def build(seed: int = 2024, schools: pd.DataFrame | None = None) -> Scenario:
@@ -74,9 +75,18 @@ def build(seed: int = 2024, schools: pd.DataFrame | None = None) -> Scenario:
         max_distance_km=25.0,
         allow_cross_phase=False,
         programme_budget_gbp=None,
-        weights=Weights(cost_per_1000_gbp=1.0, distance_per_km=1.0, cross_phase=50.0,
-                        other_la=25.0),
+        weights=Weights(
+            cost_per_1000_gbp=1.0, distance_per_km=1.0, cross_phase=50.0, other_la=25.0
+        ),
     )
-    authorities = pd.DataFrame([{"la_code": LA_CODE, "name": "Leicestershire",
-                                 "cross_la": "own_only", "budget_gbp": 250_000}])
+    authorities = pd.DataFrame(
+        [
+            {
+                "la_code": LA_CODE,
+                "name": "Leicestershire",
+                "cross_la": "own_only",
+                "budget_gbp": 250_000,
+            }
+        ]
+    )
     return from_frames(config, supporters, clients, authorities, label="leicestershire")

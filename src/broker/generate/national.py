@@ -94,16 +94,23 @@ def _select(schools: pd.DataFrame, opts: NationalOptions) -> pd.DataFrame:
     if opts.region:
         regions = sorted(s["region"].dropna().unique())
         if opts.region not in regions:
-            raise InputError.one("<arguments>", f"unknown region; expected one of "
-                                 f"{', '.join(regions)}", column="--region", value=opts.region)
+            raise InputError.one(
+                "<arguments>",
+                f"unknown region; expected one of {', '.join(regions)}",
+                column="--region",
+                value=opts.region,
+            )
         s = s[s["region"] == opts.region]
     if opts.la_codes:
         known = set(schools["la_code"])
         bad = [c for c in opts.la_codes if c not in known]
         if bad:
-            raise InputError.one("<arguments>", "unknown DfE LA code(s); see "
-                                 "broker.data.load_authorities()", column="--la",
-                                 value=",".join(bad))
+            raise InputError.one(
+                "<arguments>",
+                "unknown DfE LA code(s); see broker.data.load_authorities()",
+                column="--la",
+                value=",".join(bad),
+            )
         s = s[s["la_code"].isin(opts.la_codes)]
     return s
 
@@ -111,8 +118,9 @@ def _select(schools: pd.DataFrame, opts: NationalOptions) -> pd.DataFrame:
 def scale_schools(schools: pd.DataFrame, scale: float, rng: np.random.Generator) -> pd.DataFrame:
     """Add jittered copies of schools so the population is ``scale`` times larger."""
     if scale < 1:
-        raise InputError.one("<arguments>", "expected a scale of 1 or more", column="--scale",
-                             value=scale)
+        raise InputError.one(
+            "<arguments>", "expected a scale of 1 or more", column="--scale", value=scale
+        )
     whole, frac = int(np.floor(scale)), scale - np.floor(scale)
     parts = [schools]
     for copy in range(1, whole + (1 if frac > 0 else 0)):
@@ -132,17 +140,19 @@ def designate(schools: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     """
     from broker.rules import assess, load_programme
 
-    facts = pd.DataFrame({
-        "urn": schools["urn"].to_numpy(),
-        "phase_group": schools["phase_group"].to_numpy(),
-        "ofsted_grade": schools["ofsted_grade_2024"].to_numpy(),
-        # assumption: key judgements equal the overall grade; the head is serving
-        "leadership_grade": schools["ofsted_grade_2024"].to_numpy(),
-        "quality_grade": schools["ofsted_grade_2024"].to_numpy(),
-        "behaviour_grade": schools["ofsted_grade_2024"].to_numpy(),
-        "personal_grade": schools["ofsted_grade_2024"].to_numpy(),
-        "is_serving_head": True,
-    })
+    facts = pd.DataFrame(
+        {
+            "urn": schools["urn"].to_numpy(),
+            "phase_group": schools["phase_group"].to_numpy(),
+            "ofsted_grade": schools["ofsted_grade_2024"].to_numpy(),
+            # assumption: key judgements equal the overall grade; the head is serving
+            "leadership_grade": schools["ofsted_grade_2024"].to_numpy(),
+            "quality_grade": schools["ofsted_grade_2024"].to_numpy(),
+            "behaviour_grade": schools["ofsted_grade_2024"].to_numpy(),
+            "personal_grade": schools["ofsted_grade_2024"].to_numpy(),
+            "is_serving_head": True,
+        }
+    )
     kind = pd.Series("", index=schools.index, dtype=object)
     for programme in ("nle", "leading_edge", "lle"):
         verdict = assess(load_programme(programme), facts)
@@ -151,8 +161,10 @@ def designate(schools: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
         kind[chosen] = programme
     out = schools.assign(kind=kind)
     out = out[out["kind"] != ""].copy()
-    out["designation_basis"] = (out["kind"] + " rules (models/" + out["kind"] + ".toml); "
-                                "assumed: key judgements = overall grade, serving head")
+    out["designation_basis"] = (
+        out["kind"] + " rules (models/" + out["kind"] + ".toml); "
+        "assumed: key judgements = overall grade, serving head"
+    )
     return out
 
 
@@ -167,55 +179,70 @@ def _supporters(designated: pd.DataFrame, rng: np.random.Generator) -> pd.DataFr
     phase = np.where(phase == "all_through", "all_through;primary;secondary", phase)
     # NLEs of special schools commonly support across phases; flag them so.
     cross = (designated["phase_group"].to_numpy() == "special") & (kind == "nle")
-    return pd.DataFrame({
-        "supporter_id": "S" + designated["urn"].astype(str).to_numpy(),
-        "urn": designated["urn"].astype(str).to_numpy(),
-        "name": designated["name"].to_numpy(),
-        "kind": kind,
-        "phase": phase,
-        "la_code": designated["la_code"].to_numpy(),
-        "easting": designated["easting"].round(0).to_numpy(),
-        "northing": designated["northing"].round(0).to_numpy(),
-        "capacity_days": capacity,
-        "day_rate_gbp": rate,
-        "cross_phase": cross,
-        "region": designated["region"].to_numpy(),
-        "designation_basis": designated["designation_basis"].to_numpy(),
-    })
+    return pd.DataFrame(
+        {
+            "supporter_id": "S" + designated["urn"].astype(str).to_numpy(),
+            "urn": designated["urn"].astype(str).to_numpy(),
+            "name": designated["name"].to_numpy(),
+            "kind": kind,
+            "phase": phase,
+            "la_code": designated["la_code"].to_numpy(),
+            "easting": designated["easting"].round(0).to_numpy(),
+            "northing": designated["northing"].round(0).to_numpy(),
+            "capacity_days": capacity,
+            "day_rate_gbp": rate,
+            "cross_phase": cross,
+            "region": designated["region"].to_numpy(),
+            "designation_basis": designated["designation_basis"].to_numpy(),
+        }
+    )
 
 
 def _clients(schools: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     c = client_table(schools, rng)
     inadequate = (c["category"] == "inadequate").to_numpy()
-    weeks = np.where(inadequate, rng.choice([78, 117], size=len(c)),
-                     rng.choice([20, 39], size=len(c)))
+    weeks = np.where(
+        inadequate, rng.choice([78, 117], size=len(c)), rng.choice([20, 39], size=len(c))
+    )
     c["weeks"] = weeks
     region = schools.set_index(schools["urn"].astype(str))["region"]
     c["region"] = c["urn"].map(region).to_numpy()
     return c
 
 
-def _authorities(clients: pd.DataFrame, supporters: pd.DataFrame, rng: np.random.Generator,
-                 budgets: bool) -> pd.DataFrame:
+def _authorities(
+    clients: pd.DataFrame, supporters: pd.DataFrame, rng: np.random.Generator, budgets: bool
+) -> pd.DataFrame:
     from broker.data import load_authorities
 
     names = load_authorities().set_index("la_code")["la_name_gias"].to_dict()
     codes = sorted(set(clients["la_code"]) | set(supporters["la_code"]))
     rules = list(CROSS_LA_SHARES)
     draw = rng.choice(len(rules), size=len(codes), p=list(CROSS_LA_SHARES.values()))
-    demand = (clients["need_days"] * clients["weeks"] * BUDGET_DAY_RATE_GBP).groupby(
-        clients["la_code"]).sum()
+    demand = (
+        (clients["need_days"] * clients["weeks"] * BUDGET_DAY_RATE_GBP)
+        .groupby(clients["la_code"])
+        .sum()
+    )
     rows = []
     for code, r in zip(codes, draw, strict=True):
-        budget = (5_000.0 * np.round(BUDGET_SHARE * demand.get(code, 0.0) / 5_000.0)
-                  if budgets and code in demand.index else None)
-        rows.append({"la_code": code, "name": names.get(code, ""), "cross_la": rules[r],
-                     "budget_gbp": budget})
+        budget = (
+            5_000.0 * np.round(BUDGET_SHARE * demand.get(code, 0.0) / 5_000.0)
+            if budgets and code in demand.index
+            else None
+        )
+        rows.append(
+            {
+                "la_code": code,
+                "name": names.get(code, ""),
+                "cross_la": rules[r],
+                "budget_gbp": budget,
+            }
+        )
     return pd.DataFrame(rows)
 
 
-def build(options: NationalOptions | None = None, schools: pd.DataFrame | None = None
-          ) -> Scenario:
+def build(options: NationalOptions | None = None, schools: pd.DataFrame | None = None) -> Scenario:
     """Build a scenario from the real register (see the module docstring)."""
     opts = options or NationalOptions()
     if schools is None:
@@ -225,27 +252,40 @@ def build(options: NationalOptions | None = None, schools: pd.DataFrame | None =
     rng = np.random.default_rng(opts.seed)
     base = usable_schools(_select(schools, opts))
     if base.empty:
-        raise InputError.one("<arguments>", "no state-funded schools with coordinates in the "
-                             "selection", column="--region/--la")
+        raise InputError.one(
+            "<arguments>",
+            "no state-funded schools with coordinates in the selection",
+            column="--region/--la",
+        )
     pool = scale_schools(base, opts.scale, rng) if opts.scale != 1 else base
     clients = _clients(pool, rng)
     supporters = _supporters(designate(pool, rng), rng)
     if supporters.empty:
-        raise InputError.one("<arguments>", "the selection has no school the programme rules "
-                             "designate as a supporter", column="--region/--la")
+        raise InputError.one(
+            "<arguments>",
+            "the selection has no school the programme rules designate as a supporter",
+            column="--region/--la",
+        )
     authorities = _authorities(clients, supporters, rng, opts.budgets)
-    where = (opts.region or (", ".join(opts.la_codes) and f"LA {', '.join(opts.la_codes)}")
-             or "England")
-    name = opts.name or f"{where} (seed {opts.seed}" + (f", scale {opts.scale:g}"
-                                                       if opts.scale != 1 else "") + ")"
+    where = (
+        opts.region or (", ".join(opts.la_codes) and f"LA {', '.join(opts.la_codes)}") or "England"
+    )
+    name = (
+        opts.name
+        or f"{where} (seed {opts.seed}"
+        + (f", scale {opts.scale:g}" if opts.scale != 1 else "")
+        + ")"
+    )
     config = Config(
         name=name,
-        description=(f"Generated by broker from the real school register: {where}; "
-                     f"{'with' if opts.budgets else 'without'} LA budgets; seed {opts.seed}; "
-                     f"scale {opts.scale:g}. Clients are schools graded 3 or judged inadequate; "
-                     "supporters are designated by the programme rules in models/ assuming key "
-                     "judgements equal the overall grade. Needs, capacities and day rates are "
-                     "drawn from documented ranges (broker.generate.national)."),
+        description=(
+            f"Generated by broker from the real school register: {where}; "
+            f"{'with' if opts.budgets else 'without'} LA budgets; seed {opts.seed}; "
+            f"scale {opts.scale:g}. Clients are schools graded 3 or judged inadequate; "
+            "supporters are designated by the programme rules in models/ assuming key "
+            "judgements equal the overall grade. Needs, capacities and day rates are "
+            "drawn from documented ranges (broker.generate.national)."
+        ),
         weeks=39,
         max_distance_km=opts.max_distance_km,
         allow_cross_phase=False,

@@ -59,26 +59,33 @@ def client_table(schools: pd.DataFrame, rng: np.random.Generator) -> pd.DataFram
     steps = rng.integers(0, 3, size=len(s))  # 0, 1, 2 half-day steps
     need = np.where(inadequate, 1.5, 0.5) + 0.5 * steps
     grade = s["ofsted_grade_2024"].astype("Float64")
-    return pd.DataFrame({
-        "client_id": "C" + s["urn"].astype(str),
-        "urn": s["urn"].astype(str),
-        "name": s["name"],
-        "phase": s["phase_group"],
-        "la_code": s["la_code"],
-        "easting": s["easting"].round(0),
-        "northing": s["northing"].round(0),
-        "need_days": need,
-        "priority": priority.astype(int),
-        "ofsted_grade": np.where(inadequate, "4", grade.astype(str).str.replace(".0", "",
-                                                                              regex=False)),
-        "category": s["category"],
-        "district": s["lad_name"].fillna(""),
-        "idaci_decile": s["idaci_decile_2019"].astype("Int64").astype(str).replace("<NA>", ""),
-    })
+    return pd.DataFrame(
+        {
+            "client_id": "C" + s["urn"].astype(str),
+            "urn": s["urn"].astype(str),
+            "name": s["name"],
+            "phase": s["phase_group"],
+            "la_code": s["la_code"],
+            "easting": s["easting"].round(0),
+            "northing": s["northing"].round(0),
+            "need_days": need,
+            "priority": priority.astype(int),
+            "ofsted_grade": np.where(
+                inadequate, "4", grade.astype(str).str.replace(".0", "", regex=False)
+            ),
+            "category": s["category"],
+            "district": s["lad_name"].fillna(""),
+            "idaci_decile": s["idaci_decile_2019"].astype("Int64").astype(str).replace("<NA>", ""),
+        }
+    )
 
 
-def supporter_table(schools: pd.DataFrame, kinds: pd.Series, rng: np.random.Generator,
-                    networks: pd.Series | None = None) -> pd.DataFrame:
+def supporter_table(
+    schools: pd.DataFrame,
+    kinds: pd.Series,
+    rng: np.random.Generator,
+    networks: pd.Series | None = None,
+) -> pd.DataFrame:
     """Supporters (format v1 columns) from designated schools.
 
     Parameters
@@ -99,17 +106,19 @@ def supporter_table(schools: pd.DataFrame, kinds: pd.Series, rng: np.random.Gene
     phase = schools["phase_group"].to_numpy(object).copy()
     # all-through schools can support both primary and secondary schools
     phase = np.where(phase == "all_through", "all_through;primary;secondary", phase)
-    return pd.DataFrame({
-        "supporter_id": "S" + schools["urn"].astype(str).to_numpy(),
-        "urn": schools["urn"].astype(str).to_numpy(),
-        "name": schools["name"].to_numpy(),
-        "kind": kinds.to_numpy(),
-        "phase": phase,
-        "la_code": schools["la_code"].to_numpy(),
-        "easting": schools["easting"].round(0).to_numpy(),
-        "northing": schools["northing"].round(0).to_numpy(),
-        "capacity_days": capacity,
-        "day_rate_gbp": rate,
-        "network": (networks.to_numpy() if networks is not None else ""),
-        "district": schools["lad_name"].fillna("").to_numpy(),
-    })
+    return pd.DataFrame(
+        {
+            "supporter_id": "S" + schools["urn"].astype(str).to_numpy(),
+            "urn": schools["urn"].astype(str).to_numpy(),
+            "name": schools["name"].to_numpy(),
+            "kind": kinds.to_numpy(),
+            "phase": phase,
+            "la_code": schools["la_code"].to_numpy(),
+            "easting": schools["easting"].round(0).to_numpy(),
+            "northing": schools["northing"].round(0).to_numpy(),
+            "capacity_days": capacity,
+            "day_rate_gbp": rate,
+            "network": (networks.to_numpy() if networks is not None else ""),
+            "district": schools["lad_name"].fillna("").to_numpy(),
+        }
+    )

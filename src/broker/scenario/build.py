@@ -87,21 +87,31 @@ def from_frames(
     ):
         missing = [c for c in required if c not in frame.columns]
         if missing:
-            errors.add(f"{label}/{name}.csv", "missing required column(s) " + ", ".join(missing),
-                       row=1)
+            errors.add(
+                f"{label}/{name}.csv", "missing required column(s) " + ", ".join(missing), row=1
+            )
     errors.raise_if_any()
     s = parse_supporters(sup, f"{label}/supporters.csv", errors)
     c = parse_clients(cli, f"{label}/clients.csv", errors, config.weeks)
-    a = parse_authorities(_as_text(authorities, ("la_code",)), f"{label}/authorities.csv",
-                          errors)
+    a = parse_authorities(_as_text(authorities, ("la_code",)), f"{label}/authorities.csv", errors)
     sids, cids = set(s["supporter_id"]), set(c["client_id"])
-    con = _pairs(_as_text(conflicts, ("client_id", "supporter_id")),
-                 f"{label}/conflicts.csv", errors, sids, cids)
+    con = _pairs(
+        _as_text(conflicts, ("client_id", "supporter_id")),
+        f"{label}/conflicts.csv",
+        errors,
+        sids,
+        cids,
+    )
     pin_text = _as_text(pinned, ("client_id", "supporter_id"))
     pin = _pairs(pin_text, f"{label}/pinned.csv", errors, sids, cids)
     for row in pin_text.index[pin_text["client_id"].duplicated(keep="first")]:
-        errors.add(f"{label}/pinned.csv", "client pinned more than once", row=row,
-                   column="client_id", value=pin_text.at[row, "client_id"])
+        errors.add(
+            f"{label}/pinned.csv",
+            "client pinned more than once",
+            row=row,
+            column="client_id",
+            value=pin_text.at[row, "client_id"],
+        )
     errors.raise_if_any()
     return Scenario(
         config=config,
@@ -113,12 +123,37 @@ def from_frames(
     )
 
 
-SUPPORTER_COLUMNS = ("supporter_id", "name", "urn", "kind", "phase", "la_code", "easting",
-                     "northing", "capacity_days", "day_rate_gbp", "max_distance_km",
-                     "cross_phase", "network")
-CLIENT_COLUMNS = ("client_id", "name", "urn", "phase", "la_code", "easting", "northing",
-                  "need_days", "priority", "ofsted_grade", "category", "budget_gbp", "weeks",
-                  "network")
+SUPPORTER_COLUMNS = (
+    "supporter_id",
+    "name",
+    "urn",
+    "kind",
+    "phase",
+    "la_code",
+    "easting",
+    "northing",
+    "capacity_days",
+    "day_rate_gbp",
+    "max_distance_km",
+    "cross_phase",
+    "network",
+)
+CLIENT_COLUMNS = (
+    "client_id",
+    "name",
+    "urn",
+    "phase",
+    "la_code",
+    "easting",
+    "northing",
+    "need_days",
+    "priority",
+    "ofsted_grade",
+    "category",
+    "budget_gbp",
+    "weeks",
+    "network",
+)
 
 
 def write_scenario(scenario: Scenario, folder: str | Path) -> Path:
@@ -126,16 +161,29 @@ def write_scenario(scenario: Scenario, folder: str | Path) -> Path:
     root = Path(folder)
     root.mkdir(parents=True, exist_ok=True)
     cfg = scenario.config
-    lines = [f"name = {_toml_str(cfg.name)}", f"description = {_toml_str(cfg.description)}",
-             "", "[round]", f"weeks = {cfg.weeks}", "", "[defaults]",
-             f"max_distance_km = {cfg.max_distance_km:g}",
-             f"allow_cross_phase = {'true' if cfg.allow_cross_phase else 'false'}", ""]
+    lines = [
+        f"name = {_toml_str(cfg.name)}",
+        f"description = {_toml_str(cfg.description)}",
+        "",
+        "[round]",
+        f"weeks = {cfg.weeks}",
+        "",
+        "[defaults]",
+        f"max_distance_km = {cfg.max_distance_km:g}",
+        f"allow_cross_phase = {'true' if cfg.allow_cross_phase else 'false'}",
+        "",
+    ]
     if cfg.programme_budget_gbp is not None:
         lines += ["[budget]", f"programme_gbp = {cfg.programme_budget_gbp:.2f}", ""]
     w = cfg.weights
-    lines += ["[weights]", f"cost_per_1000_gbp = {w.cost_per_1000_gbp:g}",
-              f"distance_per_km = {w.distance_per_km:g}", f"cross_phase = {w.cross_phase:g}",
-              f"other_la = {w.other_la:g}", ""]
+    lines += [
+        "[weights]",
+        f"cost_per_1000_gbp = {w.cost_per_1000_gbp:g}",
+        f"distance_per_km = {w.distance_per_km:g}",
+        f"cross_phase = {w.cross_phase:g}",
+        f"other_la = {w.other_la:g}",
+        "",
+    ]
     (root / "scenario.toml").write_text("\n".join(lines), encoding="utf-8")
 
     sup = scenario.supporters.copy()
@@ -148,8 +196,11 @@ def write_scenario(scenario: Scenario, folder: str | Path) -> Path:
     if len(scenario.authorities):
         aut = scenario.authorities.copy()
         aut["neighbours"] = [";".join(n) for n in aut["neighbours"]]
-        _write_csv(aut, ("la_code", "name", "cross_la", "budget_gbp", "neighbours"),
-                   root / "authorities.csv")
+        _write_csv(
+            aut,
+            ("la_code", "name", "cross_la", "budget_gbp", "neighbours"),
+            root / "authorities.csv",
+        )
     if len(scenario.conflicts):
         _write_csv(scenario.conflicts, ("supporter_id", "client_id"), root / "conflicts.csv")
     if len(scenario.pinned):
@@ -169,8 +220,18 @@ def _write_csv(frame: pd.DataFrame, columns: tuple[str, ...], path: Path) -> Non
     cols = [c for c in columns if c in frame.columns]
     known = set(SUPPORTER_COLUMNS) | set(CLIENT_COLUMNS) | INTERNAL_COLUMNS | {"cross_la"}
     cols += [c for c in frame.columns if c not in known and c not in cols]
-    drop_empty = {"name", "urn", "max_distance_km", "cross_phase", "network", "ofsted_grade",
-                  "category", "budget_gbp", "weeks", "neighbours"}
+    drop_empty = {
+        "name",
+        "urn",
+        "max_distance_km",
+        "cross_phase",
+        "network",
+        "ofsted_grade",
+        "category",
+        "budget_gbp",
+        "weeks",
+        "neighbours",
+    }
     keep = []
     for c in cols:
         col = frame[c]

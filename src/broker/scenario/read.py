@@ -13,6 +13,7 @@ import math
 import tomllib
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -50,8 +51,9 @@ def read_table(path: Path, required: Iterable[str], optional: Iterable[str] = ()
     """
     name = str(path)
     if not path.is_file():
-        raise InputError.one(name, "file not found" + (" (expected a file, found a folder)"
-                                                       if path.is_dir() else ""))
+        raise InputError.one(
+            name, "file not found" + (" (expected a file, found a folder)" if path.is_dir() else "")
+        )
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -61,8 +63,9 @@ def read_table(path: Path, required: Iterable[str], optional: Iterable[str] = ()
         ) from None
     rows = list(csv.reader(text.splitlines()))
     if not rows or not any(cell.strip() for cell in rows[0]):
-        raise InputError.one(name, "empty file; expected a header row with columns "
-                             + ", ".join(required))
+        raise InputError.one(
+            name, "empty file; expected a header row with columns " + ", ".join(required)
+        )
     header = [h.strip() for h in rows[0]]
     errors = ProblemCollector()
     seen: set[str] = set()
@@ -85,8 +88,9 @@ def read_table(path: Path, required: Iterable[str], optional: Iterable[str] = ()
         if not any(cell.strip() for cell in row):
             continue  # blank line, typically at the end of a sheet export
         if len(row) != len(header):
-            errors.add(name, f"has {len(row)} cells but the header has {len(header)} columns",
-                       row=i)
+            errors.add(
+                name, f"has {len(row)} cells but the header has {len(header)} columns", row=i
+            )
             continue
         records.append([cell.strip() for cell in row])
         index.append(i)
@@ -109,8 +113,9 @@ def _ids(df: pd.DataFrame, col: str, file: str, errors: ProblemCollector) -> pd.
     for v, rows in dup.groupby(dup).groups.items():
         rows = list(rows)
         for row in rows[1:]:
-            errors.add(file, f"duplicate id (first used on row {rows[0]})",
-                       row=row, column=col, value=v)
+            errors.add(
+                file, f"duplicate id (first used on row {rows[0]})", row=row, column=col, value=v
+            )
     return values.astype(str)
 
 
@@ -142,27 +147,34 @@ def _number(
             errors.add(file, f"not a number; expected {what}", row=row, column=col, value=v)
             continue
         if not math.isfinite(x):
-            errors.add(file, f"not a finite number; expected {what}", row=row, column=col,
-                       value=v)
+            errors.add(file, f"not a finite number; expected {what}", row=row, column=col, value=v)
             continue
         if integer and x != int(x):
-            errors.add(file, f"not a whole number; expected {what}", row=row, column=col,
-                       value=v)
+            errors.add(file, f"not a whole number; expected {what}", row=row, column=col, value=v)
             continue
         if decimals is not None:
             places = decimal_places(v.replace(",", ""))
             if places is not None and places > decimals:
-                errors.add(file, f"more than {decimals} decimal places; expected {what}",
-                           row=row, column=col, value=v)
+                errors.add(
+                    file,
+                    f"more than {decimals} decimal places; expected {what}",
+                    row=row,
+                    column=col,
+                    value=v,
+                )
                 continue
         if minimum is not None and (x < minimum or (strict_minimum and x == minimum)):
             bound = f"greater than {minimum:g}" if strict_minimum else f"at least {minimum:g}"
-            errors.add(file, f"out of range; expected {what} {bound}", row=row, column=col,
-                       value=v)
+            errors.add(file, f"out of range; expected {what} {bound}", row=row, column=col, value=v)
             continue
         if maximum is not None and x > maximum:
-            errors.add(file, f"out of range; expected {what} at most {maximum:g}",
-                       row=row, column=col, value=v)
+            errors.add(
+                file,
+                f"out of range; expected {what} at most {maximum:g}",
+                row=row,
+                column=col,
+                value=v,
+            )
             continue
         out[k] = x
     return pd.Series(out, index=df.index)
@@ -172,8 +184,8 @@ def _is_thousands(v: str) -> bool:
     """True for numbers written with thousands separators, such as ``12,500``."""
     head, _, _ = v.partition(".")
     parts = head.lstrip("-").split(",")
-    return len(parts) > 1 and all(p.isdigit() for p in parts) and all(
-        len(p) == 3 for p in parts[1:]
+    return (
+        len(parts) > 1 and all(p.isdigit() for p in parts) and all(len(p) == 3 for p in parts[1:])
     )
 
 
@@ -186,8 +198,13 @@ def _bool(df: pd.DataFrame, col: str, file: str, errors: ProblemCollector) -> pd
         if w in TRUE_WORDS:
             out[k] = True
         elif w not in FALSE_WORDS:
-            errors.add(file, "expected true or false (or yes/no, 1/0, blank for false)",
-                       row=row, column=col, value=v)
+            errors.add(
+                file,
+                "expected true or false (or yes/no, 1/0, blank for false)",
+                row=row,
+                column=col,
+                value=v,
+            )
     return pd.Series(out, index=df.index)
 
 
@@ -205,16 +222,26 @@ def _phases(
         parts = [p for p in (v.split(";") if multiple else [v])]
         canon = [_phase_name(p) for p in parts if p.strip() != ""]
         if not canon:
-            errors.add(file, f"blank; expected {'one or more of' if multiple else 'one of'} "
-                       f"{expected}" + (" separated by ';'" if multiple else ""),
-                       row=row, column=col)
+            errors.add(
+                file,
+                f"blank; expected {'one or more of' if multiple else 'one of'} "
+                f"{expected}" + (" separated by ';'" if multiple else ""),
+                row=row,
+                column=col,
+            )
             names.append(() if multiple else "")
             continue
         bad = [p for p, c in zip(parts, canon, strict=False) if c not in schema.PHASE_BIT]
         if bad:
             hint = " (use ';' to separate phases)" if any("," in b for b in bad) else ""
-            errors.add(file, f"unknown phase; expected {'one or more of' if multiple else 'one of'}"
-                       f" {expected}{hint}", row=row, column=col, value=v)
+            errors.add(
+                file,
+                f"unknown phase; expected {'one or more of' if multiple else 'one of'}"
+                f" {expected}{hint}",
+                row=row,
+                column=col,
+                value=v,
+            )
             names.append(() if multiple else "")
             continue
         for c in canon:
@@ -241,8 +268,7 @@ def _choice(
         elif w in allowed:
             out.append(w)
         else:
-            errors.add(file, f"expected one of {', '.join(allowed)}", row=row, column=col,
-                       value=v)
+            errors.add(file, f"expected one of {', '.join(allowed)}", row=row, column=col, value=v)
             out.append(default or "")
     return pd.Series(out, index=df.index, dtype=object)
 
@@ -250,8 +276,13 @@ def _choice(
 def _la_code(df: pd.DataFrame, col: str, file: str, errors: ProblemCollector) -> pd.Series:
     for row, v in df[col].items():
         if not (len(v) == 3 and v.isdigit()):
-            errors.add(file, "expected a DfE 3-digit local authority code such as 855",
-                       row=row, column=col, value=v)
+            errors.add(
+                file,
+                "expected a DfE 3-digit local authority code such as 855",
+                row=row,
+                column=col,
+                value=v,
+            )
     return df[col].astype(str)
 
 
@@ -260,8 +291,12 @@ def _coordinates(df: pd.DataFrame, file: str, errors: ProblemCollector) -> pd.Da
     has_en = "easting" in df.columns and "northing" in df.columns
     has_ll = "latitude" in df.columns and "longitude" in df.columns
     if not has_en and not has_ll:
-        errors.add(file, "missing coordinate columns; expected easting and northing "
-                   "(British National Grid, metres) or latitude and longitude (WGS84)", row=1)
+        errors.add(
+            file,
+            "missing coordinate columns; expected easting and northing "
+            "(British National Grid, metres) or latitude and longitude (WGS84)",
+            row=1,
+        )
         return pd.DataFrame({"easting": np.nan, "northing": np.nan}, index=df.index)
     east = pd.Series(np.nan, index=df.index)
     north = pd.Series(np.nan, index=df.index)
@@ -270,28 +305,48 @@ def _coordinates(df: pd.DataFrame, file: str, errors: ProblemCollector) -> pd.Da
         blank = (df["easting"] == "") & (df["northing"] == "")
         sub = df[~blank] if has_ll else df
         sub_errors = errors
-        east.loc[sub.index] = _number(sub, "easting", file, sub_errors,
-                                      minimum=schema.BNG_EASTING[0],
-                                      maximum=schema.BNG_EASTING[1],
-                                      what="British National Grid easting in metres within Great"
-                                      " Britain (0 to 700000)").to_numpy()
-        north.loc[sub.index] = _number(sub, "northing", file, sub_errors,
-                                       minimum=schema.BNG_NORTHING[0],
-                                       maximum=schema.BNG_NORTHING[1],
-                                       what="British National Grid northing in metres within"
-                                       " Great Britain (0 to 1300000)").to_numpy()
+        east.loc[sub.index] = _number(
+            sub,
+            "easting",
+            file,
+            sub_errors,
+            minimum=schema.BNG_EASTING[0],
+            maximum=schema.BNG_EASTING[1],
+            what="British National Grid easting in metres within Great Britain (0 to 700000)",
+        ).to_numpy()
+        north.loc[sub.index] = _number(
+            sub,
+            "northing",
+            file,
+            sub_errors,
+            minimum=schema.BNG_NORTHING[0],
+            maximum=schema.BNG_NORTHING[1],
+            what="British National Grid northing in metres within Great Britain (0 to 1300000)",
+        ).to_numpy()
         if has_ll:
             use_ll = blank
     else:
         use_ll[:] = True
     if has_ll and use_ll.any():
         sub = df[use_ll]
-        lat = _number(sub, "latitude", file, errors, minimum=schema.GB_LATITUDE[0],
-                      maximum=schema.GB_LATITUDE[1],
-                      what="latitude in degrees within Great Britain (49.8 to 61.0)")
-        lon = _number(sub, "longitude", file, errors, minimum=schema.GB_LONGITUDE[0],
-                      maximum=schema.GB_LONGITUDE[1],
-                      what="longitude in degrees within Great Britain (-8.7 to 2.1)")
+        lat = _number(
+            sub,
+            "latitude",
+            file,
+            errors,
+            minimum=schema.GB_LATITUDE[0],
+            maximum=schema.GB_LATITUDE[1],
+            what="latitude in degrees within Great Britain (49.8 to 61.0)",
+        )
+        lon = _number(
+            sub,
+            "longitude",
+            file,
+            errors,
+            minimum=schema.GB_LONGITUDE[0],
+            maximum=schema.GB_LONGITUDE[1],
+            what="longitude in degrees within Great Britain (-8.7 to 2.1)",
+        )
         ok = lat.notna() & lon.notna()
         if ok.any():
             from pyproj import Transformer
@@ -334,17 +389,37 @@ def parse_supporters(raw: pd.DataFrame, file: str, errors: ProblemCollector) -> 
         "la_code": _la_code(raw, "la_code", file, errors),
         "easting": coords["easting"],
         "northing": coords["northing"],
-        "capacity_days": _number(raw, "capacity_days", file, errors, minimum=0,
-                                 strict_minimum=True, decimals=schema.MAX_DECIMALS_DAYS,
-                                 what="days per week greater than 0 (e.g. 2.5)"),
-        "day_rate_gbp": _number(raw, "day_rate_gbp", file, errors, minimum=0,
-                                decimals=schema.MAX_DECIMALS_GBP,
-                                what="pounds per day, 0 or more, in whole pence"),
+        "capacity_days": _number(
+            raw,
+            "capacity_days",
+            file,
+            errors,
+            minimum=0,
+            strict_minimum=True,
+            decimals=schema.MAX_DECIMALS_DAYS,
+            what="days per week greater than 0 (e.g. 2.5)",
+        ),
+        "day_rate_gbp": _number(
+            raw,
+            "day_rate_gbp",
+            file,
+            errors,
+            minimum=0,
+            decimals=schema.MAX_DECIMALS_GBP,
+            what="pounds per day, 0 or more, in whole pence",
+        ),
         "name": _text(raw, "name"),
         "urn": _text(raw, "urn"),
-        "max_distance_km": _number(raw, "max_distance_km", file, errors, required=False,
-                                   minimum=0, strict_minimum=True,
-                                   what="kilometres greater than 0, or blank for the default"),
+        "max_distance_km": _number(
+            raw,
+            "max_distance_km",
+            file,
+            errors,
+            required=False,
+            minimum=0,
+            strict_minimum=True,
+            what="kilometres greater than 0, or blank for the default",
+        ),
         "cross_phase": _bool(raw, "cross_phase", file, errors),
         "network": _text(raw, "network"),
     }
@@ -357,8 +432,16 @@ def parse_clients(
     """Validate and type a clients table read by :func:`read_table`."""
     phases, masks = _phases(raw, "phase", file, errors, multiple=False)
     coords = _coordinates(raw, file, errors)
-    weeks = _number(raw, "weeks", file, errors, required=False, minimum=1, integer=True,
-                    what="whole school weeks, at least 1, or blank for the round's weeks")
+    weeks = _number(
+        raw,
+        "weeks",
+        file,
+        errors,
+        required=False,
+        minimum=1,
+        integer=True,
+        what="whole school weeks, at least 1, or blank for the round's weeks",
+    )
     parsed = {
         "client_id": _ids(raw, "client_id", file, errors),
         "phase": phases,
@@ -366,18 +449,39 @@ def parse_clients(
         "la_code": _la_code(raw, "la_code", file, errors),
         "easting": coords["easting"],
         "northing": coords["northing"],
-        "need_days": _number(raw, "need_days", file, errors, minimum=0, strict_minimum=True,
-                             decimals=schema.MAX_DECIMALS_DAYS,
-                             what="days per week greater than 0 (e.g. 1.5)"),
-        "priority": _number(raw, "priority", file, errors, minimum=1, integer=True,
-                            what="a positive whole number (higher is more urgent)"),
+        "need_days": _number(
+            raw,
+            "need_days",
+            file,
+            errors,
+            minimum=0,
+            strict_minimum=True,
+            decimals=schema.MAX_DECIMALS_DAYS,
+            what="days per week greater than 0 (e.g. 1.5)",
+        ),
+        "priority": _number(
+            raw,
+            "priority",
+            file,
+            errors,
+            minimum=1,
+            integer=True,
+            what="a positive whole number (higher is more urgent)",
+        ),
         "urn": _text(raw, "urn"),
         "name": _text(raw, "name"),
         "ofsted_grade": _text(raw, "ofsted_grade"),
         "category": _text(raw, "category"),
-        "budget_gbp": _number(raw, "budget_gbp", file, errors, required=False, minimum=0,
-                              decimals=schema.MAX_DECIMALS_GBP,
-                              what="pounds, 0 or more, or blank for no limit"),
+        "budget_gbp": _number(
+            raw,
+            "budget_gbp",
+            file,
+            errors,
+            required=False,
+            minimum=0,
+            decimals=schema.MAX_DECIMALS_GBP,
+            what="pounds, 0 or more, or blank for no limit",
+        ),
         "weeks": weeks.fillna(default_weeks),
         "network": _text(raw, "network"),
     }
@@ -393,23 +497,36 @@ def parse_authorities(raw: pd.DataFrame, file: str, errors: ProblemCollector) ->
     codes = _la_code(raw, "la_code", file, errors)
     dup = codes[codes.duplicated(keep="first")]
     for row, v in dup.items():
-        errors.add(file, "duplicate la_code; one row per authority", row=row, column="la_code",
-                   value=v)
+        errors.add(
+            file, "duplicate la_code; one row per authority", row=row, column="la_code", value=v
+        )
     neighbours: list[tuple[str, ...]] = []
     for row, v in _text(raw, "neighbours").items():
         parts = tuple(p.strip() for p in v.split(";") if p.strip())
         for p in parts:
             if not (len(p) == 3 and p.isdigit()):
-                errors.add(file, "expected 3-digit LA codes separated by ';'", row=row,
-                           column="neighbours", value=v)
+                errors.add(
+                    file,
+                    "expected 3-digit LA codes separated by ';'",
+                    row=row,
+                    column="neighbours",
+                    value=v,
+                )
                 break
         neighbours.append(parts)
     parsed = {
         "la_code": codes,
         "cross_la": _choice(raw, "cross_la", file, errors, schema.CROSS_LA, default="allow"),
-        "budget_gbp": _number(raw, "budget_gbp", file, errors, required=False, minimum=0,
-                              decimals=schema.MAX_DECIMALS_GBP,
-                              what="pounds, 0 or more, or blank for no limit"),
+        "budget_gbp": _number(
+            raw,
+            "budget_gbp",
+            file,
+            errors,
+            required=False,
+            minimum=0,
+            decimals=schema.MAX_DECIMALS_GBP,
+            what="pounds, 0 or more, or blank for no limit",
+        ),
         "name": _text(raw, "name"),
         "neighbours": pd.Series(neighbours, index=raw.index, dtype=object),
     }
@@ -425,11 +542,17 @@ def _pairs(
 ) -> pd.DataFrame:
     for row, s, c in zip(raw.index, raw["supporter_id"], raw["client_id"], strict=True):
         if s not in supporter_ids:
-            errors.add(file, "unknown supporter_id; not in supporters.csv", row=row,
-                       column="supporter_id", value=s)
+            errors.add(
+                file,
+                "unknown supporter_id; not in supporters.csv",
+                row=row,
+                column="supporter_id",
+                value=s,
+            )
         if c not in client_ids:
-            errors.add(file, "unknown client_id; not in clients.csv", row=row,
-                       column="client_id", value=c)
+            errors.add(
+                file, "unknown client_id; not in clients.csv", row=row, column="client_id", value=c
+            )
     key = raw["supporter_id"] + "\x00" + raw["client_id"]
     for row in raw.index[key.duplicated(keep="first")]:
         errors.add(file, "duplicate pair; each pair once", row=row)
@@ -452,8 +575,10 @@ def read_config(path: Path) -> Config:
     """Read and validate ``scenario.toml``."""
     file = str(path)
     if not path.is_file():
-        raise InputError.one(file, "file not found; every scenario folder needs scenario.toml "
-                             "with at least name = \"...\"")
+        raise InputError.one(
+            file,
+            'file not found; every scenario folder needs scenario.toml with at least name = "..."',
+        )
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except tomllib.TOMLDecodeError as exc:
@@ -470,19 +595,27 @@ def read_config(path: Path) -> Config:
         for k in table:
             if k not in keys:
                 where = f"[{section}] " if section else ""
-                errors.add(file, f"unknown key {where}{k!r}; known keys: "
-                           + ", ".join(sorted(keys)), column=f"{section}.{k}".strip("."))
+                errors.add(
+                    file,
+                    f"unknown key {where}{k!r}; known keys: " + ", ".join(sorted(keys)),
+                    column=f"{section}.{k}".strip("."),
+                )
 
-    def get(section: str, key: str, kind: type | tuple[type, ...], default: object,
-            check: Callable[[object], bool] = lambda _: True, expect: str = "") -> object:
+    def get(
+        section: str,
+        key: str,
+        kind: type | tuple[type, ...],
+        default: object,
+        check: Callable[[Any], bool] = lambda _: True,
+        expect: str = "",
+    ) -> Any:
         table = data.get(section, {}) if section else data
         if not isinstance(table, dict) or key not in table:
             return default
         v = table[key]
         ok = isinstance(v, kind) and not (kind is not bool and isinstance(v, bool))
         if not ok or not check(v):
-            errors.add(file, f"expected {expect}", column=f"{section}.{key}".strip("."),
-                       value=v)
+            errors.add(file, f"expected {expect}", column=f"{section}.{key}".strip("."), value=v)
             return default
         return v
 
@@ -491,18 +624,43 @@ def read_config(path: Path) -> Config:
     if "name" not in data:
         errors.add(file, "missing key 'name'; expected name = \"...\"", column="name")
     desc = get("", "description", str, "", expect="text")
-    weeks = get("round", "weeks", int, 39, lambda v: 1 <= v <= 520,  # type: ignore[operator]
-                "a whole number of school weeks between 1 and 520")
-    dist = get("defaults", "max_distance_km", number, 40.0,
-               lambda v: 0 < v < 1500, "kilometres greater than 0")  # type: ignore[operator]
+    weeks = get(
+        "round",
+        "weeks",
+        int,
+        39,
+        lambda v: 1 <= v <= 520,  # type: ignore[operator]
+        "a whole number of school weeks between 1 and 520",
+    )
+    dist = get(
+        "defaults",
+        "max_distance_km",
+        number,
+        40.0,
+        lambda v: 0 < v < 1500,
+        "kilometres greater than 0",
+    )  # type: ignore[operator]
     cross = get("defaults", "allow_cross_phase", bool, False, expect="true or false")
-    budget = get("budget", "programme_gbp", number, None, lambda v: v >= 0,  # type: ignore[operator]
-                 "pounds, 0 or more")
+    budget = get(
+        "budget",
+        "programme_gbp",
+        number,
+        None,
+        lambda v: v >= 0,  # type: ignore[operator]
+        "pounds, 0 or more",
+    )
     weights = {}
     for k, default in dataclass_defaults(Weights).items():
-        weights[k] = float(get("weights", k, number, default,  # type: ignore[arg-type]
-                               lambda v: v >= 0 and math.isfinite(v),  # type: ignore[operator]
-                               "a weight, 0 or more"))
+        weights[k] = float(
+            get(
+                "weights",
+                k,
+                number,
+                default,  # type: ignore[arg-type]
+                lambda v: v >= 0 and math.isfinite(v),  # type: ignore[operator]
+                "a weight, 0 or more",
+            )
+        )
     errors.raise_if_any()
     return Config(
         name=str(name),
@@ -541,13 +699,21 @@ def read_scenario(folder: str | Path) -> Scenario:
     """
     root = Path(folder)
     if not root.is_dir():
-        raise InputError.one(str(root), "scenario folder not found" if not root.exists()
-                             else "expected a scenario folder, found a file")
+        raise InputError.one(
+            str(root),
+            "scenario folder not found"
+            if not root.exists()
+            else "expected a scenario folder, found a file",
+        )
     config = read_config(root / "scenario.toml")
     errors = ProblemCollector()
 
-    def load(name: str, required: tuple[str, ...], optional: tuple[str, ...] = (),
-             must_exist: bool = True) -> pd.DataFrame | None:
+    def load(
+        name: str,
+        required: tuple[str, ...],
+        optional: tuple[str, ...] = (),
+        must_exist: bool = True,
+    ) -> pd.DataFrame | None:
         path = root / name
         if not path.exists() and not must_exist:
             return None
@@ -559,8 +725,12 @@ def read_scenario(folder: str | Path) -> Scenario:
 
     sup_raw = load("supporters.csv", schema.SUPPORTERS_REQUIRED, schema.SUPPORTERS_OPTIONAL)
     cli_raw = load("clients.csv", schema.CLIENTS_REQUIRED, schema.CLIENTS_OPTIONAL)
-    aut_raw = load("authorities.csv", schema.AUTHORITIES_REQUIRED, schema.AUTHORITIES_OPTIONAL,
-                   must_exist=False)
+    aut_raw = load(
+        "authorities.csv",
+        schema.AUTHORITIES_REQUIRED,
+        schema.AUTHORITIES_OPTIONAL,
+        must_exist=False,
+    )
     con_raw = load("conflicts.csv", schema.CONFLICTS_REQUIRED, must_exist=False)
     pin_raw = load("pinned.csv", schema.PINNED_REQUIRED, must_exist=False)
     errors.raise_if_any()
@@ -577,25 +747,39 @@ def read_scenario(folder: str | Path) -> Scenario:
         aut_raw = pd.DataFrame(columns=["la_code"], dtype=object)
     authorities = parse_authorities(aut_raw, str(root / "authorities.csv"), errors)
     sids, cids = set(supporters["supporter_id"]), set(clients["client_id"])
-    empty = pd.DataFrame({"client_id": pd.Series(dtype=object),
-                          "supporter_id": pd.Series(dtype=object)})
-    conflicts = (_pairs(con_raw, str(root / "conflicts.csv"), errors, sids, cids)
-                 if con_raw is not None else empty.copy())
-    pinned = (_pairs(pin_raw, str(root / "pinned.csv"), errors, sids, cids)
-              if pin_raw is not None else empty.copy())
+    empty = pd.DataFrame(
+        {"client_id": pd.Series(dtype=object), "supporter_id": pd.Series(dtype=object)}
+    )
+    conflicts = (
+        _pairs(con_raw, str(root / "conflicts.csv"), errors, sids, cids)
+        if con_raw is not None
+        else empty.copy()
+    )
+    pinned = (
+        _pairs(pin_raw, str(root / "pinned.csv"), errors, sids, cids)
+        if pin_raw is not None
+        else empty.copy()
+    )
     if pin_raw is not None:
         pf = str(root / "pinned.csv")
         dup = pin_raw["client_id"].duplicated(keep="first")
         for row in pin_raw.index[dup]:
-            errors.add(pf, "client pinned more than once; a client has at most one supporter",
-                       row=row, column="client_id", value=pin_raw.at[row, "client_id"])
+            errors.add(
+                pf,
+                "client pinned more than once; a client has at most one supporter",
+                row=row,
+                column="client_id",
+                value=pin_raw.at[row, "client_id"],
+            )
         if con_raw is not None:
             both = set(zip(con_raw["supporter_id"], con_raw["client_id"], strict=True))
-            for row, s, c in zip(pin_raw.index, pin_raw["supporter_id"], pin_raw["client_id"],
-                                 strict=True):
+            for row, s, c in zip(
+                pin_raw.index, pin_raw["supporter_id"], pin_raw["client_id"], strict=True
+            ):
                 if (s, c) in both:
-                    errors.add(pf, f"pair ({c}, {s}) is both pinned and listed in conflicts.csv",
-                               row=row)
+                    errors.add(
+                        pf, f"pair ({c}, {s}) is both pinned and listed in conflicts.csv", row=row
+                    )
     errors.raise_if_any()
     return Scenario(
         config=config,

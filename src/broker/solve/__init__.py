@@ -28,5 +28,15 @@ def solve(problem: ProblemData, solver: str = "cpsat", **options: object) -> Res
     return get_solver(solver).solve(problem, SolveOptions(**options))  # type: ignore[arg-type]
 
 
-__all__ = ["Level", "Result", "SolveOptions", "SolveStatus", "Solver", "evaluate",
-           "get_solver", "register", "solve", "solver_names"]
+__all__ = [
+    "Level",
+    "Result",
+    "SolveOptions",
+    "SolveStatus",
+    "Solver",
+    "evaluate",
+    "get_solver",
+    "register",
+    "solve",
+    "solver_names",
+]

@@ -74,14 +74,19 @@ def scaled(problem: ProblemData) -> ProblemData:
         return p
     budget = p.group_budget // g
     prog = p.programme_budget // g if p.programme_budget != NO_LIMIT else NO_LIMIT
-    return p.replace(pair_cost=p.pair_cost // g, group_budget=budget, programme_budget=prog,
-                     pair_load=p.pair_load // lg, capacity=p.capacity // lg)
+    return p.replace(
+        pair_cost=p.pair_cost // g,
+        group_budget=budget,
+        programme_budget=prog,
+        pair_load=p.pair_load // lg,
+        capacity=p.capacity // lg,
+    )
 
 
 def _groups(keys: np.ndarray, n: int) -> list[np.ndarray]:
     order = np.argsort(keys, kind="stable")
     bounds = np.searchsorted(keys[order], np.arange(n + 1))
-    return [order[bounds[g]:bounds[g + 1]] for g in range(n)]
+    return [order[bounds[g] : bounds[g + 1]] for g in range(n)]
 
 
 def build_model(problem: ProblemData) -> tuple[cp_model.CpModel, list[cp_model.IntVar]]:
@@ -92,7 +97,7 @@ def build_model(problem: ProblemData) -> tuple[cp_model.CpModel, list[cp_model.I
     x = [model.new_bool_var(f"x{k}") for k in range(p.n_pairs)]
     starts = p.client_pair_ranges()
     for i in range(p.n_clients):
-        lits = x[starts[i]:starts[i + 1]]
+        lits = x[starts[i] : starts[i + 1]]
         if p.required[i]:
             model.add_exactly_one(lits)
         elif len(lits) > 1:
@@ -100,9 +105,10 @@ def build_model(problem: ProblemData) -> tuple[cp_model.CpModel, list[cp_model.I
     load = p.pair_load
     for j, ks in enumerate(_groups(p.pair_supporter.astype(np.int64), p.n_supporters)):
         if len(ks) and int(load[ks].sum()) > p.capacity[j]:
-            model.add(cp_model.LinearExpr.weighted_sum([x[k] for k in ks],
-                                                       [int(v) for v in load[ks]])
-                      <= int(p.capacity[j]))
+            model.add(
+                cp_model.LinearExpr.weighted_sum([x[k] for k in ks], [int(v) for v in load[ks]])
+                <= int(p.capacity[j])
+            )
     if p.n_groups:
         pair_group = p.client_group[p.pair_client].astype(np.int64)
         has = pair_group >= 0
@@ -110,12 +116,16 @@ def build_model(problem: ProblemData) -> tuple[cp_model.CpModel, list[cp_model.I
         for g, sub in enumerate(_groups(pair_group[has], p.n_groups)):
             ks = idx[sub]
             if len(ks) and int(p.pair_cost[ks].sum()) > p.group_budget[g]:
-                model.add(cp_model.LinearExpr.weighted_sum(
-                    [x[k] for k in ks], [int(v) for v in p.pair_cost[ks]])
-                    <= int(p.group_budget[g]))
+                model.add(
+                    cp_model.LinearExpr.weighted_sum(
+                        [x[k] for k in ks], [int(v) for v in p.pair_cost[ks]]
+                    )
+                    <= int(p.group_budget[g])
+                )
     if p.programme_budget != NO_LIMIT and int(p.pair_cost.sum()) > p.programme_budget:
-        model.add(cp_model.LinearExpr.weighted_sum(x, [int(v) for v in p.pair_cost])
-                  <= p.programme_budget)
+        model.add(
+            cp_model.LinearExpr.weighted_sum(x, [int(v) for v in p.pair_cost]) <= p.programme_budget
+        )
     for k in p.pinned:
         model.add(x[int(k)] == 1)
     return model, x
@@ -131,8 +141,10 @@ class _Progress(cp_model.CpSolverSolutionCallback):
         now = time.perf_counter() - self.t0
         if now - self.last >= 1.0:
             self.last = now
-            self.say(f"{self.label}: {self.objective_value:,.0f} "
-                     f"(bound {self.best_objective_bound:,.0f}) at {now:.1f}s")
+            self.say(
+                f"{self.label}: {self.objective_value:,.0f} "
+                f"(bound {self.best_objective_bound:,.0f}) at {now:.1f}s"
+            )
 
 
 _STATUS = {
@@ -160,8 +172,15 @@ class CpSatSolver:
             return {"num_workers": 1, "random_seed": options.seed}
         return {"num_workers": options.workers, "random_seed": options.seed}
 
-    def _run(self, model: cp_model.CpModel, options: SolveOptions, time_s: float,
-             work: float, label: str, t0: float) -> tuple[cp_model.CpSolver, SolveStatus]:
+    def _run(
+        self,
+        model: cp_model.CpModel,
+        options: SolveOptions,
+        time_s: float,
+        work: float,
+        label: str,
+        t0: float,
+    ) -> tuple[cp_model.CpSolver, SolveStatus]:
         solver = cp_model.CpSolver()
         for key, value in self.parameters(options).items():
             setattr(solver.parameters, key, value)
@@ -184,8 +203,7 @@ class CpSatSolver:
             return self._solve_twins(problem, p, options)
         return self._solve_exact(problem, p, options)
 
-    def _solve_twins(self, original: ProblemData, p: ProblemData,
-                     options: SolveOptions) -> Result:
+    def _solve_twins(self, original: ProblemData, p: ProblemData, options: SolveOptions) -> Result:
         """Two deterministic single-worker searches (seeds s and s+1) on two cores.
 
         The second runs in a forked process; the better result wins (level 1,
@@ -215,35 +233,45 @@ class CpSatSolver:
         level2 = best.level2
         if first.level1.value == second.level1.value:
             l2_bound = max(first.level2.bound, second.level2.bound)
-            level2 = Level(best.level2.value, min(l2_bound, best.level2.value),
-                           best.level2.optimal or best.level2.value <= l2_bound, "min")
+            level2 = Level(
+                best.level2.value,
+                min(l2_bound, best.level2.value),
+                best.level2.optimal or best.level2.value <= l2_bound,
+                "min",
+            )
         both = level1.optimal and level2.optimal
         return dataclasses.replace(
-            best, level1=level1, level2=level2,
+            best,
+            level1=level1,
+            level2=level2,
             status=SolveStatus.OPTIMAL if both else SolveStatus.FEASIBLE,
-            params=best.params | {"twins": [options.seed, options.seed + 1],
-                                  "winner_seed": best.seed},
+            params=best.params
+            | {"twins": [options.seed, options.seed + 1], "winner_seed": best.seed},
             seed=options.seed,
             stopped_by="optimal" if both else best.stopped_by,
             runtime_s=max(first.runtime_s, second.runtime_s),
-            log=first.log + tuple(f"twin (seed {options.seed + 1}): {m}" for m in second.log))
+            log=first.log + tuple(f"twin (seed {options.seed + 1}): {m}" for m in second.log),
+        )
 
-    def _solve_exact(self, original: ProblemData, p: ProblemData,
-                     options: SolveOptions) -> Result:
+    def _solve_exact(self, original: ProblemData, p: ProblemData, options: SolveOptions) -> Result:
         t0 = time.perf_counter()
         say = options.progress or (lambda _msg: None)
         log: list[str] = []
         total_time = float(options.time_limit_s)
-        total_work = float(options.work_limit if options.work_limit is not None
-                           else options.time_limit_s)
+        total_work = float(
+            options.work_limit if options.work_limit is not None else options.time_limit_s
+        )
 
         model, x = build_model(p)
         build_s = time.perf_counter() - t0
-        log.append(f"model: {p.n_pairs} pairs, {len(model.proto.constraints)} constraints, "
-                   f"built in {build_s:.2f}s")
+        log.append(
+            f"model: {p.n_pairs} pairs, {len(model.proto.constraints)} constraints, "
+            f"built in {build_s:.2f}s"
+        )
         hint = greedy_assignment(p)
-        hint_pairs = set(p.assignment_to_pairs(hint).tolist()) if np.all(
-            hint[p.required] >= 0) else set()
+        hint_pairs = (
+            set(p.assignment_to_pairs(hint).tolist()) if np.all(hint[p.required] >= 0) else set()
+        )
         for k, var in enumerate(x):
             model.add_hint(var, k in hint_pairs)
 
@@ -251,23 +279,41 @@ class CpSatSolver:
         level1_expr = cp_model.LinearExpr.weighted_sum(x, prio)
         model.maximize(level1_expr)
         remaining = total_time - (time.perf_counter() - t0)
-        s1, st1 = self._run(model, options, LEVEL1_SHARE * remaining, LEVEL1_SHARE * total_work,
-                       "level 1 (priority matched)", t0)
+        s1, st1 = self._run(
+            model,
+            options,
+            LEVEL1_SHARE * remaining,
+            LEVEL1_SHARE * total_work,
+            "level 1 (priority matched)",
+            t0,
+        )
         used_work = s1.deterministic_time
-        log.append(f"level 1: {st1.value} {s1.objective_value:,.0f} bound "
-                   f"{s1.best_objective_bound:,.0f} in {s1.wall_time:.2f}s "
-                   f"(work {used_work:.2f})")
+        log.append(
+            f"level 1: {st1.value} {s1.objective_value:,.0f} bound "
+            f"{s1.best_objective_bound:,.0f} in {s1.wall_time:.2f}s "
+            f"(work {used_work:.2f})"
+        )
         say(log[-1])
         params = self.parameters(options) | {"time_limit_s": total_time, "work_limit": total_work}
         if not st1.has_solution:
             empty = np.full(p.n_clients, -1, dtype=np.int64)
-            bound = int(np.floor(s1.best_objective_bound + 1e-6)) if st1 is not \
-                SolveStatus.INFEASIBLE else 0
-            return Result(freeze(empty), Level(0, bound, False, "max"),
-                          Level(0, 0, False, "min"), st1, self.name, params, options.seed,
-                          time.perf_counter() - t0,
-                          "infeasible" if st1 is SolveStatus.INFEASIBLE else "time_limit",
-                          tuple(log))
+            bound = (
+                int(np.floor(s1.best_objective_bound + 1e-6))
+                if st1 is not SolveStatus.INFEASIBLE
+                else 0
+            )
+            return Result(
+                freeze(empty),
+                Level(0, bound, False, "max"),
+                Level(0, 0, False, "min"),
+                st1,
+                self.name,
+                params,
+                options.seed,
+                time.perf_counter() - t0,
+                "infeasible" if st1 is SolveStatus.INFEASIBLE else "time_limit",
+                tuple(log),
+            )
         chosen1 = np.array(s1.boolean_values(x), dtype=bool) if x else np.zeros(0, bool)
         a1 = p.pairs_to_assignment(chosen1)
         l1 = int(round(s1.objective_value))
@@ -281,8 +327,14 @@ class CpSatSolver:
             model.add_hint(var, bool(v))
         model.minimize(cp_model.LinearExpr.weighted_sum(x, [int(v) for v in p.pair_level2]))
         remaining = total_time - (time.perf_counter() - t0)
-        s2, st2 = self._run(model, options, remaining, max(total_work - used_work, 0.05),
-                       "level 2 (cost, distance, penalties)", t0)
+        s2, st2 = self._run(
+            model,
+            options,
+            remaining,
+            max(total_work - used_work, 0.05),
+            "level 2 (cost, distance, penalties)",
+            t0,
+        )
         if st2.has_solution:
             a = p.pairs_to_assignment(np.array(s2.boolean_values(x), dtype=bool))
             l2_opt = st2 is SolveStatus.OPTIMAL
@@ -291,8 +343,10 @@ class CpSatSolver:
             a = a1
             l2_opt = False
             l2_bound = int(np.minimum(p.pair_level2, 0).sum())
-        log.append(f"level 2: {st2.value} {s2.objective_value:,.0f} bound "
-                   f"{s2.best_objective_bound:,.0f} in {s2.wall_time:.2f}s")
+        log.append(
+            f"level 2: {st2.value} {s2.objective_value:,.0f} bound "
+            f"{s2.best_objective_bound:,.0f} in {s2.wall_time:.2f}s"
+        )
         say(log[-1])
         v1, v2 = evaluate(original, a)
         if v1 != l1:  # level 2 must hold level 1; anything else is a bug
@@ -301,8 +355,7 @@ class CpSatSolver:
         runtime = time.perf_counter() - t0
         if both:
             stopped = "optimal"
-        elif options.deterministic and (used_work + s2.deterministic_time
-                                        >= total_work * 0.99):
+        elif options.deterministic and (used_work + s2.deterministic_time >= total_work * 0.99):
             stopped = "work_limit"
         else:
             stopped = "time_limit"

@@ -66,7 +66,7 @@ class Neighbourhoods:
         n_units = int(unit.max()) + 1 if len(unit) else 0
         order_u = np.argsort(unit, kind="stable")
         bounds = np.searchsorted(unit[order_u], np.arange(n_units + 1))
-        self.members = [order_u[bounds[u]:bounds[u + 1]] for u in range(n_units)]
+        self.members = [order_u[bounds[u] : bounds[u + 1]] for u in range(n_units)]
         # unit adjacency: units whose clients share a supporter
         pu = unit[p.pair_client]
         su = np.stack([p.pair_supporter.astype(np.int64), pu])
@@ -77,8 +77,7 @@ class Neighbourhoods:
             if len(units) > 1:
                 for u in units:
                     nbr[int(u)].update(int(v) for v in units)
-        self.neighbours = [np.array(sorted(s - {u}), dtype=np.int64)
-                           for u, s in enumerate(nbr)]
+        self.neighbours = [np.array(sorted(s - {u}), dtype=np.int64) for u, s in enumerate(nbr)]
 
     def draw(self, rng: np.random.Generator, seed_unit: int) -> np.ndarray:
         """Clients of ``seed_unit`` and neighbouring units, up to the target size."""
@@ -105,8 +104,9 @@ class Neighbourhoods:
         return np.sort(np.concatenate([self.members[u] for u in chosen]))
 
 
-def _sub_solve(p: ProblemData, assignment: np.ndarray, free: np.ndarray, level: int,
-               work: float, seed: int) -> tuple[np.ndarray | None, float]:
+def _sub_solve(
+    p: ProblemData, assignment: np.ndarray, free: np.ndarray, level: int, work: float, seed: int
+) -> tuple[np.ndarray | None, float]:
     """Re-optimise the clients in ``free``; return the new assignment if it improves."""
     starts = np.asarray(p.client_pair_ranges())
     free_mask = np.zeros(p.n_clients, dtype=bool)
@@ -114,16 +114,23 @@ def _sub_solve(p: ProblemData, assignment: np.ndarray, free: np.ndarray, level: 
     current = p.assignment_to_pairs(assignment)
     fixed = current[~free_mask[p.pair_client[current]]]
     inside = current[free_mask[p.pair_client[current]]]
-    cap = p.capacity - np.bincount(p.pair_supporter[fixed], weights=p.pair_load[fixed],
-                                   minlength=p.n_supporters).astype(np.int64)
+    cap = p.capacity - np.bincount(
+        p.pair_supporter[fixed], weights=p.pair_load[fixed], minlength=p.n_supporters
+    ).astype(np.int64)
     group_left = p.group_budget.astype(np.int64).copy()
     if p.n_groups:
         g = p.client_group[p.pair_client[fixed]]
         np.subtract.at(group_left, g[g >= 0], p.pair_cost[fixed][g >= 0])
-    prog_left = (p.programme_budget - int(p.pair_cost[fixed].sum())
-                 if p.programme_budget != NO_LIMIT else None)
-    ks = np.concatenate([np.arange(starts[i], starts[i + 1]) for i in free]) if len(free) \
+    prog_left = (
+        p.programme_budget - int(p.pair_cost[fixed].sum())
+        if p.programme_budget != NO_LIMIT
+        else None
+    )
+    ks = (
+        np.concatenate([np.arange(starts[i], starts[i + 1]) for i in free])
+        if len(free)
         else np.zeros(0, np.int64)
+    )
     if len(ks) == 0:
         return None, 0.0
     model = cp_model.CpModel()
@@ -144,16 +151,19 @@ def _sub_solve(p: ProblemData, assignment: np.ndarray, free: np.ndarray, level: 
         j = js[seg[0]]
         loads = p.pair_load[ks[seg]]
         if int(loads.sum()) > cap[j]:
-            model.add(cp_model.LinearExpr.weighted_sum([x[n] for n in seg], loads.tolist())
-                      <= int(cap[j]))
+            model.add(
+                cp_model.LinearExpr.weighted_sum([x[n] for n in seg], loads.tolist()) <= int(cap[j])
+            )
     if p.n_groups:
         gs = p.client_group[pc]
         for h in np.unique(gs[gs >= 0]):
             seg = np.flatnonzero(gs == h)
             costs = p.pair_cost[ks[seg]]
             if int(costs.sum()) > group_left[h]:
-                model.add(cp_model.LinearExpr.weighted_sum([x[n] for n in seg], costs.tolist())
-                          <= int(group_left[h]))
+                model.add(
+                    cp_model.LinearExpr.weighted_sum([x[n] for n in seg], costs.tolist())
+                    <= int(group_left[h])
+                )
     if prog_left is not None and int(p.pair_cost[ks].sum()) > prog_left:
         model.add(cp_model.LinearExpr.weighted_sum(x, p.pair_cost[ks].tolist()) <= prog_left)
     in_now = np.isin(ks, inside)
@@ -220,13 +230,17 @@ def improve(
         # favour units with unmatched clients that could be matched (level 1)
         if level == 1 and rng.random() < 0.7:
             open_clients = np.flatnonzero((a < 0) & has_pairs)
-            seed_unit = (int(hood.unit[rng.choice(open_clients)]) if len(open_clients)
-                         else int(rng.integers(n_units)))
+            seed_unit = (
+                int(hood.unit[rng.choice(open_clients)])
+                if len(open_clients)
+                else int(rng.integers(n_units))
+            )
         else:
             seed_unit = int(rng.integers(n_units))
         free = hood.draw(rng, seed_unit)
-        new, used = _sub_solve(p, a, free, level, min(sub_work, work_limit - stats.work),
-                               int(rng.integers(1 << 30)))
+        new, used = _sub_solve(
+            p, a, free, level, min(sub_work, work_limit - stats.work), int(rng.integers(1 << 30))
+        )
         stats.work += used + STEP_OVERHEAD_WORK
         if new is not None:
             a = new
@@ -234,7 +248,6 @@ def improve(
         if progress is not None and time.perf_counter() - last_report > 2.0:
             last_report = time.perf_counter()
             k = p.assignment_to_pairs(a)
-            value = (int(p.pair_priority[k].sum()) if level == 1
-                     else int(p.pair_level2[k].sum()))
+            value = int(p.pair_priority[k].sum()) if level == 1 else int(p.pair_level2[k].sum())
             progress(f"LNS level {level}: {value:,} after {stats.iterations} steps")
     return a, stats

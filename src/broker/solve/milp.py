@@ -58,8 +58,9 @@ def constraint_matrix(p: ProblemData) -> tuple[sparse.csr_matrix, np.ndarray, np
         lo.append(np.zeros(1))
         hi.append(np.array([float(p.programme_budget)]))
         r0 += 1
-    a = sparse.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                          shape=(r0, p.n_pairs))
+    a = sparse.csr_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(r0, p.n_pairs)
+    )
     return a, np.concatenate(lo), np.concatenate(hi)
 
 
@@ -85,32 +86,56 @@ class HighsSolver:
         integrality = np.ones(p.n_pairs)
         prio = p.pair_priority.astype(float)
         cons = [LinearConstraint(a, lo, hi)]
-        params = {"threads": 1, "seed": options.seed, "time_limit_s": options.time_limit_s}
+        params: dict[str, object] = {
+            "threads": 1,
+            "seed": options.seed,
+            "time_limit_s": options.time_limit_s,
+        }
         if p.n_pairs == 0:
             empty = np.full(p.n_clients, -1, dtype=np.int64)
             st = SolveStatus.INFEASIBLE if p.required.any() else SolveStatus.OPTIMAL
-            return Result(freeze(empty), Level(0, 0, True, "max"), Level(0, 0, True, "min"),
-                          st, self.name, params, options.seed, time.perf_counter() - t0,
-                          "optimal" if st is SolveStatus.OPTIMAL else "infeasible")
+            return Result(
+                freeze(empty),
+                Level(0, 0, True, "max"),
+                Level(0, 0, True, "min"),
+                st,
+                self.name,
+                params,
+                options.seed,
+                time.perf_counter() - t0,
+                "optimal" if st is SolveStatus.OPTIMAL else "infeasible",
+            )
 
         def run(c: np.ndarray, constraints: list[LinearConstraint], limit: float):  # type: ignore[no-untyped-def]
-            return milp(c, constraints=constraints, integrality=integrality, bounds=bounds,
-                        options={"time_limit": max(limit, 0.05), "disp": False,
-                                 "mip_rel_gap": 0.0})
+            return milp(
+                c,
+                constraints=constraints,
+                integrality=integrality,
+                bounds=bounds,
+                options={"time_limit": max(limit, 0.05), "disp": False, "mip_rel_gap": 0.0},
+            )
 
         r1 = run(-prio, cons, 0.7 * options.time_limit_s)
         st1 = _STATUS.get(r1.status, SolveStatus.UNKNOWN)
         if r1.x is None:
             empty = np.full(p.n_clients, -1, dtype=np.int64)
-            return Result(freeze(empty), Level(0, 0, False, "max"), Level(0, 0, False, "min"),
-                          st1 if st1 is SolveStatus.INFEASIBLE else SolveStatus.UNKNOWN,
-                          self.name, params, options.seed, time.perf_counter() - t0,
-                          "infeasible" if st1 is SolveStatus.INFEASIBLE else "time_limit")
+            return Result(
+                freeze(empty),
+                Level(0, 0, False, "max"),
+                Level(0, 0, False, "min"),
+                st1 if st1 is SolveStatus.INFEASIBLE else SolveStatus.UNKNOWN,
+                self.name,
+                params,
+                options.seed,
+                time.perf_counter() - t0,
+                "infeasible" if st1 is SolveStatus.INFEASIBLE else "time_limit",
+            )
         x1 = r1.x > 0.5
         l1 = int(prio[x1].sum())
         bound1 = getattr(r1, "mip_dual_bound", None)
-        l1_bound = l1 if bound1 is None or not np.isfinite(bound1) else int(
-            np.floor(-bound1 + 1e-6))
+        l1_bound = (
+            l1 if bound1 is None or not np.isfinite(bound1) else int(np.floor(-bound1 + 1e-6))
+        )
         l1_opt = st1 is SolveStatus.OPTIMAL
         cons2 = cons + [LinearConstraint(prio[np.newaxis, :], l1 - 0.5, np.inf)]
         remaining = options.time_limit_s - (time.perf_counter() - t0)
@@ -126,8 +151,9 @@ class HighsSolver:
         v1, v2 = evaluate(p, assignment)
         l2_opt = st2 is SolveStatus.OPTIMAL and r2 is not None and r2.x is not None
         bound2 = getattr(r2, "mip_dual_bound", None) if r2 is not None else None
-        l2_bound = v2 if (bound2 is None or not np.isfinite(bound2)) else int(
-            np.ceil(bound2 - 1e-6))
+        l2_bound = (
+            v2 if (bound2 is None or not np.isfinite(bound2)) else int(np.ceil(bound2 - 1e-6))
+        )
         both = l1_opt and l2_opt
         return Result(
             assignment=freeze(assignment),

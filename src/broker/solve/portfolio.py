@@ -58,20 +58,28 @@ def lp_relaxation(p: ProblemData) -> tuple[float, np.ndarray] | None:
     if req.any():
         from scipy.optimize import LinearConstraint, milp
 
-        res = milp(-p.pair_priority.astype(float), constraints=[LinearConstraint(a, lo, hi)],
-                   bounds=(lb, np.ones(p.n_pairs)), integrality=np.zeros(p.n_pairs))
+        res = milp(
+            -p.pair_priority.astype(float),
+            constraints=[LinearConstraint(a, lo, hi)],
+            bounds=(lb, np.ones(p.n_pairs)),
+            integrality=np.zeros(p.n_pairs),
+        )
         if res.x is None:
             return None
         return -float(res.fun), res.x
-    res = linprog(-p.pair_priority.astype(float), A_ub=a, b_ub=hi,
-                  bounds=np.column_stack([lb, np.ones(p.n_pairs)]), method="highs")
+    res = linprog(
+        -p.pair_priority.astype(float),
+        A_ub=a,
+        b_ub=hi,
+        bounds=np.column_stack([lb, np.ones(p.n_pairs)]),
+        method="highs",
+    )
     if res.status != 0:
         return None
     return -float(res.fun), res.x
 
 
-def ordered_fill(p: ProblemData, order: np.ndarray, start: np.ndarray | None = None
-                 ) -> np.ndarray:
+def ordered_fill(p: ProblemData, order: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
     """Feasible assignment taking pairs in ``order`` while they fit (pinned first)."""
     a = np.full(p.n_clients, -1, dtype=np.int64) if start is None else start.copy()
     cap = p.capacity.astype(np.int64).copy()
@@ -108,8 +116,9 @@ def _complete(p: ProblemData, a: np.ndarray) -> bool:
     return bool(np.all(a[p.required] >= 0))
 
 
-def _cpsat_worker(p: ProblemData, level: int, hint: np.ndarray, hold: int, work: float,
-                  wall: float, seed: int) -> dict:
+def _cpsat_worker(
+    p: ProblemData, level: int, hint: np.ndarray, hold: int, work: float, wall: float, seed: int
+) -> dict:
     """Full-model CP-SAT solve for one level (runs in a child process)."""
     from broker.solve.cpsat import build_model
 
@@ -142,27 +151,56 @@ def _cpsat_worker(p: ProblemData, level: int, hint: np.ndarray, hold: int, work:
     return out
 
 
-def _lns_run(p: ProblemData, level: int, start: np.ndarray, work: float, wall: float,
-                seed: int, stop: threading.Event, out: dict, progress) -> None:  # type: ignore[no-untyped-def]
-    a, stats = improve(p, start, level=level, work_limit=work, time_limit_s=wall, seed=seed,
-                       should_stop=stop.is_set, progress=progress)
+def _lns_run(
+    p: ProblemData,
+    level: int,
+    start: np.ndarray,
+    work: float,
+    wall: float,
+    seed: int,
+    stop: threading.Event,
+    out: dict,
+    progress,
+) -> None:  # type: ignore[no-untyped-def]
+    a, stats = improve(
+        p,
+        start,
+        level=level,
+        work_limit=work,
+        time_limit_s=wall,
+        seed=seed,
+        should_stop=stop.is_set,
+        progress=progress,
+    )
     out["assignment"] = a
     out["stats"] = stats
 
 
-def _run_level(pool: ProcessPoolExecutor, p: ProblemData, level: int, start: np.ndarray,
-               hold: int, work: float, wall: float, seed: int,
-               progress) -> tuple[np.ndarray, dict, dict]:  # type: ignore[no-untyped-def]
+def _run_level(
+    pool: ProcessPoolExecutor,
+    p: ProblemData,
+    level: int,
+    start: np.ndarray,
+    hold: int,
+    work: float,
+    wall: float,
+    seed: int,
+    progress,
+) -> tuple[np.ndarray, dict, dict]:  # type: ignore[no-untyped-def]
     b_out: dict = {}
     stop = threading.Event()
     future: Future = pool.submit(_cpsat_worker, p, level, start, hold, work, wall, seed)
     # thread A proved optimality: nothing left for the LNS to improve
-    future.add_done_callback(lambda f: stop.set() if (not f.exception()
-                                                       and f.result().get("optimal")) else None)
+    future.add_done_callback(
+        lambda f: stop.set() if (not f.exception() and f.result().get("optimal")) else None
+    )
     _lns_run(p, level, start, work, wall, seed + 1, stop, b_out, progress)
     a_out = future.result()
-    candidates = [x for x in (a_out.get("assignment"), b_out.get("assignment"), start)
-                  if x is not None and _complete(p, x)]
+    candidates = [
+        x
+        for x in (a_out.get("assignment"), b_out.get("assignment"), start)
+        if x is not None and _complete(p, x)
+    ]
 
     def key(x: np.ndarray) -> tuple[int, int]:
         v1, v2 = evaluate(p, x)
@@ -172,15 +210,20 @@ def _run_level(pool: ProcessPoolExecutor, p: ProblemData, level: int, start: np.
     return best, a_out, b_out
 
 
-def solve_portfolio(solver, original: ProblemData, p: ProblemData,  # type: ignore[no-untyped-def]
-                    options: SolveOptions) -> Result:
+def solve_portfolio(
+    solver,
+    original: ProblemData,
+    p: ProblemData,  # type: ignore[no-untyped-def]
+    options: SolveOptions,
+) -> Result:
     """Two-level solve of a large instance; see the module docstring."""
     t0 = time.perf_counter()
     say = options.progress or (lambda _m: None)
     log: list[str] = []
     total_time = float(options.time_limit_s)
-    total_work = float(options.work_limit if options.work_limit is not None
-                       else options.time_limit_s)
+    total_work = float(
+        options.work_limit if options.work_limit is not None else options.time_limit_s
+    )
     lp = lp_relaxation(p)
     starts = [greedy_assignment(p)]
     lp_bound = None
@@ -197,14 +240,38 @@ def solve_portfolio(solver, original: ProblemData, p: ProblemData,  # type: igno
 
     pool = ProcessPoolExecutor(max_workers=1, mp_context=_context())
     try:
-        return _two_levels(solver, original, p, options, pool, t0, start, lp_bound, log, say,
-                           total_time, total_work)
+        return _two_levels(
+            solver,
+            original,
+            p,
+            options,
+            pool,
+            t0,
+            start,
+            lp_bound,
+            log,
+            say,
+            total_time,
+            total_work,
+        )
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _two_levels(solver, original, p, options, pool, t0, start, lp_bound, log, say,  # type: ignore[no-untyped-def]
-                total_time, total_work) -> Result:
+def _two_levels(
+    solver,
+    original,
+    p,
+    options,
+    pool,
+    t0,
+    start,
+    lp_bound,
+    log,
+    say,  # type: ignore[no-untyped-def]
+    total_time,
+    total_work,
+) -> Result:
     # Work limits (deterministic) are meant to bind; wall clocks are a safety net.
     wall1 = max(WALL_SAFETY * 0.7 * total_time - (time.perf_counter() - t0), 0.1)
     best1, a1, b1 = _run_level(pool, p, 1, start, 0, 0.7 * total_work, wall1, options.seed, say)
@@ -216,9 +283,11 @@ def _two_levels(solver, original, p, options, pool, t0, start, lp_bound, log, sa
     l1_opt = bool(a1.get("optimal")) or l1 >= l1_bound
     stats1 = b1.get("stats")
     cp_bound = a1.get("bound", float("nan"))  # absent if thread A proved nothing
-    log.append(f"level 1: {l1:,} bound {l1_bound:,} (CP-SAT bound {cp_bound:,.0f},"
-               f" LNS {stats1.iterations if stats1 else 0} steps, "
-               f"{stats1.improvements if stats1 else 0} improving)")
+    log.append(
+        f"level 1: {l1:,} bound {l1_bound:,} (CP-SAT bound {cp_bound:,.0f},"
+        f" LNS {stats1.iterations if stats1 else 0} steps, "
+        f"{stats1.improvements if stats1 else 0} improving)"
+    )
     say(log[-1])
     used1 = max(a1.get("work", 0.0), stats1.work if stats1 else 0.0)
 
@@ -230,16 +299,28 @@ def _two_levels(solver, original, p, options, pool, t0, start, lp_bound, log, sa
         raise AssertionError(f"level 2 lowered level 1 from {l1} to {v1}")
     # level-2 search may also find more priority (lexicographically better): keep it
     l2_opt = bool(a2.get("optimal"))
-    l2_bound = (int(np.ceil(a2["bound"] - 1e-6)) if "bound" in a2 and np.isfinite(a2["bound"])
-                else int(np.minimum(p.pair_level2, 0).sum()))
+    l2_bound = (
+        int(np.ceil(a2["bound"] - 1e-6))
+        if "bound" in a2 and np.isfinite(a2["bound"])
+        else int(np.minimum(p.pair_level2, 0).sum())
+    )
     log.append(f"level 2: {v2:,} bound {l2_bound:,}")
     say(log[-1])
     runtime = time.perf_counter() - t0
     both = l1_opt and l2_opt
-    stopped = "optimal" if both else ("time_limit" if runtime >= WALL_SAFETY * total_time * 0.98
-                                      else "work_limit")
-    params = {"strategy": "portfolio", "threads": 2, "bound_thread": "cpsat 1 worker lin2",
-              "solution_thread": "lns", "time_limit_s": total_time, "work_limit": total_work}
+    stopped = (
+        "optimal"
+        if both
+        else ("time_limit" if runtime >= WALL_SAFETY * total_time * 0.98 else "work_limit")
+    )
+    params = {
+        "strategy": "portfolio",
+        "threads": 2,
+        "bound_thread": "cpsat 1 worker lin2",
+        "solution_thread": "lns",
+        "time_limit_s": total_time,
+        "work_limit": total_work,
+    }
     return Result(
         assignment=freeze(best2),
         level1=Level(v1, max(l1_bound, v1), l1_opt, "max"),

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -70,15 +71,23 @@ class SpreadReport:
     flows: pd.DataFrame | None
     resilience: pd.DataFrame | None
     recruitment: Recruitment | None
-    headline: dict[str, object]
+    headline: dict[str, Any]
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def analyse(scenario: Scenario, *, round_: SolvedRound | None = None,
-            candidates: Candidates | None = None, recruit_k: int = 0,
-            pool: pd.DataFrame | None = None, pool_label: str = "designation pool",
-            resilience_top: int = 10, recruit_time_s: float = 10.0, seed: int = 0,
-            progress: Callable[[str], None] | None = None) -> SpreadReport:
+def analyse(
+    scenario: Scenario,
+    *,
+    round_: SolvedRound | None = None,
+    candidates: Candidates | None = None,
+    recruit_k: int = 0,
+    pool: pd.DataFrame | None = None,
+    pool_label: str = "designation pool",
+    resilience_top: int = 10,
+    recruit_time_s: float = 10.0,
+    seed: int = 0,
+    progress: Callable[[str], None] | None = None,
+) -> SpreadReport:
     """Run the spread analysis.
 
     Parameters
@@ -134,11 +143,23 @@ def analyse(scenario: Scenario, *, round_: SolvedRound | None = None,
         flows = flow_table(scenario, p, round_.assignment)
         timed("flows", t)
         t = time.perf_counter()
-        res = supporter_resilience(p, round_.assignment,
-                                   level1_optimal=round_.level1_optimal,
-                                   refine_top=resilience_top, seed=seed)
-        res = annotate(res, dict(zip(scenario.supporters["supporter_id"],
-                                     scenario.supporters["la_code"].astype(str), strict=True)))
+        res = supporter_resilience(
+            p,
+            round_.assignment,
+            level1_optimal=round_.level1_optimal,
+            refine_top=resilience_top,
+            seed=seed,
+        )
+        res = annotate(
+            res,
+            dict(
+                zip(
+                    scenario.supporters["supporter_id"],
+                    scenario.supporters["la_code"].astype(str),
+                    strict=True,
+                )
+            ),
+        )
         timed("resilience", t)
     rec = None
     if recruit_k > 0:
@@ -147,26 +168,42 @@ def analyse(scenario: Scenario, *, round_: SolvedRound | None = None,
             from broker.spread.recruit import designation_pool
 
             pool = designation_pool(scenario)
-        rec = recruitment_targets(scenario, pool, recruit_k, round_=round_,
-                                  time_limit_s=recruit_time_s, seed=seed, label=pool_label)
+        rec = recruitment_targets(
+            scenario,
+            pool,
+            recruit_k,
+            round_=round_,
+            time_limit_s=recruit_time_s,
+            seed=seed,
+            label=pool_label,
+        )
         timed("recruitment", t)
     headline = _headline(scenario, p, facts, iso, indices, bound, round_, res, rec)
     headline["timings_s"] = dict(timings)
-    return SpreadReport(scenario, cand, round_, facts, la, regions, iso, bound, flows, res, rec,
-                        headline, timings)
+    return SpreadReport(
+        scenario, cand, round_, facts, la, regions, iso, bound, flows, res, rec, headline, timings
+    )
 
 
 def _r(x: float, n: int = 4) -> float | None:
     return None if x is None or not np.isfinite(x) else round(float(x), n)
 
 
-def _headline(scenario: Scenario, p, facts: pd.DataFrame, iso: pd.DataFrame,  # type: ignore[no-untyped-def]
-              indices: dict[str, float], bound: FlowBound, round_: SolvedRound | None,
-              res: pd.DataFrame | None, rec: Recruitment | None) -> dict[str, object]:
+def _headline(
+    scenario: Scenario,
+    p,
+    facts: pd.DataFrame,
+    iso: pd.DataFrame,  # type: ignore[no-untyped-def]
+    indices: dict[str, float],
+    bound: FlowBound,
+    round_: SolvedRound | None,
+    res: pd.DataFrame | None,
+    rec: Recruitment | None,
+) -> dict[str, Any]:
     need = facts["need_days"].to_numpy(float)
     pneed = facts["priority_need"].to_numpy(float)
     reach = facts["in_reach"].to_numpy(bool)
-    h: dict[str, object] = {
+    h: dict[str, Any] = {
         "scenario": scenario.name,
         "clients": int(len(facts)),
         "supporters": int(p.n_supporters),
@@ -174,11 +211,13 @@ def _headline(scenario: Scenario, p, facts: pd.DataFrame, iso: pd.DataFrame,  # 
         "need_days": _r(need.sum(), 2),
         "supply_days": _r(p.capacity.sum() / DAY_SCALE, 2),
         "share_need_in_reach": _r(need[reach].sum() / need.sum()) if need.sum() else None,
-        "share_priority_need_in_reach": (_r(pneed[reach].sum() / pneed.sum())
-                                         if pneed.sum() else None),
+        "share_priority_need_in_reach": (
+            _r(pneed[reach].sum() / pneed.sum()) if pneed.sum() else None
+        ),
         "isolated_clients": int(len(iso)),
-        "isolated_by_reason": {str(k): int(v) for k, v in
-                               iso["reason_code"].value_counts().sort_index().items()},
+        "isolated_by_reason": {
+            str(k): int(v) for k, v in iso["reason_code"].value_counts().sort_index().items()
+        },
         "maxflow_bound_days": _r(bound.days, 2),
         "maxflow_method": bound.method,
         "spread": {k: (_r(v) if isinstance(v, float) else v) for k, v in indices.items()},
@@ -200,9 +239,12 @@ def _headline(scenario: Scenario, p, facts: pd.DataFrame, iso: pd.DataFrame,  # 
         if res is not None and len(res):
             top = res.iloc[0]
             h["round"]["most_depended_on"] = {
-                "supporter_id": str(top["supporter_id"]), "la_name": str(top["la_name"]),
-                "loss_estimate": int(top["loss_estimate"]), "method": str(top["method"]),
-                "bound": str(top["bound"])}
+                "supporter_id": str(top["supporter_id"]),
+                "la_name": str(top["la_name"]),
+                "loss_estimate": int(top["loss_estimate"]),
+                "method": str(top["method"]),
+                "bound": str(top["bound"]),
+            }
     if rec is not None:
         h["recruitment"] = rec.summary
     return h
@@ -221,8 +263,11 @@ def format_headline(report: SpreadReport) -> str:
         f"  need with a supporter in reach: {_pct(h['share_need_in_reach'])} "
         f"(priority-weighted {_pct(h['share_priority_need_in_reach'])}); isolated clients "
         f"{h['isolated_clients']}"
-        + (" (" + ", ".join(f"{k} {v}" for k, v in h["isolated_by_reason"].items()) + ")"  # type: ignore[union-attr]
-           if h["isolated_clients"] else ""),
+        + (
+            " (" + ", ".join(f"{k} {v}" for k, v in h["isolated_by_reason"].items()) + ")"  # type: ignore[union-attr]
+            if h["isolated_clients"]
+            else ""
+        ),
         f"  spread across {s['las_with_need']} LAs with need: Gini of supply-in-reach per "
         f"need {_num(s['gini_balance_in_reach'])}, Theil {_num(s['theil_balance_in_reach'])} "
         f"({_pct(s['theil_between_regions_share'])} between regions); "
@@ -233,24 +278,30 @@ def format_headline(report: SpreadReport) -> str:
     if "round" in h:
         r = h["round"]
         assert isinstance(r, dict)
-        lines.append(f"  round ({r['solver'] or 'unknown solver'}): matched {r['clients_matched']} "
-                     f"clients, {r['need_days_matched']:g} days/week = "
-                     f"{_pct(r['share_of_maxflow_bound'])} of the bound; served across LA "
-                     f"boundaries {_pct(r['share_matched_cross_la'])}")
+        lines.append(
+            f"  round ({r['solver'] or 'unknown solver'}): matched {r['clients_matched']} "
+            f"clients, {r['need_days_matched']:g} days/week = "
+            f"{_pct(r['share_of_maxflow_bound'])} of the bound; served across LA "
+            f"boundaries {_pct(r['share_matched_cross_la'])}"
+        )
         if "most_depended_on" in r:
             m = r["most_depended_on"]
-            lines.append(f"  most depended-on supporter: {m['supporter_id']} ({m['la_name']}), "
-                         f"losing it costs up to {m['loss_estimate']} priority "
-                         f"[{m['method']}, {m['bound'].replace('_', ' ')}]")
+            lines.append(
+                f"  most depended-on supporter: {m['supporter_id']} ({m['la_name']}), "
+                f"losing it costs up to {m['loss_estimate']} priority "
+                f"[{m['method']}, {m['bound'].replace('_', ' ')}]"
+            )
     if "recruitment" in h:
         r = h["recruitment"]
         assert isinstance(r, dict)
-        lines.append(f"  recruitment: designating {r['designated']} of {r['pool_schools']} "
-                     f"pool schools (+{r['added_capacity_days']:g} days/week on "
-                     f"{r['current_capacity_days']:g}) brings {r['covered_clients']} of "
-                     f"{r['target_clients']} {r['targets']} within reach "
-                     f"({_pct(r['covered_share'])} of their {r['weight'].replace('_', ' x ')}; "
-                     f"{r['method']}{', optimal' if r['optimal'] else ''})")
+        lines.append(
+            f"  recruitment: designating {r['designated']} of {r['pool_schools']} "
+            f"pool schools (+{r['added_capacity_days']:g} days/week on "
+            f"{r['current_capacity_days']:g}) brings {r['covered_clients']} of "
+            f"{r['target_clients']} {r['targets']} within reach "
+            f"({_pct(r['covered_share'])} of their {r['weight'].replace('_', ' x ')}; "
+            f"{r['method']}{', optimal' if r['optimal'] else ''})"
+        )
     return "\n".join(lines)
 
 
@@ -262,8 +313,9 @@ def _num(v: object) -> str:
     return "n/a" if v is None else f"{float(v):.3f}"  # type: ignore[arg-type]
 
 
-def write_report(report: SpreadReport, out: str | Path, *, maps: bool = True,
-                 map_score: str = "balance_in_reach") -> dict[str, Path]:
+def write_report(
+    report: SpreadReport, out: str | Path, *, maps: bool = True, map_score: str = "balance_in_reach"
+) -> dict[str, Path]:
     """Write the tables (CSV), ``headline.json`` and maps (PNG) into ``out``.
 
     Files: ``la_scores.csv``, ``region_scores.csv``, ``isolated_clients.csv``,
@@ -281,7 +333,8 @@ def write_report(report: SpreadReport, out: str | Path, *, maps: bool = True,
         path = folder / f"{name}.csv"
         floats = frame.select_dtypes("float").columns
         frame.assign(**{c: frame[c].round(6) for c in floats}).to_csv(
-            path, index=False, lineterminator="\n")
+            path, index=False, lineterminator="\n"
+        )
         paths[name] = path
 
     csv("la_scores", report.la)
@@ -294,26 +347,37 @@ def write_report(report: SpreadReport, out: str | Path, *, maps: bool = True,
     if report.recruitment is not None:
         csv("recruitment_targets", report.recruitment.targets)
     paths["headline"] = folder / "headline.json"
-    paths["headline"].write_text(json.dumps(report.headline, indent=2, default=_json) + "\n",
-                                 encoding="utf-8")
+    paths["headline"].write_text(
+        json.dumps(report.headline, indent=2, default=_json) + "\n", encoding="utf-8"
+    )
     if maps:
         reach = report.clients["in_reach"].to_numpy(bool)
         h = report.headline
-        sub = (f"{h['clients']:,} clients, {h['supporters']:,} supporters; need in reach "
-               f"{_pct(h['share_need_in_reach'])}; isolated {h['isolated_clients']}")
+        sub = (
+            f"{h['clients']:,} clients, {h['supporters']:,} supporters; need in reach "
+            f"{_pct(h['share_need_in_reach'])}; isolated {h['isolated_clients']}"
+        )
         scores = [map_score] + [s for s in ("share_need_in_reach",) if s != map_score]
         for score in scores:
-            paths[f"map_{score}"] = m.la_map(report.la, report.scenario,
-                                             folder / f"map_{score}.png", column=score,
-                                             in_reach=reach, subtitle=sub)
+            paths[f"map_{score}"] = m.la_map(
+                report.la,
+                report.scenario,
+                folder / f"map_{score}.png",
+                column=score,
+                in_reach=reach,
+                subtitle=sub,
+            )
         if report.flows is not None:
             r = h["round"]
             assert isinstance(r, dict)
             paths["map_flows"] = m.flow_map(
-                report.flows, report.scenario, folder / "map_flows.png",
+                report.flows,
+                report.scenario,
+                folder / "map_flows.png",
                 subtitle=f"{r['clients_matched']} deployments; "
-                         f"{_pct(r['share_matched_cross_la'])} of matched need served "
-                         "across LA boundaries")
+                f"{_pct(r['share_matched_cross_la'])} of matched need served "
+                "across LA boundaries",
+            )
     return paths
 
 

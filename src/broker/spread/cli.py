@@ -19,13 +19,15 @@ from pathlib import Path
 from broker.argtypes import nonneg_int, positive_float
 from broker.errors import InputError
 
-MAP_SCORES = ("balance_in_reach", "balance_local", "share_matched_cross_la",
-              "share_need_in_reach", "share_need_matched", "share_priority_need_in_reach")
+MAP_SCORES = (
+    "balance_in_reach",
+    "balance_local",
+    "share_matched_cross_la",
+    "share_need_in_reach",
+    "share_need_matched",
+    "share_priority_need_in_reach",
+)
 """Scores ``--map-score`` accepts (the keys of :data:`broker.spread.maps.SCHEMES`)."""
-
-
-
-
 
 
 def add_subcommand(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
@@ -34,32 +36,65 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> argparse.ArgumentP
     Imports nothing heavy: the analysis modules load when the command runs.
     """
     sp = subparsers.add_parser(
-        "spread", help="geography of supply and need: coverage, isolation, balance, flows, "
+        "spread",
+        help="geography of supply and need: coverage, isolation, balance, flows, "
         "resilience and recruitment targets",
         description="Spread analysis: per-LA and per-region coverage and supply/need "
         "balance, isolated clients and why, a max-flow bound on matched need, and with "
         "--round the deployment flows between authorities and the supporters the round "
-        "depends on most.")
+        "depends on most.",
+    )
     sp.add_argument("scenario", metavar="SCENARIO_DIR")
-    sp.add_argument("--round", metavar="RUN_DIR", dest="run_dir",
-                    help="folder written by 'broker run' (assignments.csv, summary.json)")
-    sp.add_argument("--out", metavar="OUT_DIR",
-                    help="folder for the CSV tables, headline.json and maps (default: print "
-                    "the headline figures only)")
-    sp.add_argument("--recruit", type=nonneg_int, default=0, metavar="K",
-                    help="choose K schools to designate so that the most unmet need comes "
-                    "within reach (default 0: skip)")
-    sp.add_argument("--pool", metavar="CSV",
-                    help="candidate schools for --recruit in supporters.csv format (default: "
-                    "outstanding schools in and around the scenario's LAs, not yet supporters)")
-    sp.add_argument("--pool-capacity", type=positive_float, default=2.0, metavar="DAYS",
-                    help="assumed capacity of each default pool school (default 2)")
-    sp.add_argument("--map-score", choices=MAP_SCORES, default="balance_in_reach",
-                    metavar="SCORE", help="LA score to shade on the main map: "
-                    + ", ".join(MAP_SCORES) + " (default balance_in_reach)")
-    sp.add_argument("--resilience-top", type=nonneg_int, default=10, metavar="N",
-                    help="refine the N largest supporter-loss estimates by local re-solves "
-                    "(default 10; 0: greedy estimates only)")
+    sp.add_argument(
+        "--round",
+        metavar="RUN_DIR",
+        dest="run_dir",
+        help="folder written by 'broker run' (assignments.csv, summary.json)",
+    )
+    sp.add_argument(
+        "--out",
+        metavar="OUT_DIR",
+        help="folder for the CSV tables, headline.json and maps (default: print "
+        "the headline figures only)",
+    )
+    sp.add_argument(
+        "--recruit",
+        type=nonneg_int,
+        default=0,
+        metavar="K",
+        help="choose K schools to designate so that the most unmet need comes "
+        "within reach (default 0: skip)",
+    )
+    sp.add_argument(
+        "--pool",
+        metavar="CSV",
+        help="candidate schools for --recruit in supporters.csv format (default: "
+        "outstanding schools in and around the scenario's LAs, not yet supporters)",
+    )
+    sp.add_argument(
+        "--pool-capacity",
+        type=positive_float,
+        default=2.0,
+        metavar="DAYS",
+        help="assumed capacity of each default pool school (default 2)",
+    )
+    sp.add_argument(
+        "--map-score",
+        choices=MAP_SCORES,
+        default="balance_in_reach",
+        metavar="SCORE",
+        help="LA score to shade on the main map: "
+        + ", ".join(MAP_SCORES)
+        + " (default balance_in_reach)",
+    )
+    sp.add_argument(
+        "--resilience-top",
+        type=nonneg_int,
+        default=10,
+        metavar="N",
+        help="refine the N largest supporter-loss estimates by local re-solves "
+        "(default 10; 0: greedy estimates only)",
+    )
     sp.add_argument("--no-maps", action="store_true", help="do not draw the PNG maps")
     sp.add_argument("--quiet", action="store_true", help="no progress messages")
     sp.set_defaults(func=cmd_spread)
@@ -81,11 +116,15 @@ def cmd_spread(args: argparse.Namespace) -> int:
             print(f"[{time.perf_counter() - t0:6.1f}s] {message}", file=sys.stderr, flush=True)
 
     scenario = read_scenario(args.scenario)
-    say(f"read {scenario.name!r}: {len(scenario.clients)} clients, "
-        f"{len(scenario.supporters)} supporters")
+    say(
+        f"read {scenario.name!r}: {len(scenario.clients)} clients, "
+        f"{len(scenario.supporters)} supporters"
+    )
     if args.out is not None and Path(args.out).resolve() == Path(args.scenario).resolve():
-        raise InputError.one(str(args.out), "--out must not be the scenario folder; input "
-                             "files are never overwritten")
+        raise InputError.one(
+            str(args.out),
+            "--out must not be the scenario folder; input files are never overwritten",
+        )
     cand = build_candidates(scenario)
     round_ = None
     if args.run_dir is not None:
@@ -98,9 +137,16 @@ def cmd_spread(args: argparse.Namespace) -> int:
         else:
             pool = designation_pool(scenario, capacity_days=args.pool_capacity)
         say(f"recruitment pool: {len(pool)} schools")
-    report = analyse(scenario, round_=round_, candidates=cand, recruit_k=args.recruit,
-                     pool=pool, pool_label=label, resilience_top=args.resilience_top,
-                     progress=say)
+    report = analyse(
+        scenario,
+        round_=round_,
+        candidates=cand,
+        recruit_k=args.recruit,
+        pool=pool,
+        pool_label=label,
+        resilience_top=args.resilience_top,
+        progress=say,
+    )
     print(format_headline(report))
     if args.out is not None:
         paths = write_report(report, args.out, maps=not args.no_maps, map_score=args.map_score)

@@ -78,8 +78,9 @@ def client_need(problem: ProblemData) -> np.ndarray:
     return need
 
 
-def coverage_bound(problem: ProblemData, method: str = "scipy",
-                   need_centidays: np.ndarray | None = None) -> FlowBound:
+def coverage_bound(
+    problem: ProblemData, method: str = "scipy", need_centidays: np.ndarray | None = None
+) -> FlowBound:
     """Maximum flow from supporters' capacity to clients' need over candidate pairs.
 
     Parameters
@@ -118,8 +119,9 @@ def coverage_bound(problem: ProblemData, method: str = "scipy",
     )
 
 
-def _scipy_flow(problem: ProblemData, need: np.ndarray,
-                clients: np.ndarray | None = None) -> tuple[int, np.ndarray]:
+def _scipy_flow(
+    problem: ProblemData, need: np.ndarray, clients: np.ndarray | None = None
+) -> tuple[int, np.ndarray]:
     """Max flow with SciPy; ``clients`` restricts the network to those clients' pairs."""
     p = problem
     n_s, n_c = p.n_supporters, p.n_clients
@@ -139,17 +141,19 @@ def _scipy_flow(problem: ProblemData, need: np.ndarray,
     cli_node = 1 + n_s + np.arange(n_c)
     used_s = np.unique(p.pair_supporter[ks])
     used_c = np.unique(p.pair_client[ks])
-    rows = np.concatenate([np.full(len(used_s), src), sup_node[p.pair_supporter[ks]],
-                           cli_node[used_c]])
-    cols = np.concatenate([sup_node[used_s], cli_node[p.pair_client[ks]],
-                           np.full(len(used_c), sink)])
+    rows = np.concatenate(
+        [np.full(len(used_s), src), sup_node[p.pair_supporter[ks]], cli_node[used_c]]
+    )
+    cols = np.concatenate(
+        [sup_node[used_s], cli_node[p.pair_client[ks]], np.full(len(used_c), sink)]
+    )
     caps = np.concatenate([p.capacity[used_s], p.pair_load[ks], need[used_c]])
     n = n_s + n_c + 2
     graph = sp.csr_array((caps.astype(np.int32), (rows, cols)), shape=(n, n))
     graph.sum_duplicates()
     res = maximum_flow(graph, src, sink, method="dinic")
     into_sink = sp.csr_array(res.flow).tocsc()[:, [sink]].toarray().ravel()
-    flow = into_sink[1 + n_s:1 + n_s + n_c].astype(np.int64)
+    flow = into_sink[1 + n_s : 1 + n_s + n_c].astype(np.int64)
     return int(res.flow_value), flow
 
 
@@ -158,14 +162,19 @@ def _networkx_flow(problem: ProblemData, need: np.ndarray) -> tuple[int, np.ndar
 
     p = problem
     g = nx.DiGraph()
-    g.add_edges_from((("source", ("s", j), {"capacity": int(c)})
-                      for j, c in enumerate(p.capacity.tolist())))
-    g.add_edges_from(((("s", j), ("c", i), {"capacity": int(load)})
-                      for i, j, load in zip(p.pair_client.tolist(), p.pair_supporter.tolist(),
-                                            p.pair_load.tolist(), strict=True)))
+    g.add_edges_from(
+        (("source", ("s", j), {"capacity": int(c)}) for j, c in enumerate(p.capacity.tolist()))
+    )
+    g.add_edges_from(
+        (
+            (("s", j), ("c", i), {"capacity": int(load)})
+            for i, j, load in zip(
+                p.pair_client.tolist(), p.pair_supporter.tolist(), p.pair_load.tolist(), strict=True
+            )
+        )
+    )
     with_pairs = np.unique(p.pair_client)
-    g.add_edges_from((("c", int(i)), "sink", {"capacity": int(need[i])})
-                      for i in with_pairs)
+    g.add_edges_from((("c", int(i)), "sink", {"capacity": int(need[i])}) for i in with_pairs)
     flow = np.zeros(p.n_clients, dtype=np.int64)
     if "sink" not in g:
         return 0, flow

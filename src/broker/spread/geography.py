@@ -15,8 +15,12 @@ def _lookup() -> dict[str, tuple[str, str]]:
     from broker.data import load_authorities
 
     a = load_authorities()
-    return {code: (name, region) for code, name, region in
-            zip(a["la_code"], a["la_name_gias"], a["region_name"], strict=True)}
+    return {
+        code: (name, region)
+        for code, name, region in zip(
+            a["la_code"], a["la_name_gias"], a["region_name"], strict=True
+        )
+    }
 
 
 def la_names(codes: np.ndarray | pd.Series | list[str]) -> np.ndarray:
@@ -28,8 +32,7 @@ def la_names(codes: np.ndarray | pd.Series | list[str]) -> np.ndarray:
 def la_regions(codes: np.ndarray | pd.Series | list[str]) -> np.ndarray:
     """Region name of each DfE LA code (:data:`UNKNOWN_REGION` when not a known LA)."""
     table = _lookup()
-    return np.array([table.get(str(c), ("", UNKNOWN_REGION))[1] for c in codes],
-                    dtype=object)
+    return np.array([table.get(str(c), ("", UNKNOWN_REGION))[1] for c in codes], dtype=object)
 
 
 def codes_index(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

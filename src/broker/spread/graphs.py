@@ -28,8 +28,20 @@ from broker.units import DAY_SCALE, MONEY_SCALE
 CLIENT = "client"
 SUPPORTER = "supporter"
 
-FLOW_COLUMNS = ["from_la", "from_la_name", "from_region", "to_la", "to_la_name", "to_region",
-                "deployments", "days", "cost_gbp", "priority", "cross_la", "adjacent"]
+FLOW_COLUMNS = [
+    "from_la",
+    "from_la_name",
+    "from_region",
+    "to_la",
+    "to_la_name",
+    "to_region",
+    "deployments",
+    "days",
+    "cost_gbp",
+    "priority",
+    "cross_la",
+    "adjacent",
+]
 
 
 def feasibility_graph(scenario: Scenario, candidates: Candidates) -> nx.Graph:
@@ -57,16 +69,23 @@ def feasibility_graph(scenario: Scenario, candidates: Candidates) -> nx.Graph:
     cli, sup = scenario.clients, scenario.supporters
     g = nx.Graph(name=p.name)
     g.add_nodes_from(
-        ((CLIENT, cid), {"bipartite": 0, "index": i, "la_code": la, "need_days": float(n),
-                         "priority": int(pr)})
-        for i, (cid, la, n, pr) in enumerate(zip(p.client_ids, cli["la_code"],
-                                                 cli["need_days"], p.priority, strict=True)))
+        (
+            (CLIENT, cid),
+            {"bipartite": 0, "index": i, "la_code": la, "need_days": float(n), "priority": int(pr)},
+        )
+        for i, (cid, la, n, pr) in enumerate(
+            zip(p.client_ids, cli["la_code"], cli["need_days"], p.priority, strict=True)
+        )
+    )
     g.add_nodes_from(
-        ((SUPPORTER, sid), {"bipartite": 1, "index": j, "la_code": la, "capacity_days": float(c),
-                            "kind": kind})
-        for j, (sid, la, c, kind) in enumerate(zip(p.supporter_ids, sup["la_code"],
-                                                   sup["capacity_days"], sup["kind"],
-                                                   strict=True)))
+        (
+            (SUPPORTER, sid),
+            {"bipartite": 1, "index": j, "la_code": la, "capacity_days": float(c), "kind": kind},
+        )
+        for j, (sid, la, c, kind) in enumerate(
+            zip(p.supporter_ids, sup["la_code"], sup["capacity_days"], sup["kind"], strict=True)
+        )
+    )
     cids = np.asarray(p.client_ids, dtype=object)[p.pair_client]
     sids = np.asarray(p.supporter_ids, dtype=object)[p.pair_supporter]
     dist = p.pair_distance_km.tolist()
@@ -75,10 +94,22 @@ def feasibility_graph(scenario: Scenario, candidates: Candidates) -> nx.Graph:
     cross = ((p.pair_flags & FLAG_CROSS_PHASE) != 0).tolist()
     other = ((p.pair_flags & FLAG_OTHER_LA) != 0).tolist()
     g.add_edges_from(
-        ((CLIENT, c), (SUPPORTER, s), {"pair": k, "distance_km": d, "cost_gbp": m, "days": dy,
-                                       "cross_phase": x, "other_la": o})
-        for k, (c, s, d, m, dy, x, o) in enumerate(zip(cids, sids, dist, cost, days, cross,
-                                                       other, strict=True)))
+        (
+            (CLIENT, c),
+            (SUPPORTER, s),
+            {
+                "pair": k,
+                "distance_km": d,
+                "cost_gbp": m,
+                "days": dy,
+                "cross_phase": x,
+                "other_la": o,
+            },
+        )
+        for k, (c, s, d, m, dy, x, o) in enumerate(
+            zip(cids, sids, dist, cost, days, cross, other, strict=True)
+        )
+    )
     return g
 
 
@@ -109,9 +140,13 @@ def la_graph(scenario: Scenario | None = None) -> nx.Graph:
     if scenario is None:
         return g
     a = scenario.authorities
-    given = sorted({tuple(sorted((str(code), str(n))))
-                    for code, ns in zip(a.get("la_code", []), a.get("neighbours", []),
-                                        strict=True) for n in ns})
+    given = sorted(
+        {
+            tuple(sorted((str(code), str(n))))
+            for code, ns in zip(a.get("la_code", []), a.get("neighbours", []), strict=True)
+            for n in ns
+        }
+    )
     if given:
         g.remove_edges_from(list(g.edges))
         g.add_edges_from(given)
@@ -122,8 +157,12 @@ def la_graph(scenario: Scenario | None = None) -> nx.Graph:
     return g
 
 
-def flow_table(scenario: Scenario, problem: ProblemData, assignment: np.ndarray,
-               adjacency: nx.Graph | None = None) -> pd.DataFrame:
+def flow_table(
+    scenario: Scenario,
+    problem: ProblemData,
+    assignment: np.ndarray,
+    adjacency: nx.Graph | None = None,
+) -> pd.DataFrame:
     """Deployments of a round aggregated by supporter LA -> client LA.
 
     Parameters
@@ -147,32 +186,40 @@ def flow_table(scenario: Scenario, problem: ProblemData, assignment: np.ndarray,
     k = problem.assignment_to_pairs(np.asarray(assignment))
     cla = scenario.clients["la_code"].astype(str).to_numpy()
     sla = scenario.supporters["la_code"].astype(str).to_numpy()
-    frame = pd.DataFrame({
-        "from_la": sla[problem.pair_supporter[k]],
-        "to_la": cla[problem.pair_client[k]],
-        "deployments": 1,
-        "days": problem.pair_load[k] / DAY_SCALE,
-        "cost_gbp": problem.pair_cost[k] / MONEY_SCALE,
-        "priority": problem.priority[problem.pair_client[k]],
-    })
+    frame = pd.DataFrame(
+        {
+            "from_la": sla[problem.pair_supporter[k]],
+            "to_la": cla[problem.pair_client[k]],
+            "deployments": 1,
+            "days": problem.pair_load[k] / DAY_SCALE,
+            "cost_gbp": problem.pair_cost[k] / MONEY_SCALE,
+            "priority": problem.priority[problem.pair_client[k]],
+        }
+    )
     out = frame.groupby(["from_la", "to_la"], as_index=False, sort=True).sum()
     adj = la_graph(scenario) if adjacency is None else adjacency
     out["cross_la"] = out["from_la"] != out["to_la"]
-    out["adjacent"] = [bool(adj.has_edge(a, b)) for a, b in zip(out["from_la"], out["to_la"],
-                                                                 strict=True)]
+    out["adjacent"] = [
+        bool(adj.has_edge(a, b)) for a, b in zip(out["from_la"], out["to_la"], strict=True)
+    ]
     out["from_la_name"] = la_names(out["from_la"])
     out["from_region"] = la_regions(out["from_la"])
     out["to_la_name"] = la_names(out["to_la"])
     out["to_region"] = la_regions(out["to_la"])
     out["days"] = out["days"].round(2)
     out["cost_gbp"] = out["cost_gbp"].round(2)
-    out = out.sort_values(["days", "from_la", "to_la"], ascending=[False, True, True],
-                          kind="stable").reset_index(drop=True)
+    out = out.sort_values(
+        ["days", "from_la", "to_la"], ascending=[False, True, True], kind="stable"
+    ).reset_index(drop=True)
     return out[FLOW_COLUMNS]
 
 
-def flow_graph(scenario: Scenario, problem: ProblemData, assignment: np.ndarray,
-               adjacency: nx.Graph | None = None) -> nx.DiGraph:
+def flow_graph(
+    scenario: Scenario,
+    problem: ProblemData,
+    assignment: np.ndarray,
+    adjacency: nx.Graph | None = None,
+) -> nx.DiGraph:
     """Deployment flow graph between authorities for a solved round.
 
     Returns
@@ -189,7 +236,13 @@ def flow_graph(scenario: Scenario, problem: ProblemData, assignment: np.ndarray,
     for code, name, region in zip(codes, la_names(codes), la_regions(codes), strict=True):
         g.add_node(code, la_name=name, region=region)
     for row in table.itertuples(index=False):
-        g.add_edge(row.from_la, row.to_la, deployments=int(row.deployments),
-                   days=float(row.days), cost_gbp=float(row.cost_gbp),
-                   priority=int(row.priority), adjacent=bool(row.adjacent))
+        g.add_edge(
+            row.from_la,
+            row.to_la,
+            deployments=int(row.deployments),
+            days=float(row.days),
+            cost_gbp=float(row.cost_gbp),
+            priority=int(row.priority),
+            adjacent=bool(row.adjacent),
+        )
     return g

@@ -90,8 +90,9 @@ def theil(values: np.ndarray, weights: np.ndarray | None = None) -> float:
     return float(max(np.sum(w * terms) / np.sum(w), 0.0))
 
 
-def theil_decomposition(values: np.ndarray, groups: np.ndarray,
-                        weights: np.ndarray | None = None) -> dict[str, float]:
+def theil_decomposition(
+    values: np.ndarray, groups: np.ndarray, weights: np.ndarray | None = None
+) -> dict[str, float]:
     r"""Split Theil's T into between-group and within-group parts.
 
     Parameters
@@ -117,8 +118,12 @@ def theil_decomposition(values: np.ndarray, groups: np.ndarray,
         raise ValueError("groups must have one label per value")
     total = theil(x, w)
     if np.isnan(total):
-        return {"total": total, "between": float("nan"), "within": float("nan"),
-                "between_share": float("nan")}
+        return {
+            "total": total,
+            "between": float("nan"),
+            "within": float("nan"),
+            "between_share": float("nan"),
+        }
     mu = float(np.sum(w * x) / np.sum(w))
     big_w = float(np.sum(w))
     between = within = 0.0
@@ -133,5 +138,9 @@ def theil_decomposition(values: np.ndarray, groups: np.ndarray,
         share = wg * mug / (big_w * mu)
         between += share * np.log(mug / mu)
         within += share * theil(x[m], w[m])
-    return {"total": total, "between": float(between), "within": float(within),
-            "between_share": float(between / total) if total > 0 else float("nan")}
+    return {
+        "total": total,
+        "between": float(between),
+        "within": float(within),
+        "between_share": float(between / total) if total > 0 else float("nan"),
+    }

@@ -12,6 +12,7 @@ from __future__ import annotations
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -41,27 +42,50 @@ class Scheme:
     title: str
 
 
-_BALANCE = Scheme((0.0, 1e-9, 0.5, 1.0, 2.0, 4.0, 8.0),
-                  ("0 (none)", "under 0.5", "0.5 to 1", "1 to 2", "2 to 4", "4 to 8",
-                   "8 or more"), "RdYlBu", "")
-_SHARE = Scheme((0.0, 0.5, 0.8, 0.95, 1.0 - 1e-9), ("under 50%", "50 to 80%", "80 to 95%",
-                                                     "95 to 99.9%", "100%"), "YlGnBu", "")
-_CROSS = Scheme((0.0, 1e-9, 0.25, 0.5, 0.75), ("none", "under 25%", "25 to 50%", "50 to 75%",
-                                                "75% or more"), "PuRd", "")
+_BALANCE = Scheme(
+    (0.0, 1e-9, 0.5, 1.0, 2.0, 4.0, 8.0),
+    ("0 (none)", "under 0.5", "0.5 to 1", "1 to 2", "2 to 4", "4 to 8", "8 or more"),
+    "RdYlBu",
+    "",
+)
+_SHARE = Scheme(
+    (0.0, 0.5, 0.8, 0.95, 1.0 - 1e-9),
+    ("under 50%", "50 to 80%", "80 to 95%", "95 to 99.9%", "100%"),
+    "YlGnBu",
+    "",
+)
+_CROSS = Scheme(
+    (0.0, 1e-9, 0.25, 0.5, 0.75),
+    ("none", "under 25%", "25 to 50%", "50 to 75%", "75% or more"),
+    "PuRd",
+    "",
+)
 
 SCHEMES: dict[str, Scheme] = {
-    "balance_in_reach": Scheme(_BALANCE.edges, _BALANCE.labels, _BALANCE.cmap,
-                               "Supply in reach\n(days per day of need)"),
-    "balance_local": Scheme(_BALANCE.edges, _BALANCE.labels, _BALANCE.cmap,
-                            "Supply located in LA\n(days per day of need)"),
-    "share_need_in_reach": Scheme(_SHARE.edges, _SHARE.labels, _SHARE.cmap,
-                                  "Need with a supporter\nin reach"),
-    "share_priority_need_in_reach": Scheme(_SHARE.edges, _SHARE.labels, _SHARE.cmap,
-                                           "Priority-weighted need\nwith a supporter in reach"),
-    "share_need_matched": Scheme(_SHARE.edges, _SHARE.labels, _SHARE.cmap,
-                                 "Need matched\nin the round"),
-    "share_matched_cross_la": Scheme(_CROSS.edges, _CROSS.labels, _CROSS.cmap,
-                                     "Matched need served\nfrom another LA"),
+    "balance_in_reach": Scheme(
+        _BALANCE.edges, _BALANCE.labels, _BALANCE.cmap, "Supply in reach\n(days per day of need)"
+    ),
+    "balance_local": Scheme(
+        _BALANCE.edges,
+        _BALANCE.labels,
+        _BALANCE.cmap,
+        "Supply located in LA\n(days per day of need)",
+    ),
+    "share_need_in_reach": Scheme(
+        _SHARE.edges, _SHARE.labels, _SHARE.cmap, "Need with a supporter\nin reach"
+    ),
+    "share_priority_need_in_reach": Scheme(
+        _SHARE.edges,
+        _SHARE.labels,
+        _SHARE.cmap,
+        "Priority-weighted need\nwith a supporter in reach",
+    ),
+    "share_need_matched": Scheme(
+        _SHARE.edges, _SHARE.labels, _SHARE.cmap, "Need matched\nin the round"
+    ),
+    "share_matched_cross_la": Scheme(
+        _CROSS.edges, _CROSS.labels, _CROSS.cmap, "Matched need served\nfrom another LA"
+    ),
 }
 """Scores that :func:`la_map` can draw."""
 
@@ -90,7 +114,7 @@ def _colours(scheme: Scheme) -> list[tuple[float, float, float, float]]:
     return [cmap(0.08 + 0.84 * i / max(n - 1, 1)) for i in range(n)]
 
 
-def _new_figure(size: tuple[float, float] = (8.5, 10.0)) -> tuple[Figure, object]:
+def _new_figure(size: tuple[float, float] = (8.5, 10.0)) -> tuple[Figure, Any]:
     fig = Figure(figsize=size, dpi=130)
     FigureCanvasAgg(fig)
     ax = fig.add_axes((0.02, 0.09, 0.96, 0.82))
@@ -123,18 +147,35 @@ def _footer(fig: Figure, note: str = "") -> None:
 def _points(scenario: Scenario, bounds: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Corners to keep in view: every school, and the boxes of the clients' LAs."""
     boxes = bounds[bounds["la_code"].isin(set(scenario.clients["la_code"]))].bounds
-    x = np.concatenate([scenario.clients["easting"].to_numpy(float),
-                        scenario.supporters["easting"].to_numpy(float),
-                        boxes["minx"].to_numpy(float), boxes["maxx"].to_numpy(float)])
-    y = np.concatenate([scenario.clients["northing"].to_numpy(float),
-                        scenario.supporters["northing"].to_numpy(float),
-                        boxes["miny"].to_numpy(float), boxes["maxy"].to_numpy(float)])
+    x = np.concatenate(
+        [
+            scenario.clients["easting"].to_numpy(float),
+            scenario.supporters["easting"].to_numpy(float),
+            boxes["minx"].to_numpy(float),
+            boxes["maxx"].to_numpy(float),
+        ]
+    )
+    y = np.concatenate(
+        [
+            scenario.clients["northing"].to_numpy(float),
+            scenario.supporters["northing"].to_numpy(float),
+            boxes["miny"].to_numpy(float),
+            boxes["maxy"].to_numpy(float),
+        ]
+    )
     return x, y
 
 
-def la_map(la_table: pd.DataFrame, scenario: Scenario, path: str | Path, *,
-           column: str = "balance_in_reach", in_reach: np.ndarray | None = None,
-           title: str | None = None, subtitle: str = "") -> Path:
+def la_map(
+    la_table: pd.DataFrame,
+    scenario: Scenario,
+    path: str | Path,
+    *,
+    column: str = "balance_in_reach",
+    in_reach: np.ndarray | None = None,
+    title: str | None = None,
+    subtitle: str = "",
+) -> Path:
     """Choropleth of one LA score with supporters and isolated clients plotted.
 
     Parameters
@@ -191,43 +232,103 @@ def la_map(la_table: pd.DataFrame, scenario: Scenario, path: str | Path, *,
         for row in view.itertuples():
             pt = row.geometry.representative_point()
             if x0 + mx < pt.x < x1 - mx and y0 + my < pt.y < y1 - my:
-                ax.annotate(row.la_name, (pt.x, pt.y), fontsize=7, ha="center",
-                            color="#222222",
-                            path_effects=[pe.withStroke(linewidth=2.2, foreground="white")])
+                ax.annotate(
+                    row.la_name,
+                    (pt.x, pt.y),
+                    fontsize=7,
+                    ha="center",
+                    color="#222222",
+                    path_effects=[pe.withStroke(linewidth=2.2, foreground="white")],
+                )
     cx = scenario.clients["easting"].to_numpy(float)
     cy = scenario.clients["northing"].to_numpy(float)
     reach = np.ones(len(cx), bool) if in_reach is None else np.asarray(in_reach, bool)
     ax.scatter(cx[reach], cy[reach], s=5, c="#555555", linewidths=0, zorder=3)
-    ax.scatter(scenario.supporters["easting"], scenario.supporters["northing"], s=14,
-               marker="^", c="#1f3a93", edgecolors="white", linewidths=0.3, zorder=4)
-    ax.scatter(cx[~reach], cy[~reach], s=34, marker="X", c="#d7191c", edgecolors="black",
-               linewidths=0.4, zorder=5)
-    handles = [Patch(facecolor=colours[c], edgecolor="#999999", label=label)
-               for c, label in enumerate(scheme.labels)]
+    ax.scatter(
+        scenario.supporters["easting"],
+        scenario.supporters["northing"],
+        s=14,
+        marker="^",
+        c="#1f3a93",
+        edgecolors="white",
+        linewidths=0.3,
+        zorder=4,
+    )
+    ax.scatter(
+        cx[~reach],
+        cy[~reach],
+        s=34,
+        marker="X",
+        c="#d7191c",
+        edgecolors="black",
+        linewidths=0.4,
+        zorder=5,
+    )
+    handles: list[Any] = [
+        Patch(facecolor=colours[c], edgecolor="#999999", label=label)
+        for c, label in enumerate(scheme.labels)
+    ]
     handles.append(Patch(facecolor=NO_DATA, edgecolor="#999999", label="no clients in scenario"))
     handles += [
-        Line2D([], [], marker="^", ls="", color="#1f3a93", markersize=6,
-               label=f"supporter ({len(scenario.supporters):,})"),
-        Line2D([], [], marker="o", ls="", color="#555555", markersize=3,
-               label=f"client in reach ({int(reach.sum()):,})"),
-        Line2D([], [], marker="X", ls="", color="#d7191c", markeredgecolor="black",
-               markersize=7, label=f"isolated client ({int((~reach).sum()):,})"),
+        Line2D(
+            [],
+            [],
+            marker="^",
+            ls="",
+            color="#1f3a93",
+            markersize=6,
+            label=f"supporter ({len(scenario.supporters):,})",
+        ),
+        Line2D(
+            [],
+            [],
+            marker="o",
+            ls="",
+            color="#555555",
+            markersize=3,
+            label=f"client in reach ({int(reach.sum()):,})",
+        ),
+        Line2D(
+            [],
+            [],
+            marker="X",
+            ls="",
+            color="#d7191c",
+            markeredgecolor="black",
+            markersize=7,
+            label=f"isolated client ({int((~reach).sum()):,})",
+        ),
     ]
-    ax.legend(handles=handles, title=scheme.title, loc="upper left", fontsize=7.5,
-              title_fontsize=8, framealpha=0.92)
+    ax.legend(
+        handles=handles,
+        title=scheme.title,
+        loc="upper left",
+        fontsize=7.5,
+        title_fontsize=8,
+        framealpha=0.92,
+    )
     fig.suptitle(title or f"{scenario.name}: {TITLES[column]}", fontsize=13, y=0.975)
     if subtitle:
         fig.text(0.5, 0.925, subtitle, ha="center", fontsize=8.5, color="#333333")
-    _footer(fig, "Local authorities (upper tier) shaded by the score; points are school "
-            "locations (British National Grid).")
+    _footer(
+        fig,
+        "Local authorities (upper tier) shaded by the score; points are school "
+        "locations (British National Grid).",
+    )
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out)
     return out
 
 
-def flow_map(flows: pd.DataFrame, scenario: Scenario, path: str | Path, *,
-             title: str | None = None, subtitle: str = "") -> Path:
+def flow_map(
+    flows: pd.DataFrame,
+    scenario: Scenario,
+    path: str | Path,
+    *,
+    title: str | None = None,
+    subtitle: str = "",
+) -> Path:
     """Deployments between authorities: arrows supporter LA -> client LA.
 
     Arrow width grows with the days per week deployed; own-LA deployments are
@@ -271,36 +372,77 @@ def flow_map(flows: pd.DataFrame, scenario: Scenario, path: str | Path, *,
         if a is None or b is None:
             continue
         if r.from_la == r.to_la:
-            ax.scatter([a.x], [a.y], s=size(r.days), c="#2c7fb8", alpha=0.5,
-                       edgecolors="white", linewidths=0.5, zorder=3)
+            ax.scatter(
+                [a.x],
+                [a.y],
+                s=size(r.days),
+                c="#2c7fb8",
+                alpha=0.5,
+                edgecolors="white",
+                linewidths=0.5,
+                zorder=3,
+            )
         else:
-            ax.annotate("", xy=(b.x, b.y), xytext=(a.x, a.y), zorder=4,
-                        arrowprops={"arrowstyle": "-|>", "lw": width(r.days),
-                                    "color": "#d95f0e", "alpha": 0.75,
-                                    "mutation_scale": 4 + 1.5 * width(r.days),
-                                    "shrinkA": 2, "shrinkB": 2,
-                                    "connectionstyle": "arc3,rad=0.15"})
+            ax.annotate(
+                "",
+                xy=(b.x, b.y),
+                xytext=(a.x, a.y),
+                zorder=4,
+                arrowprops={
+                    "arrowstyle": "-|>",
+                    "lw": width(r.days),
+                    "color": "#d95f0e",
+                    "alpha": 0.75,
+                    "mutation_scale": 4 + 1.5 * width(r.days),
+                    "shrinkA": 2,
+                    "shrinkB": 2,
+                    "connectionstyle": "arc3,rad=0.15",
+                },
+            )
 
     def nice(v: float) -> float:
         return float(f"{v:.2g}")
 
-    handles = [Line2D([], [], color="#d95f0e", lw=width(d),
-                      label=f"{d:g} days/week to another LA")
-               for d in sorted({nice(top_x), nice(top_x / 4)}, reverse=True) if cross.any()]
-    handles += [Line2D([], [], marker="o", ls="", color="#2c7fb8", alpha=0.5,
-                       markersize=np.sqrt(size(d)), label=f"{d:g} days/week within the LA")
-                for d in sorted({nice(top_own), nice(top_own / 4)}, reverse=True)
-                if (~cross).any()]
-    handles.append(Patch(facecolor="#dde7f0", edgecolor="#999999",
-                         label="authority with clients or deployments"))
-    ax.legend(handles=handles, loc="upper left", fontsize=7.5, framealpha=0.92,
-              title="Deployments", title_fontsize=8)
-    fig.suptitle(title or f"{scenario.name}: deployments between authorities", fontsize=13,
-                 y=0.975)
+    handles: list[Any] = [
+        Line2D([], [], color="#d95f0e", lw=width(d), label=f"{d:g} days/week to another LA")
+        for d in sorted({nice(top_x), nice(top_x / 4)}, reverse=True)
+        if cross.any()
+    ]
+    handles += [
+        Line2D(
+            [],
+            [],
+            marker="o",
+            ls="",
+            color="#2c7fb8",
+            alpha=0.5,
+            markersize=np.sqrt(size(d)),
+            label=f"{d:g} days/week within the LA",
+        )
+        for d in sorted({nice(top_own), nice(top_own / 4)}, reverse=True)
+        if (~cross).any()
+    ]
+    handles.append(
+        Patch(
+            facecolor="#dde7f0", edgecolor="#999999", label="authority with clients or deployments"
+        )
+    )
+    ax.legend(
+        handles=handles,
+        loc="upper left",
+        fontsize=7.5,
+        framealpha=0.92,
+        title="Deployments",
+        title_fontsize=8,
+    )
+    fig.suptitle(title or f"{scenario.name}: deployments between authorities", fontsize=13, y=0.975)
     if subtitle:
         fig.text(0.5, 0.925, subtitle, ha="center", fontsize=8.5, color="#333333")
-    _footer(fig, "Arrows run from the supporter's authority to the client's (the "
-            "commissioning authority); width by days per week.")
+    _footer(
+        fig,
+        "Arrows run from the supporter's authority to the client's (the "
+        "commissioning authority); width by days per week.",
+    )
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out)

@@ -52,9 +52,24 @@ from broker.spread.rounds import SolvedRound
 from broker.units import DAY_SCALE
 
 WEIGHTS = ("priority_need", "priority", "clients")
-TARGET_COLUMNS = ["rank", "supporter_id", "name", "urn", "la_code", "la_name", "region",
-                  "phase", "capacity_days", "new_clients", "new_priority", "new_need_days",
-                  "new_weight", "cumulative_weight", "cumulative_share", "method"]
+TARGET_COLUMNS = [
+    "rank",
+    "supporter_id",
+    "name",
+    "urn",
+    "la_code",
+    "la_name",
+    "region",
+    "phase",
+    "capacity_days",
+    "new_clients",
+    "new_priority",
+    "new_need_days",
+    "new_weight",
+    "cumulative_weight",
+    "cumulative_share",
+    "method",
+]
 
 
 def greedy_guarantee(k: int) -> float:
@@ -65,9 +80,14 @@ def greedy_guarantee(k: int) -> float:
 # --------------------------------------------------------------------------- pool
 
 
-def designation_pool(scenario: Scenario, *, schools: pd.DataFrame | None = None,
-                     capacity_days: float = 2.0, day_rate_gbp: float | None = None,
-                     las: list[str] | None = None) -> pd.DataFrame:
+def designation_pool(
+    scenario: Scenario,
+    *,
+    schools: pd.DataFrame | None = None,
+    capacity_days: float = 2.0,
+    day_rate_gbp: float | None = None,
+    las: list[str] | None = None,
+) -> pd.DataFrame:
     """Outstanding schools that are not yet supporters, as a supporters-format table.
 
     Parameters
@@ -113,18 +133,20 @@ def designation_pool(scenario: Scenario, *, schools: pd.DataFrame | None = None,
     s = s[~s["urn"].astype(str).isin(taken - {""})].sort_values("urn")
     phase = s["phase_group"].to_numpy(object)
     phase = np.where(phase == "all_through", "all_through;primary;secondary", phase)
-    return pd.DataFrame({
-        "supporter_id": ("R" + s["urn"].astype(str)).to_numpy(),
-        "urn": s["urn"].astype(str).to_numpy(),
-        "name": s["name"].to_numpy(),
-        "kind": "nle",
-        "phase": phase,
-        "la_code": s["la_code"].to_numpy(),
-        "easting": s["easting"].round(0).to_numpy(),
-        "northing": s["northing"].round(0).to_numpy(),
-        "capacity_days": float(capacity_days),
-        "day_rate_gbp": float(day_rate_gbp),
-    }).reset_index(drop=True)
+    return pd.DataFrame(
+        {
+            "supporter_id": ("R" + s["urn"].astype(str)).to_numpy(),
+            "urn": s["urn"].astype(str).to_numpy(),
+            "name": s["name"].to_numpy(),
+            "kind": "nle",
+            "phase": phase,
+            "la_code": s["la_code"].to_numpy(),
+            "easting": s["easting"].round(0).to_numpy(),
+            "northing": s["northing"].round(0).to_numpy(),
+            "capacity_days": float(capacity_days),
+            "day_rate_gbp": float(day_rate_gbp),
+        }
+    ).reset_index(drop=True)
 
 
 def read_pool(path: str | Path) -> pd.DataFrame:
@@ -134,8 +156,9 @@ def read_pool(path: str | Path) -> pd.DataFrame:
 
     p = Path(path)
     if not p.is_file():
-        raise InputError.one(str(p), "file not found; expected a CSV of candidate schools "
-                             "in supporters.csv format")
+        raise InputError.one(
+            str(p), "file not found; expected a CSV of candidate schools in supporters.csv format"
+        )
     return read_table(p, schema.SUPPORTERS_REQUIRED, schema.SUPPORTERS_OPTIONAL)
 
 
@@ -156,17 +179,28 @@ def parse_pool(pool: pd.DataFrame, scenario: Scenario, label: str = "pool.csv") 
     parsed = parse_supporters(text, label, errors)
     errors.raise_if_any()
     sids = set(scenario.supporters["supporter_id"])
-    surns = dict(zip(scenario.supporters["urn"].astype(str), scenario.supporters["supporter_id"],
-                     strict=True))
+    surns = dict(
+        zip(
+            scenario.supporters["urn"].astype(str), scenario.supporters["supporter_id"], strict=True
+        )
+    )
     surns.pop("", None)
-    for row, sid, urn in zip(parsed.index, parsed["supporter_id"], parsed["urn"].astype(str),
-                             strict=True):
+    for row, sid, urn in zip(
+        parsed.index, parsed["supporter_id"], parsed["urn"].astype(str), strict=True
+    ):
         if sid in sids:
-            errors.add(label, "supporter_id already used by a supporter of the scenario; "
-                       "pool schools need new ids", row=row, column="supporter_id", value=sid)
+            errors.add(
+                label,
+                "supporter_id already used by a supporter of the scenario; "
+                "pool schools need new ids",
+                row=row,
+                column="supporter_id",
+                value=sid,
+            )
         if urn and urn in surns:
-            errors.add(label, f"school is already supporter {surns[urn]}", row=row,
-                       column="urn", value=urn)
+            errors.add(
+                label, f"school is already supporter {surns[urn]}", row=row, column="urn", value=urn
+            )
     errors.raise_if_any()
     return parsed.reset_index(drop=False)
 
@@ -215,9 +249,14 @@ class CoverageModel:
         return int(self.weight[hit].sum())
 
 
-def coverage_model(scenario: Scenario, pool: pd.DataFrame, *,
-                   round_: SolvedRound | None = None, weight: str = "priority_need",
-                   label: str = "pool.csv") -> CoverageModel:
+def coverage_model(
+    scenario: Scenario,
+    pool: pd.DataFrame,
+    *,
+    round_: SolvedRound | None = None,
+    weight: str = "priority_need",
+    label: str = "pool.csv",
+) -> CoverageModel:
     """Build the coverage model (see the module docstring).
 
     Parameters
@@ -240,10 +279,8 @@ def coverage_model(scenario: Scenario, pool: pd.DataFrame, *,
         raise ValueError(f"unknown weight {weight!r}; expected one of {WEIGHTS}")
     parsed = parse_pool(pool, scenario, label)
     n_s = len(scenario.supporters)
-    extra = parsed.drop(columns=[c for c in parsed.columns
-                                 if c not in scenario.supporters.columns])
-    aug = scenario.replace(supporters=pd.concat([scenario.supporters, extra],
-                                                ignore_index=True))
+    extra = parsed.drop(columns=[c for c in parsed.columns if c not in scenario.supporters.columns])
+    aug = scenario.replace(supporters=pd.concat([scenario.supporters, extra], ignore_index=True))
     cand = build_candidates(aug)
     p = cand.problem
     if round_ is not None:
@@ -262,13 +299,22 @@ def coverage_model(scenario: Scenario, pool: pd.DataFrame, *,
     row_of = np.full(p.n_clients, -1, dtype=np.int64)
     row_of[targets] = np.arange(len(targets))
     use = (p.pair_supporter >= n_s) & (row_of[p.pair_client] >= 0)
-    reach = sp.csc_array((np.ones(int(use.sum()), dtype=bool),
-                          (row_of[p.pair_client[use]], p.pair_supporter[use] - n_s)),
-                         shape=(len(targets), len(parsed)))
-    return CoverageModel(targets=targets, weight=w[targets], reach=reach, pool=parsed,
-                         weight_name=weight,
-                         scenario_supply_days=float(scenario.supporters["capacity_days"].sum()),
-                         n_supporters=n_s)
+    reach = sp.csc_array(
+        (
+            np.ones(int(use.sum()), dtype=bool),
+            (row_of[p.pair_client[use]], p.pair_supporter[use] - n_s),
+        ),
+        shape=(len(targets), len(parsed)),
+    )
+    return CoverageModel(
+        targets=targets,
+        weight=w[targets],
+        reach=reach,
+        pool=parsed,
+        weight_name=weight,
+        scenario_supply_days=float(scenario.supporters["capacity_days"].sum()),
+        n_supporters=n_s,
+    )
 
 
 # --------------------------------------------------------------------------- solve
@@ -323,9 +369,16 @@ def greedy_cover(model: CoverageModel, k: int) -> Selection:
     return Selection(tuple(chosen), tuple(gains), value, bound, value >= bound, "greedy", k)
 
 
-def exact_cover(model: CoverageModel, k: int, *, solver: str = "highs",
-                node_limit: int = 100_000, time_limit_s: float = 10.0, seed: int = 0,
-                hint: Selection | None = None) -> Selection:
+def exact_cover(
+    model: CoverageModel,
+    k: int,
+    *,
+    solver: str = "highs",
+    node_limit: int = 100_000,
+    time_limit_s: float = 10.0,
+    seed: int = 0,
+    hint: Selection | None = None,
+) -> Selection:
     """Exact weighted max coverage (see the module docstring).
 
     Parameters
@@ -370,16 +423,24 @@ def exact_cover(model: CoverageModel, k: int, *, solver: str = "highs",
         picked, bound, optimal = _cpsat_cover(sub, w, k, time_limit_s, seed, hint, cols_hit)
     chosen = [int(cols_hit[c]) for c in picked]
     # order by marginal gain (greedy over the chosen set), dropping useless picks
-    only = CoverageModel(model.targets, model.weight, model.reach[:, chosen], model.pool,
-                         model.weight_name, model.scenario_supply_days, model.n_supporters)
+    only = CoverageModel(
+        model.targets,
+        model.weight,
+        model.reach[:, chosen],
+        model.pool,
+        model.weight_name,
+        model.scenario_supply_days,
+        model.n_supporters,
+    )
     order = greedy_cover(only, len(chosen))
     ordered = tuple(chosen[i] for i in order.chosen)
     value = model.value(list(ordered))
     return Selection(ordered, order.gains, value, max(bound, value), optimal, method, k)
 
 
-def _highs_cover(a: sp.csr_array, w: np.ndarray, k: int, node_limit: int,
-                 time_limit_s: float) -> tuple[list[int], int, bool]:
+def _highs_cover(
+    a: sp.csr_array, w: np.ndarray, k: int, node_limit: int, time_limit_s: float
+) -> tuple[list[int], int, bool]:
     from scipy.optimize import Bounds, LinearConstraint, milp
 
     n_t, n_p = a.shape
@@ -389,23 +450,38 @@ def _highs_cover(a: sp.csr_array, w: np.ndarray, k: int, node_limit: int,
     from broker.spread._cstdout import silenced_c_stdout
 
     with silenced_c_stdout():
-        res = milp(c, constraints=[LinearConstraint(cover, -np.inf, 0.0),
-                                   LinearConstraint(budget, 0.0, float(k))],
-                   integrality=np.concatenate([np.ones(n_p), np.zeros(n_t)]),
-                   bounds=Bounds(0.0, 1.0),
-                   options={"time_limit": max(float(time_limit_s), 0.05), "disp": False,
-                            "node_limit": max(int(node_limit), 1), "mip_rel_gap": 0.0})
+        res = milp(
+            c,
+            constraints=[
+                LinearConstraint(cover, -np.inf, 0.0),
+                LinearConstraint(budget, 0.0, float(k)),
+            ],
+            integrality=np.concatenate([np.ones(n_p), np.zeros(n_t)]),
+            bounds=Bounds(0.0, 1.0),
+            options={
+                "time_limit": max(float(time_limit_s), 0.05),
+                "disp": False,
+                "node_limit": max(int(node_limit), 1),
+                "mip_rel_gap": 0.0,
+            },
+        )
     if res.x is None:
         raise RuntimeError(f"HiGHS found no coverage solution ({res.message})")
     picked = [int(c) for c in np.flatnonzero(res.x[:n_p] > 0.5)][:k]
     dual = getattr(res, "mip_dual_bound", None)
-    bound = int(w.sum()) if dual is None or not np.isfinite(dual) else int(
-        math.floor(-dual + 1e-6))
+    bound = int(w.sum()) if dual is None or not np.isfinite(dual) else int(math.floor(-dual + 1e-6))
     return picked, bound, res.status == 0
 
 
-def _cpsat_cover(a: sp.csr_array, w: np.ndarray, k: int, time_limit_s: float, seed: int,
-                 hint: Selection | None, cols: np.ndarray) -> tuple[list[int], int, bool]:
+def _cpsat_cover(
+    a: sp.csr_array,
+    w: np.ndarray,
+    k: int,
+    time_limit_s: float,
+    seed: int,
+    hint: Selection | None,
+    cols: np.ndarray,
+) -> tuple[list[int], int, bool]:
     from ortools.sat.python import cp_model
 
     n_t, n_p = a.shape
@@ -413,12 +489,12 @@ def _cpsat_cover(a: sp.csr_array, w: np.ndarray, k: int, time_limit_s: float, se
     y = [m.new_bool_var(f"y{c}") for c in range(n_p)]
     z = [m.new_bool_var(f"z{t}") for t in range(n_t)]
     for t in range(n_t):
-        m.add_bool_or([z[t].Not()] + [y[int(c)] for c in a.indices[a.indptr[t]:a.indptr[t + 1]]])
+        m.add_bool_or([z[t].Not()] + [y[int(c)] for c in a.indices[a.indptr[t] : a.indptr[t + 1]]])
     m.add(sum(y) <= k)
     m.maximize(cp_model.LinearExpr.weighted_sum(z, [int(v) for v in w]))
     if hint is not None:
-        picked = set(hint.chosen)
-        on = np.array([int(c) in picked for c in cols])
+        hinted = set(hint.chosen)
+        on = np.array([int(c) in hinted for c in cols])
         for c, var in enumerate(y):
             m.add_hint(var, bool(on[c]))
         covered = (a @ on.astype(np.int64)) > 0
@@ -447,11 +523,20 @@ class Recruitment:
     model: CoverageModel
 
 
-def recruitment_targets(scenario: Scenario, pool: pd.DataFrame, k: int, *,
-            round_: SolvedRound | None = None, method: str = "auto", exact_max_k: int = 200,
-            solver: str = "highs", time_limit_s: float = 10.0,
-            weight: str = "priority_need", seed: int = 0,
-            label: str = "pool.csv") -> Recruitment:
+def recruitment_targets(
+    scenario: Scenario,
+    pool: pd.DataFrame,
+    k: int,
+    *,
+    round_: SolvedRound | None = None,
+    method: str = "auto",
+    exact_max_k: int = 200,
+    solver: str = "highs",
+    time_limit_s: float = 10.0,
+    weight: str = "priority_need",
+    seed: int = 0,
+    label: str = "pool.csv",
+) -> Recruitment:
     """Choose up to ``k`` pool schools to designate (see the module docstring).
 
     Parameters
@@ -480,14 +565,27 @@ def recruitment_targets(scenario: Scenario, pool: pd.DataFrame, k: int, *,
     model = coverage_model(scenario, pool, round_=round_, weight=weight, label=label)
     sel = greedy_cover(model, k)
     if method == "exact" or (method == "auto" and k <= exact_max_k and not sel.optimal):
-        ex = exact_cover(model, k, solver=solver, time_limit_s=time_limit_s, seed=seed,
-                         hint=sel)
+        ex = exact_cover(model, k, solver=solver, time_limit_s=time_limit_s, seed=seed, hint=sel)
         if ex.value >= sel.value or method == "exact":
-            sel = Selection(ex.chosen, ex.gains, ex.value, min(ex.bound, sel.bound),
-                            ex.optimal or ex.value >= sel.bound, ex.method, k)
+            sel = Selection(
+                ex.chosen,
+                ex.gains,
+                ex.value,
+                min(ex.bound, sel.bound),
+                ex.optimal or ex.value >= sel.bound,
+                ex.method,
+                k,
+            )
         else:
-            sel = Selection(sel.chosen, sel.gains, sel.value, min(ex.bound, sel.bound),
-                            sel.value >= ex.bound, sel.method, k)
+            sel = Selection(
+                sel.chosen,
+                sel.gains,
+                sel.value,
+                min(ex.bound, sel.bound),
+                sel.value >= ex.bound,
+                sel.method,
+                k,
+            )
     table = _targets_table(scenario, model, sel)
     return Recruitment(table, sel, _summary(scenario, model, sel, table, round_), model)
 
@@ -506,18 +604,39 @@ def _targets_table(scenario: Scenario, model: CoverageModel, sel: Selection) -> 
         covered |= hit
         cum += gain
         r = pool.iloc[c]
-        rows.append((rank, r["supporter_id"], r["name"], r["urn"], r["la_code"], "", "",
-                     ";".join(r["phases"]), float(r["capacity_days"]), int(hit.sum()),
-                     int(prio[hit].sum()), float(need[hit].sum()), int(gain), cum,
-                     round(cum / total, 6) if total else 0.0, sel.method))
+        rows.append(
+            (
+                rank,
+                r["supporter_id"],
+                r["name"],
+                r["urn"],
+                r["la_code"],
+                "",
+                "",
+                ";".join(r["phases"]),
+                float(r["capacity_days"]),
+                int(hit.sum()),
+                int(prio[hit].sum()),
+                float(need[hit].sum()),
+                int(gain),
+                cum,
+                round(cum / total, 6) if total else 0.0,
+                sel.method,
+            )
+        )
     out = pd.DataFrame(rows, columns=TARGET_COLUMNS)
     out["la_name"] = la_names(out["la_code"])
     out["region"] = la_regions(out["la_code"])
     return out
 
 
-def _summary(scenario: Scenario, model: CoverageModel, sel: Selection, table: pd.DataFrame,
-             round_: SolvedRound | None) -> dict[str, object]:
+def _summary(
+    scenario: Scenario,
+    model: CoverageModel,
+    sel: Selection,
+    table: pd.DataFrame,
+    round_: SolvedRound | None,
+) -> dict[str, object]:
     total = int(model.weight.sum())
     reachable = np.asarray(model.reach.sum(axis=1)).ravel() > 0
     added = float(table["capacity_days"].sum()) if len(table) else 0.0
@@ -541,8 +660,7 @@ def _summary(scenario: Scenario, model: CoverageModel, sel: Selection, table: pd
         "current_supporters": int(model.n_supporters),
         "current_capacity_days": round(model.scenario_supply_days, 2),
         "added_capacity_days": round(added, 2),
-        "added_capacity_share": (round(added / model.scenario_supply_days, 6)
-                                 if model.scenario_supply_days else None),
+        "added_capacity_share": (
+            round(added / model.scenario_supply_days, 6) if model.scenario_supply_days else None
+        ),
     }
-
-

@@ -58,9 +58,22 @@ from scipy.sparse.csgraph import connected_components
 from broker.problem import NO_LIMIT, ProblemData
 from broker.units import DAY_SCALE
 
-RESILIENCE_COLUMNS = ["supporter_id", "la_code", "la_name", "region", "clients_served",
-                      "days_served", "priority_served", "priority_recovered", "loss_estimate",
-                      "loss_share", "method", "bound", "neighbourhood_clients", "local_stop"]
+RESILIENCE_COLUMNS = [
+    "supporter_id",
+    "la_code",
+    "la_name",
+    "region",
+    "clients_served",
+    "days_served",
+    "priority_served",
+    "priority_recovered",
+    "loss_estimate",
+    "loss_share",
+    "method",
+    "bound",
+    "neighbourhood_clients",
+    "local_stop",
+]
 """Columns of :func:`supporter_resilience` (``la_*``/``region`` filled by :func:`annotate`)."""
 
 EXACT, UPPER = "exact", "upper_bound"
@@ -70,7 +83,7 @@ EXACT, UPPER = "exact", "upper_bound"
 class _State:
     """The round's residual capacity and budgets."""
 
-    chosen: np.ndarray          # pair index per client, -1 if unmatched
+    chosen: np.ndarray  # pair index per client, -1 if unmatched
     cap_left: np.ndarray
     group_left: np.ndarray
     prog_left: int | None
@@ -83,8 +96,9 @@ def _state(p: ProblemData, assignment: np.ndarray) -> _State:
     ks = p.assignment_to_pairs(a)
     chosen = np.full(p.n_clients, -1, dtype=np.int64)
     chosen[p.pair_client[ks]] = ks
-    used = np.bincount(p.pair_supporter[ks], weights=p.pair_load[ks],
-                       minlength=p.n_supporters).astype(np.int64)
+    used = np.bincount(
+        p.pair_supporter[ks], weights=p.pair_load[ks], minlength=p.n_supporters
+    ).astype(np.int64)
     g = p.client_group[p.pair_client[ks]]
     spent = np.zeros(p.n_groups, dtype=np.int64)
     np.add.at(spent, g[g >= 0], p.pair_cost[ks][g >= 0])
@@ -93,8 +107,9 @@ def _state(p: ProblemData, assignment: np.ndarray) -> _State:
     return _State(chosen, p.capacity - used, p.group_budget - spent, prog, spent, total)
 
 
-def _greedy_replace(p: ProblemData, st: _State, starts: np.ndarray, j: int,
-                    clients: np.ndarray) -> tuple[int, dict[int, int]]:
+def _greedy_replace(
+    p: ProblemData, st: _State, starts: np.ndarray, j: int, clients: np.ndarray
+) -> tuple[int, dict[int, int]]:
     """Re-place ``clients`` (all served by ``j``) without ``j``; priority recovered."""
     cap = st.cap_left.copy()
     group_left = st.group_left.copy()
@@ -161,8 +176,9 @@ def _coupling_components(p: ProblemData, drop: int) -> np.ndarray:
     return connected_components(graph, directed=False)[1][:n_c]
 
 
-def _subproblem(p: ProblemData, st: _State, clients: np.ndarray,
-                drop: int) -> tuple[ProblemData, np.ndarray, np.ndarray]:
+def _subproblem(
+    p: ProblemData, st: _State, clients: np.ndarray, drop: int
+) -> tuple[ProblemData, np.ndarray, np.ndarray]:
     """Re-optimisation of ``clients`` without supporter ``drop``, everything else fixed.
 
     Returns the sub-problem, its supporters (original indices) and its pairs
@@ -225,9 +241,16 @@ class LocalSolve(NamedTuple):
     stopped_by: str
 
 
-def max_priority(problem: ProblemData, hint: np.ndarray | None = None, *,
-                 solver: str = "highs", node_limit: int = 1000, work_limit: float = 1.0,
-                 time_limit_s: float = 10.0, seed: int = 0) -> LocalSolve:
+def max_priority(
+    problem: ProblemData,
+    hint: np.ndarray | None = None,
+    *,
+    solver: str = "highs",
+    node_limit: int = 1000,
+    work_limit: float = 1.0,
+    time_limit_s: float = 10.0,
+    seed: int = 0,
+) -> LocalSolve:
     """Level 1 only: the most priority ``problem`` can match.
 
     Parameters
@@ -258,26 +281,35 @@ def max_priority(problem: ProblemData, hint: np.ndarray | None = None, *,
     if solver not in ("highs", "cpsat"):
         raise ValueError(f"unknown solver {solver!r}; expected highs or cpsat")
     if problem.n_pairs == 0:
-        return (LocalSolve(0, True, "optimal") if not problem.required.any()
-                else LocalSolve(-1, True, "infeasible"))
+        return (
+            LocalSolve(0, True, "optimal")
+            if not problem.required.any()
+            else LocalSolve(-1, True, "infeasible")
+        )
     t0 = time.perf_counter()
     if solver == "highs":
         chosen, optimal, infeasible = _highs_level1(problem, node_limit, time_limit_s)
         limit = "node_limit"
     else:
-        chosen, optimal, infeasible = _cpsat_level1(problem, hint, work_limit, time_limit_s,
-                                                    seed)
+        chosen, optimal, infeasible = _cpsat_level1(problem, hint, work_limit, time_limit_s, seed)
         limit = "work_limit"
-    stopped = ("optimal" if optimal else "infeasible" if infeasible
-               else "time_limit" if time.perf_counter() - t0 >= 0.98 * time_limit_s
-               else limit)
+    stopped = (
+        "optimal"
+        if optimal
+        else "infeasible"
+        if infeasible
+        else "time_limit"
+        if time.perf_counter() - t0 >= 0.98 * time_limit_s
+        else limit
+    )
     if chosen is None or not _feasible(problem, chosen):
         return LocalSolve(-1, False, stopped)
     return LocalSolve(int(problem.pair_priority[chosen].sum()), optimal, stopped)
 
 
-def _highs_level1(p: ProblemData, node_limit: int,
-                  time_limit_s: float) -> tuple[np.ndarray | None, bool, bool]:
+def _highs_level1(
+    p: ProblemData, node_limit: int, time_limit_s: float
+) -> tuple[np.ndarray | None, bool, bool]:
     from scipy.optimize import Bounds, LinearConstraint, milp
 
     from broker.solve.milp import constraint_matrix
@@ -288,17 +320,26 @@ def _highs_level1(p: ProblemData, node_limit: int,
     from broker.spread._cstdout import silenced_c_stdout
 
     with silenced_c_stdout():
-        res = milp(-p.pair_priority.astype(float), constraints=[LinearConstraint(a, lo, hi)],
-                   integrality=np.ones(p.n_pairs), bounds=Bounds(lb, np.ones(p.n_pairs)),
-                   options={"time_limit": max(float(time_limit_s), 0.05), "disp": False,
-                            "node_limit": max(int(node_limit), 1), "mip_rel_gap": 0.0})
+        res = milp(
+            -p.pair_priority.astype(float),
+            constraints=[LinearConstraint(a, lo, hi)],
+            integrality=np.ones(p.n_pairs),
+            bounds=Bounds(lb, np.ones(p.n_pairs)),
+            options={
+                "time_limit": max(float(time_limit_s), 0.05),
+                "disp": False,
+                "node_limit": max(int(node_limit), 1),
+                "mip_rel_gap": 0.0,
+            },
+        )
     if res.x is None:
         return None, False, res.status == 2
     return res.x > 0.5, res.status == 0, False
 
 
-def _cpsat_level1(p: ProblemData, hint: np.ndarray | None, work_limit: float,
-                  time_limit_s: float, seed: int) -> tuple[np.ndarray | None, bool, bool]:
+def _cpsat_level1(
+    p: ProblemData, hint: np.ndarray | None, work_limit: float, time_limit_s: float, seed: int
+) -> tuple[np.ndarray | None, bool, bool]:
     from ortools.sat.python import cp_model
 
     from broker.solve.cpsat import build_model
@@ -344,13 +385,22 @@ def _feasible(p: ProblemData, chosen: np.ndarray) -> bool:
     return p.programme_budget == NO_LIMIT or int(p.pair_cost[ks].sum()) <= p.programme_budget
 
 
-def supporter_resilience(problem: ProblemData, assignment: np.ndarray, *,
-                         level1_optimal: bool = False, refine_top: int = 10,
-                         max_refinements: int | None = None, solver: str = "highs",
-                         node_limit: int = 1000, work_limit: float = 1.0,
-                         time_limit_s: float = 10.0, max_pairs: int = 20_000,
-                         neighbourhood_pairs: int = 1_000, total_time_s: float = 60.0,
-                         seed: int = 0) -> pd.DataFrame:
+def supporter_resilience(
+    problem: ProblemData,
+    assignment: np.ndarray,
+    *,
+    level1_optimal: bool = False,
+    refine_top: int = 10,
+    max_refinements: int | None = None,
+    solver: str = "highs",
+    node_limit: int = 1000,
+    work_limit: float = 1.0,
+    time_limit_s: float = 10.0,
+    max_pairs: int = 20_000,
+    neighbourhood_pairs: int = 1_000,
+    total_time_s: float = 60.0,
+    seed: int = 0,
+) -> pd.DataFrame:
     """Estimated priority lost if each supporter withdrew (see the module docstring).
 
     Parameters
@@ -412,7 +462,7 @@ def supporter_resilience(problem: ProblemData, assignment: np.ndarray, *,
     hood = np.zeros(n, dtype=np.int64)
     placements: dict[int, dict[int, int]] = {}
     for j in range(n):
-        clients = order[bounds[j]:bounds[j + 1]]
+        clients = order[bounds[j] : bounds[j + 1]]
         if not len(clients):
             continue
         served[j] = len(clients)
@@ -440,7 +490,7 @@ def supporter_resilience(problem: ProblemData, assignment: np.ndarray, *,
             break
         j = int(todo[0])
         refined[j] = True
-        clients = order[bounds[j]:bounds[j + 1]]
+        clients = order[bounds[j] : bounds[j + 1]]
         comp = _coupling_components(p, int(j))
         hood_c = np.flatnonzero(np.isin(comp, comp[clients]))
         closed = _n_pairs(p, hood_c) <= max_pairs
@@ -448,9 +498,15 @@ def supporter_resilience(problem: ProblemData, assignment: np.ndarray, *,
             hood_c = _neighbourhood(p, st, clients, int(j), neighbourhood_pairs)
         sub, sups, _ks = _subproblem(p, st, hood_c, int(j))
         hint = _hint(p, st, hood_c, sups, placements[int(j)], int(j))
-        value, optimal, stop[j] = max_priority(sub, hint, solver=solver, node_limit=node_limit,
-                                               work_limit=work_limit, time_limit_s=time_limit_s,
-                                               seed=seed)
+        value, optimal, stop[j] = max_priority(
+            sub,
+            hint,
+            solver=solver,
+            node_limit=node_limit,
+            work_limit=work_limit,
+            time_limit_s=time_limit_s,
+            seed=seed,
+        )
         current = int(p.priority[hood_c[a[hood_c] >= 0]].sum())
         # a local re-solve may beat a non-optimal round; 0 is then still an upper bound
         local_loss = max(current - value, 0) if value >= 0 else None
@@ -463,20 +519,25 @@ def supporter_resilience(problem: ProblemData, assignment: np.ndarray, *,
     exact |= level1_optimal & (loss == 0)
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(total_v > 0, loss / max(total_v, 1), 0.0)
-    out = pd.DataFrame({
-        "supporter_id": list(p.supporter_ids),
-        "la_code": "", "la_name": "", "region": "",
-        "clients_served": served,
-        "days_served": days,
-        "priority_served": prio,
-        "priority_recovered": recovered,
-        "loss_estimate": loss,
-        "loss_share": np.round(share, 6),
-        "method": method,
-        "bound": np.where(exact, EXACT, UPPER),
-        "neighbourhood_clients": hood,
-        "local_stop": stop,
-    }, columns=RESILIENCE_COLUMNS)
+    out = pd.DataFrame(
+        {
+            "supporter_id": list(p.supporter_ids),
+            "la_code": "",
+            "la_name": "",
+            "region": "",
+            "clients_served": served,
+            "days_served": days,
+            "priority_served": prio,
+            "priority_recovered": recovered,
+            "loss_estimate": loss,
+            "loss_share": np.round(share, 6),
+            "method": method,
+            "bound": np.where(exact, EXACT, UPPER),
+            "neighbourhood_clients": hood,
+            "local_stop": stop,
+        },
+        columns=RESILIENCE_COLUMNS,
+    )
     out = out.iloc[np.lexsort((np.arange(n), -prio, -loss))].reset_index(drop=True)
     return out
 
@@ -486,16 +547,18 @@ def _n_pairs(p: ProblemData, clients: np.ndarray) -> int:
     return int((starts[clients + 1] - starts[clients]).sum())
 
 
-def _neighbourhood(p: ProblemData, st: _State, clients: np.ndarray, j: int,
-                   max_pairs: int) -> np.ndarray:
+def _neighbourhood(
+    p: ProblemData, st: _State, clients: np.ndarray, j: int, max_pairs: int
+) -> np.ndarray:
     """Clients of ``j``, plus those of the supporters in their reach, within ``max_pairs``."""
     starts = p.client_pair_ranges()
     ks = np.concatenate([np.arange(starts[i], starts[i + 1]) for i in clients])
     near = np.setdiff1d(p.pair_supporter[ks], [j])
     is_near = np.zeros(p.n_supporters, dtype=bool)
     is_near[near] = True
-    served_near = np.flatnonzero((st.chosen >= 0)
-                                 & is_near[p.pair_supporter[np.maximum(st.chosen, 0)]])
+    served_near = np.flatnonzero(
+        (st.chosen >= 0) & is_near[p.pair_supporter[np.maximum(st.chosen, 0)]]
+    )
     unmatched_near = np.unique(p.pair_client[is_near[p.pair_supporter]])
     unmatched_near = unmatched_near[st.chosen[unmatched_near] < 0]
     for extra in (np.union1d(served_near, unmatched_near), served_near):
@@ -505,8 +568,14 @@ def _neighbourhood(p: ProblemData, st: _State, clients: np.ndarray, j: int,
     return np.sort(clients)
 
 
-def _hint(p: ProblemData, st: _State, clients: np.ndarray, sups: np.ndarray,
-          placed: dict[int, int], j: int) -> np.ndarray:
+def _hint(
+    p: ProblemData,
+    st: _State,
+    clients: np.ndarray,
+    sups: np.ndarray,
+    placed: dict[int, int],
+    j: int,
+) -> np.ndarray:
     """Current assignment of ``clients`` without ``j`` plus the greedy re-placements."""
     smap = np.full(p.n_supporters, -1, dtype=np.int64)
     smap[sups] = np.arange(len(sups))
@@ -518,9 +587,15 @@ def _hint(p: ProblemData, st: _State, clients: np.ndarray, sups: np.ndarray,
     return hint
 
 
-def resilience_naive(problem: ProblemData, assignment: np.ndarray, *, solver: str = "highs",
-                     node_limit: int = 100_000, time_limit_s: float = 60.0,
-                     seed: int = 0) -> pd.DataFrame:
+def resilience_naive(
+    problem: ProblemData,
+    assignment: np.ndarray,
+    *,
+    solver: str = "highs",
+    node_limit: int = 100_000,
+    time_limit_s: float = 60.0,
+    seed: int = 0,
+) -> pd.DataFrame:
     """Reference: re-solve the whole problem without each supporter in turn.
 
     ``loss_estimate`` is :math:`V - OPT_{-j}` from a full re-solve with ``solver``
@@ -537,16 +612,35 @@ def resilience_naive(problem: ProblemData, assignment: np.ndarray, *, solver: st
     for j in range(p.n_supporters):
         sub, sups, _ks = _subproblem(p, _state(p, np.full(p.n_clients, -1)), everyone, j)
         hint = _hint(p, st, everyone, sups, {}, j)
-        value, optimal, stopped = max_priority(sub, hint, solver=solver, node_limit=node_limit,
-                                               work_limit=time_limit_s,
-                                               time_limit_s=time_limit_s, seed=seed)
+        value, optimal, stopped = max_priority(
+            sub,
+            hint,
+            solver=solver,
+            node_limit=node_limit,
+            work_limit=time_limit_s,
+            time_limit_s=time_limit_s,
+            seed=seed,
+        )
         mine = a == j
         loss = total_v - value
-        rows.append((p.supporter_ids[j], "", "", "", int(mine.sum()),
-                     p.pair_load[st.chosen[mine]].sum() / DAY_SCALE,
-                     int(p.priority[mine].sum()), int(p.priority[mine].sum()) - loss, loss,
-                     round(loss / total_v, 6) if total_v else 0.0, "full_resolve",
-                     EXACT if optimal else "unproven", p.n_clients, stopped))
+        rows.append(
+            (
+                p.supporter_ids[j],
+                "",
+                "",
+                "",
+                int(mine.sum()),
+                p.pair_load[st.chosen[mine]].sum() / DAY_SCALE,
+                int(p.priority[mine].sum()),
+                int(p.priority[mine].sum()) - loss,
+                loss,
+                round(loss / total_v, 6) if total_v else 0.0,
+                "full_resolve",
+                EXACT if optimal else "unproven",
+                p.n_clients,
+                stopped,
+            )
+        )
     return pd.DataFrame(rows, columns=RESILIENCE_COLUMNS)
 
 

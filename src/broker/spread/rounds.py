@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -47,7 +48,7 @@ class SolvedRound:
         object.__setattr__(self, "assignment", a)
 
     @classmethod
-    def from_result(cls, result: object) -> SolvedRound:
+    def from_result(cls, result: Any) -> SolvedRound:
         """From a :class:`broker.solve.Result` (or a :class:`broker.pipeline.MatchingRound`)."""
         res = getattr(result, "result", result)
         return cls(np.asarray(res.assignment), bool(res.level1.optimal), str(res.solver))
@@ -87,8 +88,11 @@ def read_run_dir(run_dir: str | Path, scenario: Scenario, problem: ProblemData) 
     """
     root = Path(run_dir)
     if not root.is_dir():
-        raise InputError.one(str(root), "run folder not found; expected a folder written by "
-                             "'broker run' holding assignments.csv and summary.json")
+        raise InputError.one(
+            str(root),
+            "run folder not found; expected a folder written by "
+            "'broker run' holding assignments.csv and summary.json",
+        )
     apath, spath = root / "assignments.csv", root / "summary.json"
     errors = ProblemCollector()
     for path in (apath, spath):
@@ -101,8 +105,7 @@ def read_run_dir(run_dir: str | Path, scenario: Scenario, problem: ProblemData) 
         raise InputError.one(str(apath), f"cannot read as CSV: {exc}") from None
     missing = [c for c in ("client_id", "supporter_id") if c not in table.columns]
     if missing:
-        raise InputError.one(str(apath), f"missing required column(s) {', '.join(missing)}",
-                             row=1)
+        raise InputError.one(str(apath), f"missing required column(s) {', '.join(missing)}", row=1)
     try:
         summary = json.loads(spath.read_text(encoding="utf-8-sig"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -122,51 +125,91 @@ def read_run_dir(run_dir: str | Path, scenario: Scenario, problem: ProblemData) 
     for r, (c, s) in enumerate(zip(clients, supporters, strict=True)):
         row = r + 2
         if c not in cid_index:
-            errors.add(file, "unknown client; expected a client_id of the scenario's "
-                       "clients.csv", row=row, column="client_id", value=c)
+            errors.add(
+                file,
+                "unknown client; expected a client_id of the scenario's clients.csv",
+                row=row,
+                column="client_id",
+                value=c,
+            )
             continue
         if c in seen:
-            errors.add(file, f"client listed more than once (first at row {seen[c]})",
-                       row=row, column="client_id", value=c)
+            errors.add(
+                file,
+                f"client listed more than once (first at row {seen[c]})",
+                row=row,
+                column="client_id",
+                value=c,
+            )
             continue
         seen[c] = row
         if s == "":
             continue
         if s not in sid_index:
-            errors.add(file, "unknown supporter; expected a supporter_id of the scenario's "
-                       "supporters.csv or blank for unmatched", row=row, column="supporter_id",
-                       value=s)
+            errors.add(
+                file,
+                "unknown supporter; expected a supporter_id of the scenario's "
+                "supporters.csv or blank for unmatched",
+                row=row,
+                column="supporter_id",
+                value=s,
+            )
             continue
         i, j = cid_index[c], sid_index[s]
         pos = int(np.searchsorted(pair_keys, i * n_s + j))
         if pos >= len(pair_keys) or pair_keys[pos] != i * n_s + j:
-            errors.add(file, f"client {c} may not be matched to supporter {s}: the hard rules "
-                       "forbid this pair (run 'broker check' for the rule)", row=row,
-                       column="supporter_id", value=s)
+            errors.add(
+                file,
+                f"client {c} may not be matched to supporter {s}: the hard rules "
+                "forbid this pair (run 'broker check' for the rule)",
+                row=row,
+                column="supporter_id",
+                value=s,
+            )
             continue
         assignment[i] = j
     absent = [c for c in problem.client_ids if c not in seen]
     if absent:
-        shown = ", ".join(absent[:10]) + (f" and {len(absent) - 10} more" if len(absent) > 10
-                                          else "")
-        errors.add(file, f"{len(absent)} client(s) of the scenario have no row: {shown}; "
-                   "was this round solved on another scenario?")
+        shown = ", ".join(absent[:10]) + (
+            f" and {len(absent) - 10} more" if len(absent) > 10 else ""
+        )
+        errors.add(
+            file,
+            f"{len(absent)} client(s) of the scenario have no row: {shown}; "
+            "was this round solved on another scenario?",
+        )
     errors.raise_if_any()
 
     from broker.check import check_assignment
 
-    report = check_assignment(scenario, pd.DataFrame({
-        "client_id": list(problem.client_ids),
-        "supporter_id": [problem.supporter_ids[j] if j >= 0 else "" for j in assignment]}))
+    report = check_assignment(
+        scenario,
+        pd.DataFrame(
+            {
+                "client_id": list(problem.client_ids),
+                "supporter_id": [problem.supporter_ids[j] if j >= 0 else "" for j in assignment],
+            }
+        ),
+    )
     if not report.ok:
-        raise InputError([Problem(file, "the assignment breaks a hard rule of the scenario: "
-                                  + v) for v in report.violations])
+        raise InputError(
+            [
+                Problem(file, "the assignment breaks a hard rule of the scenario: " + v)
+                for v in report.violations
+            ]
+        )
     priority = int(problem.priority[assignment >= 0].sum())
     claimed = summary.get("priority_matched")
     if claimed is not None and claimed != priority:
-        raise InputError.one(str(spath), f"priority_matched is {claimed!r}, but "
-                             f"assignments.csv matches priority {priority}; the two files do "
-                             "not belong to the same round of this scenario")
-    return SolvedRound(assignment, bool(summary.get("level1_optimal", False)),
-                       str(summary.get("solver", "")), source=str(root))
-
+        raise InputError.one(
+            str(spath),
+            f"priority_matched is {claimed!r}, but "
+            f"assignments.csv matches priority {priority}; the two files do "
+            "not belong to the same round of this scenario",
+        )
+    return SolvedRound(
+        assignment,
+        bool(summary.get("level1_optimal", False)),
+        str(summary.get("solver", "")),
+        source=str(root),
+    )

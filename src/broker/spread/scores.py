@@ -39,15 +39,39 @@ from broker.spread.inequality import gini, theil, theil_decomposition
 from broker.spread.rounds import SolvedRound
 from broker.units import DAY_SCALE
 
-CLIENT_COLUMNS = ["client_id", "la_code", "region", "phase", "need_days", "priority",
-                  "priority_need", "n_candidates", "in_reach", "binding_stage", "reason_code"]
+CLIENT_COLUMNS = [
+    "client_id",
+    "la_code",
+    "region",
+    "phase",
+    "need_days",
+    "priority",
+    "priority_need",
+    "n_candidates",
+    "in_reach",
+    "binding_stage",
+    "reason_code",
+]
 ROUND_CLIENT_COLUMNS = ["matched", "supporter_id", "supporter_la", "cross_la"]
-ISOLATED_COLUMNS = ["client_id", "name", "la_code", "la_name", "region", "phase", "need_days",
-                    "priority", "binding_stage", "reason_code", "reason", "nearest_km"]
+ISOLATED_COLUMNS = [
+    "client_id",
+    "name",
+    "la_code",
+    "la_name",
+    "region",
+    "phase",
+    "need_days",
+    "priority",
+    "binding_stage",
+    "reason_code",
+    "reason",
+    "nearest_km",
+]
 
 
-def client_facts(scenario: Scenario, candidates: Candidates,
-                 round_: SolvedRound | None = None) -> pd.DataFrame:
+def client_facts(
+    scenario: Scenario, candidates: Candidates, round_: SolvedRound | None = None
+) -> pd.DataFrame:
     """One row per client: area, need, priority, reach and (if given) the round's match.
 
     Returns
@@ -63,19 +87,21 @@ def client_facts(scenario: Scenario, candidates: Candidates,
     n_cand = np.bincount(p.pair_client, minlength=p.n_clients)
     need = cli["need_days"].to_numpy(float)
     stage, code, _text = _isolation(scenario, candidates, n_cand)
-    out = pd.DataFrame({
-        "client_id": list(p.client_ids),
-        "la_code": cli["la_code"].astype(str).to_numpy(),
-        "region": la_regions(cli["la_code"]),
-        "phase": cli["phase"].astype(str).to_numpy(),
-        "need_days": need,
-        "priority": p.priority.astype(np.int64),
-        "priority_need": p.priority * need,
-        "n_candidates": n_cand,
-        "in_reach": n_cand > 0,
-        "binding_stage": stage,
-        "reason_code": code,
-    })
+    out = pd.DataFrame(
+        {
+            "client_id": list(p.client_ids),
+            "la_code": cli["la_code"].astype(str).to_numpy(),
+            "region": la_regions(cli["la_code"]),
+            "phase": cli["phase"].astype(str).to_numpy(),
+            "need_days": need,
+            "priority": p.priority.astype(np.int64),
+            "priority_need": p.priority * need,
+            "n_candidates": n_cand,
+            "in_reach": n_cand > 0,
+            "binding_stage": stage,
+            "reason_code": code,
+        }
+    )
     if round_ is not None:
         a = np.asarray(round_.assignment)
         sla = scenario.supporters["la_code"].astype(str).to_numpy()
@@ -87,8 +113,9 @@ def client_facts(scenario: Scenario, candidates: Candidates,
     return out
 
 
-def _isolation(scenario: Scenario, candidates: Candidates,
-               n_cand: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _isolation(
+    scenario: Scenario, candidates: Candidates, n_cand: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Binding stage, reason code and sentence of every isolated client (blank otherwise).
 
     Delegates to :mod:`broker.explain` so that codes and wording are those of the
@@ -120,27 +147,38 @@ def isolated_clients(scenario: Scenario, candidates: Candidates) -> pd.DataFrame
     n_cand = np.bincount(p.pair_client, minlength=p.n_clients)
     stage, code, text = _isolation(scenario, candidates, n_cand)
     iso = np.flatnonzero(n_cand == 0)
-    out = pd.DataFrame({
-        "client_id": np.asarray(p.client_ids, dtype=object)[iso],
-        "name": cli["name"].astype(str).to_numpy()[iso],
-        "la_code": cli["la_code"].astype(str).to_numpy()[iso],
-        "la_name": la_names(cli["la_code"].to_numpy()[iso]),
-        "region": la_regions(cli["la_code"].to_numpy()[iso]),
-        "phase": cli["phase"].astype(str).to_numpy()[iso],
-        "need_days": cli["need_days"].to_numpy(float)[iso],
-        "priority": p.priority[iso],
-        "binding_stage": stage[iso],
-        "reason_code": code[iso],
-        "reason": text[iso],
-        "nearest_km": np.round(candidates.nearest_km[iso], 2),
-    }, columns=ISOLATED_COLUMNS)
-    return out.sort_values(["priority", "la_code", "client_id"], ascending=[False, True, True],
-                           kind="stable").reset_index(drop=True)
+    out = pd.DataFrame(
+        {
+            "client_id": np.asarray(p.client_ids, dtype=object)[iso],
+            "name": cli["name"].astype(str).to_numpy()[iso],
+            "la_code": cli["la_code"].astype(str).to_numpy()[iso],
+            "la_name": la_names(cli["la_code"].to_numpy()[iso]),
+            "region": la_regions(cli["la_code"].to_numpy()[iso]),
+            "phase": cli["phase"].astype(str).to_numpy()[iso],
+            "need_days": cli["need_days"].to_numpy(float)[iso],
+            "priority": p.priority[iso],
+            "binding_stage": stage[iso],
+            "reason_code": code[iso],
+            "reason": text[iso],
+            "nearest_km": np.round(candidates.nearest_km[iso], 2),
+        },
+        columns=ISOLATED_COLUMNS,
+    )
+    return out.sort_values(
+        ["priority", "la_code", "client_id"], ascending=[False, True, True], kind="stable"
+    ).reset_index(drop=True)
 
 
-def _area_table(scenario: Scenario, candidates: Candidates, facts: pd.DataFrame,
-                client_area: np.ndarray, supporter_area: np.ndarray, labels: np.ndarray,
-                round_: SolvedRound | None, cross_region: bool) -> pd.DataFrame:
+def _area_table(
+    scenario: Scenario,
+    candidates: Candidates,
+    facts: pd.DataFrame,
+    client_area: np.ndarray,
+    supporter_area: np.ndarray,
+    labels: np.ndarray,
+    round_: SolvedRound | None,
+    cross_region: bool,
+) -> pd.DataFrame:
     """Scores per area; areas are ``labels[k]`` with client/supporter area indices."""
     p = candidates.problem
     n_a = len(labels)
@@ -169,60 +207,76 @@ def _area_table(scenario: Scenario, candidates: Candidates, facts: pd.DataFrame,
     if len(iso_idx):
         tally = pd.DataFrame({"a": client_area[iso_idx], "code": codes[iso_idx]})
         counts = tally.groupby(["a", "code"]).size().reset_index(name="n")
-        counts = counts.sort_values(["a", "n", "code"], ascending=[True, False, True],
-                                    kind="stable").drop_duplicates("a")
+        counts = counts.sort_values(
+            ["a", "n", "code"], ascending=[True, False, True], kind="stable"
+        ).drop_duplicates("a")
         main_reason[counts["a"].to_numpy()] = counts["code"].to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = pd.DataFrame({
-            "clients": np.bincount(client_area, minlength=n_a),
-            "need_days": need_a,
-            "priority_need": pneed_a,
-            "clients_in_reach": np.bincount(client_area, weights=reach.astype(float),
-                                            minlength=n_a).astype(np.int64),
-            "need_days_in_reach": per_area(need, reach),
-            "share_need_in_reach": np.where(need_a > 0, per_area(need, reach) / need_a, np.nan),
-            "share_priority_need_in_reach": np.where(pneed_a > 0, per_area(pneed, reach)
-                                                     / pneed_a, np.nan),
-            "isolated": isolated.astype(np.int64),
-            "main_isolation_reason": main_reason,
-            "supporters_local": n_sup_local,
-            "capacity_days_local": supply_local,
-            "supporters_in_reach": n_sup_reach,
-            "capacity_days_in_reach": supply_reach,
-            "balance_in_reach": np.where(need_a > 0, supply_reach / need_a, np.nan),
-            "balance_local": np.where(need_a > 0, supply_local / need_a, np.nan),
-            "maxflow_bound_days": area_bounds(p, client_area, n_a) / DAY_SCALE,
-        })
+        out = pd.DataFrame(
+            {
+                "clients": np.bincount(client_area, minlength=n_a),
+                "need_days": need_a,
+                "priority_need": pneed_a,
+                "clients_in_reach": np.bincount(
+                    client_area, weights=reach.astype(float), minlength=n_a
+                ).astype(np.int64),
+                "need_days_in_reach": per_area(need, reach),
+                "share_need_in_reach": np.where(need_a > 0, per_area(need, reach) / need_a, np.nan),
+                "share_priority_need_in_reach": np.where(
+                    pneed_a > 0, per_area(pneed, reach) / pneed_a, np.nan
+                ),
+                "isolated": isolated.astype(np.int64),
+                "main_isolation_reason": main_reason,
+                "supporters_local": n_sup_local,
+                "capacity_days_local": supply_local,
+                "supporters_in_reach": n_sup_reach,
+                "capacity_days_in_reach": supply_reach,
+                "balance_in_reach": np.where(need_a > 0, supply_reach / need_a, np.nan),
+                "balance_local": np.where(need_a > 0, supply_local / need_a, np.nan),
+                "maxflow_bound_days": area_bounds(p, client_area, n_a) / DAY_SCALE,
+            }
+        )
     if round_ is not None:
         matched = facts["matched"].to_numpy(bool)
         cross = facts["cross_la"].to_numpy(bool)
         m_need = per_area(need, matched)
         with np.errstate(divide="ignore", invalid="ignore"):
-            out["clients_matched"] = np.bincount(client_area, weights=matched.astype(float),
-                                                 minlength=n_a).astype(np.int64)
+            out["clients_matched"] = np.bincount(
+                client_area, weights=matched.astype(float), minlength=n_a
+            ).astype(np.int64)
             out["need_days_matched"] = m_need
             out["share_need_matched"] = np.where(need_a > 0, m_need / need_a, np.nan)
-            out["priority_matched"] = per_area(facts["priority"].to_numpy(float),
-                                               matched).astype(np.int64)
-            out["share_priority_need_matched"] = np.where(pneed_a > 0, per_area(pneed, matched)
-                                                          / pneed_a, np.nan)
+            out["priority_matched"] = per_area(facts["priority"].to_numpy(float), matched).astype(
+                np.int64
+            )
+            out["share_priority_need_matched"] = np.where(
+                pneed_a > 0, per_area(pneed, matched) / pneed_a, np.nan
+            )
             out["need_days_matched_cross_la"] = per_area(need, cross)
-            out["share_matched_cross_la"] = np.where(m_need > 0, per_area(need, cross) / m_need,
-                                                     np.nan)
+            out["share_matched_cross_la"] = np.where(
+                m_need > 0, per_area(need, cross) / m_need, np.nan
+            )
             a = np.asarray(round_.assignment)
             s_area = np.where(a >= 0, supporter_area[np.maximum(a, 0)], -1)
             exported = matched & (s_area != client_area)  # served from another area
             if cross_region:
                 out["share_matched_cross_region"] = np.where(
-                    m_need > 0, per_area(need, exported) / m_need, np.nan)
-            out["days_exported"] = np.bincount(s_area[exported], weights=need[exported],
-                                               minlength=n_a)
+                    m_need > 0, per_area(need, exported) / m_need, np.nan
+                )
+            out["days_exported"] = np.bincount(
+                s_area[exported], weights=need[exported], minlength=n_a
+            )
             out["days_imported"] = per_area(need, exported)
     return out
 
 
-def la_scores(scenario: Scenario, candidates: Candidates, round_: SolvedRound | None = None,
-              *, facts: pd.DataFrame | None = None) -> pd.DataFrame:
+def la_scores(
+    scenario: Scenario,
+    candidates: Candidates,
+    round_: SolvedRound | None = None,
+    *,
+    facts: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Spread scores per local authority (see the module docstring for definitions).
 
     Every LA with a client or a supporter in the scenario has a row. LAs with
@@ -243,17 +297,29 @@ def la_scores(scenario: Scenario, candidates: Candidates, round_: SolvedRound | 
     cla = scenario.clients["la_code"].astype(str).to_numpy()
     sla = scenario.supporters["la_code"].astype(str).to_numpy()
     labels, inv = codes_index(np.concatenate([cla, sla]))
-    table = _area_table(scenario, candidates, facts, inv[:len(cla)], inv[len(cla):], labels,
-                        round_, cross_region=False)
+    table = _area_table(
+        scenario,
+        candidates,
+        facts,
+        inv[: len(cla)],
+        inv[len(cla) :],
+        labels,
+        round_,
+        cross_region=False,
+    )
     table.insert(0, "region", la_regions(labels))
     table.insert(0, "la_name", la_names(labels))
     table.insert(0, "la_code", labels)
     return table
 
 
-def region_scores(scenario: Scenario, candidates: Candidates,
-                  round_: SolvedRound | None = None, *,
-                  facts: pd.DataFrame | None = None) -> pd.DataFrame:
+def region_scores(
+    scenario: Scenario,
+    candidates: Candidates,
+    round_: SolvedRound | None = None,
+    *,
+    facts: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Spread scores per region (the same definitions, areas = regions).
 
     ``share_matched_cross_la`` still counts supporters from another LA (which may
@@ -265,8 +331,16 @@ def region_scores(scenario: Scenario, candidates: Candidates,
     creg = la_regions(scenario.clients["la_code"]).astype(str)
     sreg = la_regions(scenario.supporters["la_code"]).astype(str)
     labels, inv = codes_index(np.concatenate([creg, sreg]))
-    table = _area_table(scenario, candidates, facts, inv[:len(creg)], inv[len(creg):],
-                        labels, round_, cross_region=True)
+    table = _area_table(
+        scenario,
+        candidates,
+        facts,
+        inv[: len(creg)],
+        inv[len(creg) :],
+        labels,
+        round_,
+        cross_region=True,
+    )
     table.insert(0, "region", labels)
     return table
 
