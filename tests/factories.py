@@ -173,3 +173,32 @@ def small_scenarios(
             other_la=25.0,
         ),
     )
+
+
+def rebuild(p, **changes):  # type: ignore[no-untyped-def]
+    """``p`` rebuilt through :meth:`ProblemData.create` with structured changes
+    (``capacity``, ``client_group``, ``group_budget``, ``programme_budget``,
+    ``required``, ``pinned`` ...). Limits other than capacity are not carried over:
+    use it on problems whose only limits are capacities, as the tests do."""
+    from broker.problem import ProblemData
+
+    args = dict(
+        client_ids=p.client_ids,
+        supporter_ids=p.supporter_ids,
+        priority=p.priority,
+        capacity=p.capacity,
+        pair_client=p.pair_client,
+        pair_supporter=p.pair_supporter,
+        pair_role=p.pair_role,
+        pair_load=p.pair_load,
+        pair_cost=p.pair_cost,
+        pair_level2=p.pair_level2,
+        pair_distance_km=p.pair_distance_km,
+        pair_flags=p.pair_flags,
+        required=p.required,
+        team_size=p.team_size,
+        pinned=p.pinned,
+        name=p.name,
+    )
+    args.update(changes)
+    return ProblemData.create(**args)

@@ -15,8 +15,9 @@ from broker.bench.cli import main as bench_main
 from broker.bench.instances import instance_set, synthetic_national
 from broker.bench.runner import add_ratios, check_bounds
 from broker.errors import InputError
-from broker.problem import ProblemData
+from broker.problem import LimitKind, ProblemData
 from broker.solve import solve
+from factories import rebuild
 
 GAP1 = GAP_DIR / "gap1.txt"
 
@@ -225,7 +226,8 @@ def small_instances() -> list[ProblemData]:
         groups[base.pair_client][in_group], weights=base.pair_cost[in_group], minlength=2
     )
     out.append(
-        base.replace(
+        rebuild(
+            base,
             client_group=groups,
             group_budget=(spend // 30).astype(np.int64),
             group_names=("g0", "g1"),
@@ -238,7 +240,7 @@ def small_instances() -> list[ProblemData]:
     required = np.zeros(base.n_clients, dtype=bool)
     required[matched[:3]] = True
     pins = np.sort([base.pair_index(int(i), int(a[i])) for i in matched[3:5]])
-    out.append(base.replace(required=required, pinned=np.asarray(pins, dtype=np.int64)))
+    out.append(rebuild(base, required=required, pinned=np.asarray(pins, dtype=np.int64)))
     return out
 
 
@@ -286,7 +288,7 @@ def test_peers_agree_on_small_instances(which):
 
 
 def test_peers_report_infeasible():
-    p = tiny_problem().replace(capacity=np.array([100, 5]))  # the pin no longer fits
+    p = rebuild(tiny_problem(), capacity=np.array([100, 5]))  # the pin no longer fits
     for name in ("cbc", "cpsat-plain", "highs-mip"):
         r = peers.run_solver(name, p, time_limit_s=10)
         assert r.status.value == "infeasible", name
@@ -313,7 +315,7 @@ def test_synthetic_national_shape_and_determinism():
     assert p.pair_load.min() >= 50 and p.pair_load.max() <= 250
     assert p.capacity.min() >= 100 and p.capacity.max() <= 250
     assert set(np.unique(p.priority)) <= {1, 2, 3, 4, 5}
-    assert not p.required.any() and p.n_groups == 0
+    assert not p.required.any() and np.all(p.limit_kind == LimitKind.CAPACITY)
     q = synthetic_national(0)
     assert np.array_equal(p.pair_supporter, q.pair_supporter)
     assert np.array_equal(p.pair_level2, q.pair_level2)

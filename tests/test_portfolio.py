@@ -75,13 +75,13 @@ def test_portfolio_is_deterministic(force_portfolio):
 
 def test_lns_never_worsens_and_keeps_level1_in_level2():
     p = scaled(build_candidates(random_scenario(7)).problem)
-    start = np.full(p.n_clients, -1, dtype=np.int64)
-    a1, st = improve(p, start, level=1, work_limit=2.0, time_limit_s=10, seed=0)
-    k1 = p.assignment_to_pairs(a1)
+    start = np.zeros(0, dtype=np.int64)  # nobody matched
+    k1, st = improve(p, start, level=1, work_limit=2.0, time_limit_s=10, seed=0)
+    assert p.violations(k1) == []
     v1 = int(p.pair_priority[k1].sum())
     assert v1 > 0 and st.improvements > 0
-    a2, _ = improve(p, a1, level=2, work_limit=2.0, time_limit_s=10, seed=0)
-    k2 = p.assignment_to_pairs(a2)
+    k2, _ = improve(p, k1, level=2, work_limit=2.0, time_limit_s=10, seed=0)
+    assert p.violations(k2) == []
     assert int(p.pair_priority[k2].sum()) >= v1
     assert int(p.pair_level2[k2].sum()) <= int(p.pair_level2[k1].sum())
 
@@ -89,23 +89,27 @@ def test_lns_never_worsens_and_keeps_level1_in_level2():
 def test_scaling_is_exact():
     p = build_candidates(random_scenario(3)).problem
     q = scaled(p)
-    g = p.pair_cost[p.pair_cost > 0][0] // max(q.pair_cost[q.pair_cost > 0][0], 1)
-    assert np.array_equal(q.pair_cost * g, p.pair_cost)  # costs divide exactly
-    # a budget constraint holds on the scaled problem iff it holds on the original
-    for budget, scaled_budget in zip(p.group_budget, q.group_budget, strict=True):
-        for total in (scaled_budget * g, scaled_budget * g + g):
-            assert (total <= budget) == (total // g <= scaled_budget)
+    assert np.any(q.limit_amount < p.limit_amount)  # something was scaled
+    for r in range(p.n_limits):
+        on = p.limit_row == r
+        if not on.any():
+            continue
+        g = int(np.gcd.reduce(p.limit_amount[on]))
+        assert np.array_equal(q.limit_amount[on] * g, p.limit_amount[on])  # exact division
+        # the constraint holds on the scaled problem iff it holds on the original
+        for total in (q.limit_rhs[r] * g, q.limit_rhs[r] * g + g):
+            assert (total <= p.limit_rhs[r]) == (total // g <= q.limit_rhs[r])
     lp = lp_relaxation(q)
     assert lp is not None and lp[0] >= solve(p, "highs", time_limit_s=30).level1.value - 1e-6
 
 
 def test_bound_thread_that_proves_nothing_reports_no_bound():
     """Regression: an UNKNOWN CP-SAT stop reads best_objective_bound 0, not a bound."""
-    from broker.solve.greedy import greedy_assignment
+    from broker.solve.greedy import greedy_pairs
     from broker.solve.portfolio import _cpsat_worker
 
     p = scaled(build_candidates(random_scenario(11, n_clients=120, n_supporters=30)).problem)
-    out = _cpsat_worker(p, 1, greedy_assignment(p), 0, 1e-9, 0.01, 0)
+    out = _cpsat_worker(p, 1, greedy_pairs(p), 0, 1e-9, 0.01, 0)
     if out["status"] == 0:  # cp_model.UNKNOWN
         assert "bound" not in out
 

@@ -13,7 +13,7 @@ from broker.candidates import build_candidates
 from broker.check import check_assignment
 from broker.errors import InputError
 from broker.explain import outcomes
-from broker.problem import NO_LIMIT, ProblemData
+from broker.problem import LimitKind, ProblemData
 from broker.solve import evaluate, solve
 from factories import small_scenarios
 
@@ -25,30 +25,42 @@ def candidates_or_skip(s):
         assume(False)  # pinned pair breaks a rule: rejected, as it must be
 
 
-def brute_force_level1(p: ProblemData) -> int:
-    """Exhaustive optimum of level 1 (for a handful of clients)."""
+def client_options(p: ProblemData) -> list[list[tuple[int, ...]]]:
+    """Every way each client can be served: nobody, one lead, or a lead and a second
+    supporter (teams); a pinned client only its pins."""
     starts = p.client_pair_ranges()
+    pins = set(p.pinned.tolist())
     options = []
     for i in range(p.n_clients):
-        ks = list(range(starts[i], starts[i + 1]))
-        pinned = [k for k in ks if k in set(p.pinned.tolist())]
-        options.append(pinned if pinned else [-1, *ks])
+        ks = range(starts[i], starts[i + 1])
+        leads = [k for k in ks if p.pair_role[k] == 0]
+        seconds = [k for k in ks if p.pair_role[k] == 1]
+        if p.team_size[i] == 1:
+            opts = [(k,) for k in leads]
+        else:
+            opts = [
+                (a, b) for a in leads for b in seconds if p.pair_supporter[a] != p.pair_supporter[b]
+            ]
+        pinned = [o for o in opts if pins & set(ks) <= set(o)] if pins & set(ks) else opts
+        options.append(pinned if pins & set(ks) else [(), *opts])
+    return options
+
+
+def brute_force_level1(p: ProblemData) -> int:
+    """Exhaustive optimum of level 1 (for a handful of clients), limits as a matrix."""
+    a = p.limit_matrix().toarray()
     best = -1
-    for combo in itertools.product(*options):
-        ks = np.array([k for k in combo if k >= 0], dtype=np.int64)
-        load = np.bincount(p.pair_supporter[ks], weights=p.pair_load[ks], minlength=p.n_supporters)
-        if np.any(load > p.capacity):
+    for combo in itertools.product(*client_options(p)):
+        x = np.zeros(p.n_pairs)
+        x[[k for opt in combo for k in opt]] = 1
+        if np.any(a @ x > p.limit_rhs) or np.any(p.required & ~_matched(p, combo)):
             continue
-        if p.programme_budget != NO_LIMIT and p.pair_cost[ks].sum() > p.programme_budget:
-            continue
-        g = p.client_group[p.pair_client[ks]]
-        if p.n_groups and np.any(
-            np.bincount(g[g >= 0], weights=p.pair_cost[ks][g >= 0], minlength=p.n_groups)
-            > p.group_budget
-        ):
-            continue
-        best = max(best, int(p.pair_priority[ks].sum()))
+        best = max(best, int(p.pair_priority @ x))
     return best
+
+
+def _matched(p: ProblemData, combo: tuple) -> np.ndarray:
+    return np.array([len(opt) > 0 for opt in combo], dtype=bool)
 
 
 @given(small_scenarios())
@@ -104,10 +116,10 @@ def test_same_seed_same_result(s, seed):
 def test_more_capacity_never_lowers_priority_matched(s, data):
     p = candidates_or_skip(s).problem
     j = data.draw(st.integers(0, p.n_supporters - 1))
-    more = p.capacity.copy()
-    more[j] += 100
+    more = p.limit_rhs.copy()
+    more[(p.limit_kind == LimitKind.CAPACITY) & (p.limit_owner == j)] += 100
     base = solve(p, "cpsat", time_limit_s=5).level1.value
-    bigger = solve(p.replace(capacity=more), "cpsat", time_limit_s=5).level1.value
+    bigger = solve(p.replace(limit_rhs=more), "cpsat", time_limit_s=5).level1.value
     assert bigger >= base
 
 
@@ -115,7 +127,8 @@ def test_more_capacity_never_lowers_priority_matched(s, data):
 def test_reported_objectives_match_recomputation(s):
     p = candidates_or_skip(s).problem
     r = solve(p, "cpsat", time_limit_s=5)
-    assert evaluate(p, r.assignment) == (r.level1.value, r.level2.value)
+    assert evaluate(p, r.pairs) == (r.level1.value, r.level2.value)
+    assert np.array_equal(r.pairs, p.assignment_to_pairs(r.assignment, r.second))
     assert r.level1.bound >= r.level1.value
 
 

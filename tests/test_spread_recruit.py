@@ -192,7 +192,7 @@ def test_recruitment_targets_table_and_summary(gap):
 
 def test_round_targets_are_the_unmatched_clients(gap):
     s, pool = gap
-    rnd = SolvedRound(np.array([-1, -1, -1, -1]), level1_optimal=False)
+    rnd = SolvedRound(np.zeros(0, np.int64), np.array([-1, -1, -1, -1]), level1_optimal=False)
     m = coverage_model(s, pool, round_=rnd)
     assert len(m.targets) == 4  # C0 is in reach but unmatched, so it is a target too
     rec = recruitment_targets(s, pool, 2, round_=rnd)

@@ -26,8 +26,9 @@ def by_id(table):
 
 
 def check_against_naive(p: ProblemData, assignment, level1_optimal, **kw):
-    est = by_id(supporter_resilience(p, assignment, level1_optimal=level1_optimal, **kw))
-    ref = by_id(resilience_naive(p, assignment))
+    ks = p.assignment_to_pairs(assignment)
+    est = by_id(supporter_resilience(p, ks, level1_optimal=level1_optimal, **kw))
+    ref = by_id(resilience_naive(p, ks))
     assert (ref["bound"] == "exact").all()
     for sid in p.supporter_ids:
         e, true = est.loc[sid], int(ref.loc[sid, "loss_estimate"])
@@ -85,7 +86,7 @@ def _chain():
 
 def test_hand_case_exact_losses():
     p = _chain()
-    a = np.array([0, 0])  # both with S1
+    a = p.assignment_to_pairs(np.array([0, 0]))  # both with S1
     est = by_id(supporter_resilience(p, a, level1_optimal=True))
     s1 = est.loc["S1"]
     # C2 moves to S2, C1 has nowhere to go: loss 5, proven by the component re-solve
@@ -100,7 +101,11 @@ def test_hand_case_exact_losses():
 
 def test_greedy_only_reports_upper_bounds_when_not_refined():
     p = _chain()
-    est = by_id(supporter_resilience(p, np.array([0, 0]), level1_optimal=True, refine_top=0))
+    est = by_id(
+        supporter_resilience(
+            p, p.assignment_to_pairs(np.array([0, 0])), level1_optimal=True, refine_top=0
+        )
+    )
     assert est.loc["S1", "method"] == "greedy_reassign"
     assert est.loc["S1", "loss_estimate"] == 5 and est.loc["S1", "bound"] == "upper_bound"
 
@@ -117,7 +122,7 @@ def test_local_resolve_beats_greedy_when_a_swap_is_needed():
         max_distance_km=12.0,
     )
     p = build_candidates(s).problem
-    a = np.array([0, 1])
+    a = p.assignment_to_pairs(np.array([0, 1]))
     greedy = by_id(supporter_resilience(p, a, level1_optimal=True, refine_top=0))
     assert greedy.loc["S1", "loss_estimate"] == 4  # greedy cannot move C2 out of the way
     est = by_id(supporter_resilience(p, a, level1_optimal=True))

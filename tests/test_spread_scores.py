@@ -115,7 +115,8 @@ def test_isolated_clients_name_the_binding_rule(two_las):
 
 def test_round_scores_count_cross_la_deployments(two_las):
     s, cand = two_las
-    rnd = SolvedRound(np.array([1, 0, -1, -1]), level1_optimal=True)  # C1 <- S2 (856)
+    p = cand.problem
+    rnd = SolvedRound.from_pairs(p, p.assignment_to_pairs(np.array([1, 0, -1, -1])), True)  # C1<-S2
     t = la_scores(s, cand, rnd).set_index("la_code")
     a, b = t.loc["855"], t.loc["856"]
     assert a["clients_matched"] == 2 and a["need_days_matched"] == 1.5
@@ -268,7 +269,7 @@ def test_feasibility_graph_edges_equal_pairs_on_random_scenarios(s):
 
 def test_flow_table_and_graph(two_las):
     s, cand = two_las
-    a = np.array([1, 0, -1, -1])
+    a = cand.problem.assignment_to_pairs(np.array([1, 0, -1, -1]))
     t = flow_table(s, cand.problem, a)
     assert list(zip(t["from_la"], t["to_la"], t["days"], t["deployments"], strict=True)) == [
         ("856", "855", 1.0, 1),

@@ -30,7 +30,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from broker.errors import ProblemCollector
-from broker.problem import FLAG_CROSS_PHASE, FLAG_OTHER_LA, NO_LIMIT, ProblemData
+from broker.problem import FLAG_CROSS_PHASE, FLAG_OTHER_LA, NO_LIMIT, LimitKind, ProblemData
 from broker.scenario.model import Scenario
 from broker.units import OBJECTIVE_SCALE, days_to_int, gbp_to_int, package_cost_int
 
@@ -276,7 +276,7 @@ def build_candidates(scenario: Scenario) -> Candidates:
         pinned=pin_idx,
         client_group=client_group,
         group_budget=group_budget,
-        group_names=tuple(groups),
+        group_names=tuple(f"authority {g}" for g in groups),
         programme_budget=programme,
         name=cfg.name,
     )
@@ -363,36 +363,30 @@ def _pinned_pairs(
 
 
 def _check_pinned_totals(scenario: Scenario, p: ProblemData) -> None:
+    """Pins that together exceed a capacity or a budget are an input error."""
     if not len(p.pinned):
         return
     file = str(scenario.source / "pinned.csv") if scenario.source else "pinned.csv"
     errors = ProblemCollector()
-    k = p.pinned
-    load = np.bincount(p.pair_supporter[k], weights=p.pair_load[k], minlength=p.n_supporters)
-    for j in np.flatnonzero(load > p.capacity):
-        errors.add(
-            file,
-            f"pinned deployments of supporter {p.supporter_ids[j]} need "
-            f"{load[j] / 100:g} days per week, more than its capacity of "
-            f"{p.capacity[j] / 100:g} (rule 2)",
-        )
-    if p.n_groups:
-        g = p.client_group[p.pair_client[k]]
-        spent = np.bincount(g[g >= 0], weights=p.pair_cost[k][g >= 0], minlength=p.n_groups)
-        for gi in np.flatnonzero(spent > p.group_budget):
+    used = p.usage(p.pinned)
+    for r in np.flatnonzero(used > p.limit_rhs):
+        if p.limit_kind[r] == LimitKind.CAPACITY:
             errors.add(
                 file,
-                f"pinned deployments of authority {p.group_names[gi]} cost "
-                f"£{spent[gi] / 1e4:,.2f}, more than its budget of "
-                f"£{p.group_budget[gi] / 1e4:,.2f} (rule 7)",
+                f"pinned deployments of {p.limit_names[r]} need {used[r] / 100:g} days per "
+                f"week, more than its capacity of {p.limit_rhs[r] / 100:g} (rule 2)",
             )
-    total = int(p.pair_cost[k].sum())
-    if p.programme_budget != NO_LIMIT and total > p.programme_budget:
-        errors.add(
-            file,
-            f"pinned deployments cost £{total / 1e4:,.2f}, more than the "
-            f"programme budget of £{p.programme_budget / 1e4:,.2f} (rule 7)",
-        )
+        else:
+            whose = (
+                "the programme budget"
+                if p.limit_kind[r] == LimitKind.PROGRAMME_BUDGET
+                else f"the budget of {p.limit_names[r]}"
+            )
+            errors.add(
+                file,
+                f"pinned deployments cost £{used[r] / 1e4:,.2f}, more than {whose} of "
+                f"£{p.limit_rhs[r] / 1e4:,.2f} (rule 7)",
+            )
     errors.raise_if_any()
 
 

@@ -18,6 +18,9 @@ over_budget                every package left costs more than a budget allows
 supporters_full            every supporter in reach is at capacity
 authority_budget           a supporter has room but the authority's budget is spent
 programme_budget           a supporter has room but the programme budget is spent
+school_budget              a team fits, but not within the school's own budget
+budget_mix                 each package with room is over a different budget
+no_second_supporter        a lead has room but no second supporter for the team
 not_reached                room exists; the solver stopped before matching it
 =========================  =====================================================
 """
@@ -28,13 +31,15 @@ import numpy as np
 import pandas as pd
 
 from broker.candidates import STAGES, Candidates
-from broker.problem import NO_LIMIT
+from broker.problem import LEAD, ROLE_NAMES, LimitKind, ProblemData
 from broker.scenario.model import Scenario
 from broker.solve.result import Result, SolveStatus
+from broker.units import DAY_SCALE, MONEY_SCALE
 
 OUTCOME_COLUMNS = [
     "client_id",
     "supporter_id",
+    "role",
     "status",
     "days_per_week",
     "cost_gbp",
@@ -108,19 +113,27 @@ def _isolated_reason(scenario: Scenario, cand: Candidates, i: int) -> tuple[str,
             f"the cheapest package in reach costs £{cheapest:,.2f}, more than the "
             f"school's budget of £{budget:,.2f}",
         )
-    p = cand.problem
-    g = p.client_group[i]
-    if g >= 0 and cheapest * 1e4 > p.group_budget[g]:
+    la_budget = _authority_budget(scenario, str(cli["la_code"].iat[i]))
+    if la_budget is not None and cheapest > la_budget:
         return (
             "over_budget",
             f"the cheapest package in reach costs £{cheapest:,.2f}, more than its "
-            f"authority's whole budget of £{p.group_budget[g] / 1e4:,.2f}",
+            f"authority's whole budget of £{la_budget:,.2f}",
         )
+    programme = scenario.config.programme_budget_gbp
     return (
         "over_budget",
         f"the cheapest package in reach costs £{cheapest:,.2f}, more than the "
-        f"programme budget of £{p.programme_budget / 1e4:,.2f}",
+        f"programme budget of £{(programme or 0.0):,.2f}",
     )
+
+
+def _authority_budget(scenario: Scenario, la_code: str) -> float | None:
+    a = scenario.authorities
+    if not len(a):
+        return None
+    hit = a.loc[a["la_code"] == la_code, "budget_gbp"]
+    return None if hit.empty or np.isnan(hit.iat[0]) else float(hit.iat[0])
 
 
 def _reach_text(cand: Candidates) -> str:
@@ -129,76 +142,71 @@ def _reach_text(cand: Candidates) -> str:
 
 
 def outcomes(scenario: Scenario, cand: Candidates, result: Result) -> pd.DataFrame:
-    """One row per client: match, package and reason.
+    """One row per client and supporter: match, package and reason.
 
-    Columns are :data:`OUTCOME_COLUMNS`; ``reason`` is empty for matched clients.
+    A matched client has one row per member of its team (``role`` ``lead``, then
+    ``second``); an unmatched client has one row with a ``reason_code`` and a
+    sentence. Columns are :data:`OUTCOME_COLUMNS`.
     """
     p = cand.problem
-    a = np.asarray(result.assignment)
-    chosen = p.assignment_to_pairs(a)
-    pinned_clients = set(p.pair_client[p.pinned].tolist())
-    cap_left = p.capacity.astype(np.int64) - np.bincount(
-        p.pair_supporter[chosen], weights=p.pair_load[chosen], minlength=p.n_supporters
-    ).astype(np.int64)
-    group_left = p.group_budget.astype(np.int64).copy()
-    if p.n_groups:
-        g = p.client_group[p.pair_client[chosen]]
-        np.subtract.at(group_left, g[g >= 0], p.pair_cost[chosen][g >= 0])
-    prog_left = (
-        p.programme_budget - int(p.pair_cost[chosen].sum())
-        if p.programme_budget != NO_LIMIT
-        else None
-    )
+    chosen = np.asarray(result.pairs, dtype=np.int64)
+    pinned = np.zeros(p.n_pairs, dtype=bool)
+    pinned[p.pinned] = True
+    residual = p.residual(chosen)
     served_min_priority = np.full(p.n_supporters, np.iinfo(np.int64).max)
     np.minimum.at(served_min_priority, p.pair_supporter[chosen], p.priority[p.pair_client[chosen]])
-
+    by_client: dict[int, list[int]] = {}
+    for k in chosen.tolist():
+        by_client.setdefault(int(p.pair_client[k]), []).append(k)
     starts = p.client_pair_ranges()
     rows = []
-    cli = scenario.clients
     for i in range(p.n_clients):
         cid = p.client_ids[i]
-        if a[i] >= 0:
-            k = int(chosen[np.searchsorted(p.pair_client[chosen], i)])
-            rows.append(
-                (
-                    cid,
-                    p.supporter_ids[a[i]],
-                    "pinned" if i in pinned_clients else "matched",
-                    float(cli["need_days"].iat[i]),
-                    p.pair_cost[k] / 1e4,
-                    round(float(p.pair_distance_km[k]), 2),
-                    "",
-                    "",
+        if i in by_client:
+            for k in by_client[i]:
+                rows.append(
+                    (
+                        cid,
+                        p.supporter_ids[p.pair_supporter[k]],
+                        ROLE_NAMES[p.pair_role[k]],
+                        "pinned" if pinned[k] else "matched",
+                        p.pair_load[k] / DAY_SCALE,
+                        p.pair_cost[k] / MONEY_SCALE,
+                        round(float(p.pair_distance_km[k]), 2),
+                        "",
+                        "",
+                    )
                 )
-            )
             continue
-        lo, hi = starts[i], starts[i + 1]
+        lo, hi = int(starts[i]), int(starts[i + 1])
         if lo == hi:
             code, text = _isolated_reason(scenario, cand, i)
         else:
-            code, text = _blocked_reason(
-                p, i, lo, hi, cap_left, group_left, prog_left, served_min_priority, result
-            )
-        rows.append((cid, "", "unmatched", 0.0, 0.0, np.nan, code, text))
+            code, text = _blocked_reason(p, i, lo, hi, residual, served_min_priority, result)
+        rows.append((cid, "", "", "unmatched", 0.0, 0.0, np.nan, code, text))
     return pd.DataFrame(rows, columns=OUTCOME_COLUMNS)
 
 
-def _blocked_reason(
-    p,
-    i,
-    lo,
-    hi,
-    cap_left,
-    group_left,
-    prog_left,  # type: ignore[no-untyped-def]
-    served_min_priority,
-    result,
-):
+def _blocked_by(p: ProblemData, ks: np.ndarray, residual: np.ndarray) -> list[set[int]]:
+    """For each pair, the limits it does not fit into (empty set: it fits)."""
+    out = []
+    for k in ks.tolist():
+        rows, amounts = p.limits_of(k)
+        out.append({int(r) for r in rows[amounts > residual[rows]]})
+    return out
+
+
+def _blocked_reason(  # type: ignore[no-untyped-def]
+    p: ProblemData, i, lo, hi, residual, served_min_priority, result: Result
+) -> tuple[str, str]:
     ks = np.arange(lo, hi)
-    js = p.pair_supporter[ks]
-    full = p.pair_load[ks] > cap_left[js]
+    ks = ks[p.pair_role[ks] == LEAD]
+    blocked = _blocked_by(p, ks, residual)
+    kind = p.limit_kind
+    full = np.array([any(kind[r] == LimitKind.CAPACITY for r in b) for b in blocked])
     n = len(ks)
     if full.all():
+        js = p.pair_supporter[ks]
         lowest = int(served_min_priority[js].min())
         if lowest >= p.priority[i]:
             tail = "with clients of equal or higher priority"
@@ -212,24 +220,44 @@ def _blocked_reason(
             f"all {n} supporter{'s' if n != 1 else ''} in reach "
             f"{'are' if n != 1 else 'is'} at capacity {tail}",
         )
-    room = ks[~full]
-    g = p.client_group[i]
-    if g >= 0 and (p.pair_cost[room] > group_left[g]).all():
+    room = [(k, b) for k, b, f in zip(ks.tolist(), blocked, full, strict=True) if not f]
+    cheapest = min(p.pair_cost[k] for k, _ in room) / MONEY_SCALE
+    for limit_kind, code in (
+        (LimitKind.GROUP_BUDGET, "authority_budget"),
+        (LimitKind.CLIENT_BUDGET, "school_budget"),
+        (LimitKind.PROGRAMME_BUDGET, "programme_budget"),
+    ):
+        hit = [next((r for r in b if kind[r] == limit_kind), None) for _, b in room]
+        if all(h is not None for h in hit):
+            r = int(hit[0])  # type: ignore[arg-type]
+            m = len(room)
+            who = (
+                "the programme"
+                if limit_kind == LimitKind.PROGRAMME_BUDGET
+                else "its {} ({})".format(*p.limit_names[r].split(" ", 1))
+                if limit_kind == LimitKind.GROUP_BUDGET
+                else "the school's own budget"
+            )
+            return (
+                code,
+                f"{m} supporter{'s' if m != 1 else ''} in reach "
+                f"{'have' if m != 1 else 'has'} room, but {who} has "
+                f"£{max(int(residual[r]), 0) / MONEY_SCALE:,.2f} of budget left and the cheapest "
+                f"such package costs £{cheapest:,.2f}",
+            )
+    if any(b for _, b in room):
         return (
-            "authority_budget",
-            f"{len(room)} supporter{'s' if len(room) != 1 else ''} in reach "
-            f"{'have' if len(room) != 1 else 'has'} room, but its authority "
-            f"({p.group_names[g]}) has £{group_left[g] / 1e4:,.2f} of budget left and the "
-            f"cheapest such package costs £{p.pair_cost[room].min() / 1e4:,.2f}",
+            "budget_mix",
+            "supporters in reach have room, but each remaining package is over one of the "
+            "budgets left: " + "; ".join(sorted({p.limit_names[r] for _, b in room for r in b})),
         )
-    if g >= 0:
-        room = room[p.pair_cost[room] <= group_left[g]]
-    if prog_left is not None and (p.pair_cost[room] > prog_left).all():
+    fits = [k for k, _ in room]
+    if p.team_size[i] == 2:
         return (
-            "programme_budget",
-            f"supporters in reach have room, but the programme has "
-            f"£{prog_left / 1e4:,.2f} of budget left and the cheapest such package "
-            f"costs £{p.pair_cost[room].min() / 1e4:,.2f}",
+            "no_second_supporter",
+            f"{len(fits)} lead supporter{'s' if len(fits) != 1 else ''} in reach "
+            f"{'have' if len(fits) != 1 else 'has'} room, but no second supporter for the team "
+            "has room beside them",
         )
     if result.level1.optimal and result.status is not SolveStatus.UNKNOWN:
         # Cannot happen for positive priorities: matching would raise level 1.
@@ -239,6 +267,6 @@ def _blocked_reason(
         )
     return (
         "not_reached",
-        f"supporter {p.supporter_ids[p.pair_supporter[room[0]]]} has room, but the "
+        f"supporter {p.supporter_ids[p.pair_supporter[fits[0]]]} has room, but the "
         f"solver stopped ({result.stopped_by.replace('_', ' ')}) before matching it",
     )

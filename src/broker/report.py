@@ -16,6 +16,7 @@ from broker.units import OBJECTIVE_SCALE
 ASSIGNMENT_COLUMNS = [
     "client_id",
     "supporter_id",
+    "role",
     "status",
     "days_per_week",
     "cost_gbp",
@@ -31,14 +32,15 @@ def summary(rnd: MatchingRound) -> dict[str, object]:
     matched = t[t["status"] != "unmatched"]
     reasons = t.loc[t["status"] == "unmatched", "reason_code"].value_counts().sort_index()
     need = rnd.scenario.clients["need_days"].to_numpy(float)
+    lead = matched[matched["role"] == "lead"]
     return {
         "scenario": rnd.scenario.name,
         "broker_version": broker.__version__,
         "clients": int(p.n_clients),
         "supporters": int(p.n_supporters),
         "candidate_pairs": int(p.n_pairs),
-        "matched": int(len(matched)),
-        "pinned": int((t["status"] == "pinned").sum()),
+        "matched": int(len(lead)),
+        "pinned": int(((t["status"] == "pinned") & (t["role"] == "lead")).sum()),
         "unmatched": int((t["status"] == "unmatched").sum()),
         "priority_total": int(p.priority.sum()),
         "priority_matched": int(r.level1.value),
@@ -50,7 +52,7 @@ def summary(rnd: MatchingRound) -> dict[str, object]:
         "level2_gap": round(r.level2.gap, 6),
         "level2_optimal": bool(r.level2.optimal),
         "need_days_total": round(float(need.sum()), 2),
-        "need_days_matched": round(float(matched["days_per_week"].sum()), 2),
+        "need_days_matched": round(float(lead["days_per_week"].sum()), 2),
         "total_cost_gbp": round(float(matched["cost_gbp"].sum()), 2),
         "mean_distance_km": (
             round(float(matched["distance_km"].mean()), 2) if len(matched) else None

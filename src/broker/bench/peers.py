@@ -60,6 +60,7 @@ current process is a dedicated benchmark worker (:func:`mark_isolated`). Nothing
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import tempfile
@@ -74,8 +75,9 @@ from typing import cast
 import numpy as np
 from scipy import sparse
 
-from broker.problem import NO_LIMIT, ProblemData
-from broker.solve.result import Level, Result, SolveStatus, evaluate, freeze
+from broker.problem import ProblemData
+from broker.solve.model import build_cpsat, constraint_matrix
+from broker.solve.result import Level, Result, SolveStatus, evaluate, freeze, make_result
 
 _ISOLATED = False
 
@@ -178,40 +180,12 @@ class Weighting:
 
 
 def _rows(p: ProblemData) -> tuple[sparse.csc_matrix, np.ndarray, np.ndarray]:
-    """Constraint matrix (CSC, one column per pair) with row lower and upper bounds.
-
-    Rows: one per client (``= 1`` if required, else ``<= 1``), one per supporter
-    (load ``<= capacity``), one per budget group (cost ``<= budget``) and one for the
-    programme budget if it is set. Built from arrays, without loops over pairs.
-    """
-    k = np.arange(p.n_pairs, dtype=np.int64)
-    rows = [p.pair_client.astype(np.int64), p.n_clients + p.pair_supporter.astype(np.int64)]
-    cols = [k, k]
-    vals = [np.ones(p.n_pairs), p.pair_load.astype(np.float64)]
-    lo = [p.required.astype(np.float64), np.zeros(p.n_supporters)]
-    hi = [np.ones(p.n_clients), p.capacity.astype(np.float64)]
-    r0 = p.n_clients + p.n_supporters
-    if p.n_groups:
-        g = p.client_group[p.pair_client].astype(np.int64)
-        has = g >= 0
-        rows.append(r0 + g[has])
-        cols.append(k[has])
-        vals.append(p.pair_cost[has].astype(np.float64))
-        lo.append(np.zeros(p.n_groups))
-        hi.append(p.group_budget.astype(np.float64))
-        r0 += p.n_groups
-    if p.programme_budget != NO_LIMIT:
-        rows.append(np.full(p.n_pairs, r0, dtype=np.int64))
-        cols.append(k)
-        vals.append(p.pair_cost.astype(np.float64))
-        lo.append(np.zeros(1))
-        hi.append(np.array([float(p.programme_budget)]))
-        r0 += 1
-    a = sparse.csc_matrix(
-        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(r0, p.n_pairs)
-    )
-    a.sort_indices()
-    return a, np.concatenate(lo), np.concatenate(hi)
+    """Constraint matrix (CSC, one column per pair) with row lower and upper bounds:
+    :func:`broker.solve.model.constraint_matrix`, the formulation every solver shares."""
+    a, lo, hi = constraint_matrix(p)
+    out = sparse.csc_matrix(a)
+    out.sort_indices()
+    return out, lo, hi
 
 
 def _result(
@@ -248,29 +222,29 @@ def _result(
         "trace_source": trace_source,
     }
     if chosen is None or solver_status in ("infeasible", "unknown"):
-        empty = np.full(p.n_clients, -1, dtype=np.int64)
         infeasible = solver_status == "infeasible"
         b1 = 0 if infeasible else min(weighting.level1_bound(bound), weighting.total_priority)
-        return Result(
-            freeze(empty),
-            Level(0, b1, False, "max"),
-            Level(0, weighting.lower, False, "min"),
-            SolveStatus.INFEASIBLE if infeasible else SolveStatus.UNKNOWN,
-            name,
-            params,
-            seed,
-            runtime,
-            "infeasible" if infeasible else "time_limit",
-            log,
+        return make_result(
+            p,
+            np.zeros(0, np.int64),
+            level1=Level(0, b1, False, "max"),
+            level2=Level(0, weighting.lower, False, "min"),
+            status=SolveStatus.INFEASIBLE if infeasible else SolveStatus.UNKNOWN,
+            solver=name,
+            params=params,
+            seed=seed,
+            runtime_s=runtime,
+            stopped_by="infeasible" if infeasible else "time_limit",
+            log=log,
         )
-    assignment = p.pairs_to_assignment(chosen)
-    v1, v2 = evaluate(p, assignment)
+    v1, v2 = evaluate(p, chosen)
     proved = solver_status == "optimal"  # the solver proved its own objective optimal
     b1 = v1 if proved else max(min(weighting.level1_bound(bound), weighting.total_priority), v1)
     both = proved and weighting.with_level2
     b2 = v2 if both else min(weighting.level2_bound(bound, v1), v2)
-    return Result(
-        assignment=freeze(assignment),
+    return make_result(
+        p,
+        chosen,
         level1=Level(v1, b1, b1 == v1, "max"),
         level2=Level(v2, b2, both or (b1 == v1 and b2 == v2), "min"),
         status=SolveStatus.OPTIMAL if both else SolveStatus.FEASIBLE,
@@ -552,46 +526,7 @@ def solve_cpsat_plain(
     t0 = time.perf_counter()
     p = problem
     weighting = Weighting.of(p, objective)
-    model = cp_model.CpModel()
-    x = [model.new_bool_var(f"x{k}") for k in range(p.n_pairs)]
-    starts = p.client_pair_ranges().tolist()
-    for i in range(p.n_clients):
-        lits = x[starts[i] : starts[i + 1]]
-        if p.required[i]:
-            model.add_exactly_one(lits)
-        elif lits:
-            model.add_at_most_one(lits)
-
-    def at_most(keys: np.ndarray, n_groups: int, weights: np.ndarray, limits: np.ndarray) -> None:
-        order = np.argsort(keys, kind="stable")
-        bounds = np.searchsorted(keys[order], np.arange(n_groups + 1)).tolist()
-        for g in range(n_groups):
-            ks = order[bounds[g] : bounds[g + 1]].tolist()
-            if ks:
-                model.add(
-                    cp_model.LinearExpr.weighted_sum([x[k] for k in ks], weights[ks].tolist())
-                    <= int(limits[g])
-                )
-
-    at_most(p.pair_supporter.astype(np.int64), p.n_supporters, p.pair_load, p.capacity)
-    if p.n_groups:
-        g = p.client_group[p.pair_client].astype(np.int64)
-        keep = np.flatnonzero(g >= 0)
-        order = np.argsort(g[keep], kind="stable")
-        bounds = np.searchsorted(g[keep][order], np.arange(p.n_groups + 1)).tolist()
-        for gi in range(p.n_groups):
-            ks = keep[order[bounds[gi] : bounds[gi + 1]]].tolist()
-            if ks:
-                model.add(
-                    cp_model.LinearExpr.weighted_sum([x[k] for k in ks], p.pair_cost[ks].tolist())
-                    <= int(p.group_budget[gi])
-                )
-    if p.programme_budget != NO_LIMIT:
-        model.add(
-            cp_model.LinearExpr.weighted_sum(x, p.pair_cost.tolist()) <= int(p.programme_budget)
-        )
-    for k in p.pinned.tolist():
-        model.add(x[k] == 1)
+    model, x = build_cpsat(p)
     model.maximize(cp_model.LinearExpr.weighted_sum(x, weighting.coefficients(p).tolist()))
 
     trace: list[tuple[float, int, int | None]] = []
@@ -648,17 +583,8 @@ def solve_greedy(
         problem, SolveOptions(time_limit_s=time_limit_s, seed=seed, workers=workers)
     )
     trace = ((r.runtime_s, r.level1.value, r.level2.value),) if r.status.has_solution else ()
-    return Result(
-        r.assignment,
-        r.level1,
-        r.level2,
-        r.status,
-        "greedy",
-        dict(r.params) | {"trace": trace, "trace_source": "final"},
-        r.seed,
-        r.runtime_s,
-        r.stopped_by,
-        r.log,
+    return dataclasses.replace(
+        r, solver="greedy", params=dict(r.params) | {"trace": trace, "trace_source": "final"}
     )
 
 
@@ -744,17 +670,8 @@ def run_isolated(
     if answer["error"]:
         raise RuntimeError(f"{name} failed in its subprocess:\n{answer['error']}")
     r: Result = answer["result"]
-    return Result(
-        freeze(r.assignment),
-        r.level1,
-        r.level2,
-        r.status,
-        r.solver,
-        r.params,
-        r.seed,
-        r.runtime_s,
-        r.stopped_by,
-        r.log,
+    return dataclasses.replace(
+        r, pairs=freeze(r.pairs), assignment=freeze(r.assignment), second=freeze(r.second)
     )
 
 

@@ -227,7 +227,7 @@ def run_one(inst: Instance, problem: ProblemData, solver: str, seed: int, config
     )
     complete = r.status.has_solution
     if complete:
-        broken = verify.violations(problem, np.asarray(r.assignment))
+        broken = verify.violations(problem, np.asarray(r.assignment), second=np.asarray(r.second))
         row["feasible"] = not broken
         if broken:
             row["error"] = "infeasible solution: " + "; ".join(broken[:3])

@@ -48,10 +48,11 @@ import time
 import numpy as np
 from ortools.sat.python import cp_model
 
-from broker.problem import NO_LIMIT, ProblemData
+from broker.problem import ProblemData
 from broker.solve.base import SolveOptions, register
-from broker.solve.greedy import greedy_assignment
-from broker.solve.result import Level, Result, SolveStatus, evaluate, freeze
+from broker.solve.greedy import greedy_pairs
+from broker.solve.model import build_cpsat, is_complete, scaled
+from broker.solve.result import Level, Result, SolveStatus, evaluate, make_result
 
 LEVEL1_SHARE = 0.7
 """Share of the time and work limits level 1 may use; level 2 gets the rest."""
@@ -63,72 +64,9 @@ EXACT_PAIR_LIMIT = 4_000
 """Above this many candidate pairs the portfolio (bound thread + LNS) is used."""
 
 
-def scaled(problem: ProblemData) -> ProblemData:
-    """Exact rescaling of costs/budgets and loads/capacities by their GCDs."""
-    p = problem
-    costs = p.pair_cost[p.pair_cost > 0]
-    g = int(np.gcd.reduce(costs)) if len(costs) else 1
-    loads = np.concatenate([p.pair_load[p.pair_load > 0], p.capacity[p.capacity > 0]])
-    lg = int(np.gcd.reduce(loads)) if len(loads) else 1
-    if g <= 1 and lg <= 1:
-        return p
-    budget = p.group_budget // g
-    prog = p.programme_budget // g if p.programme_budget != NO_LIMIT else NO_LIMIT
-    return p.replace(
-        pair_cost=p.pair_cost // g,
-        group_budget=budget,
-        programme_budget=prog,
-        pair_load=p.pair_load // lg,
-        capacity=p.capacity // lg,
-    )
-
-
-def _groups(keys: np.ndarray, n: int) -> list[np.ndarray]:
-    order = np.argsort(keys, kind="stable")
-    bounds = np.searchsorted(keys[order], np.arange(n + 1))
-    return [order[bounds[g] : bounds[g + 1]] for g in range(n)]
-
-
 def build_model(problem: ProblemData) -> tuple[cp_model.CpModel, list[cp_model.IntVar]]:
-    """Build the CP-SAT model of the hard rules (no objective)."""
-    p = problem
-    model = cp_model.CpModel()
-    model.name = p.name or "broker"
-    x = [model.new_bool_var(f"x{k}") for k in range(p.n_pairs)]
-    starts = p.client_pair_ranges()
-    for i in range(p.n_clients):
-        lits = x[starts[i] : starts[i + 1]]
-        if p.required[i]:
-            model.add_exactly_one(lits)
-        elif len(lits) > 1:
-            model.add_at_most_one(lits)
-    load = p.pair_load
-    for j, ks in enumerate(_groups(p.pair_supporter.astype(np.int64), p.n_supporters)):
-        if len(ks) and int(load[ks].sum()) > p.capacity[j]:
-            model.add(
-                cp_model.LinearExpr.weighted_sum([x[k] for k in ks], [int(v) for v in load[ks]])
-                <= int(p.capacity[j])
-            )
-    if p.n_groups:
-        pair_group = p.client_group[p.pair_client].astype(np.int64)
-        has = pair_group >= 0
-        idx = np.flatnonzero(has)
-        for g, sub in enumerate(_groups(pair_group[has], p.n_groups)):
-            ks = idx[sub]
-            if len(ks) and int(p.pair_cost[ks].sum()) > p.group_budget[g]:
-                model.add(
-                    cp_model.LinearExpr.weighted_sum(
-                        [x[k] for k in ks], [int(v) for v in p.pair_cost[ks]]
-                    )
-                    <= int(p.group_budget[g])
-                )
-    if p.programme_budget != NO_LIMIT and int(p.pair_cost.sum()) > p.programme_budget:
-        model.add(
-            cp_model.LinearExpr.weighted_sum(x, [int(v) for v in p.pair_cost]) <= p.programme_budget
-        )
-    for k in p.pinned:
-        model.add(x[int(k)] == 1)
-    return model, x
+    """Build the CP-SAT model of the hard rules (no objective); see :mod:`broker.solve.model`."""
+    return build_cpsat(problem)
 
 
 class _Progress(cp_model.CpSolverSolutionCallback):
@@ -268,10 +206,8 @@ class CpSatSolver:
             f"model: {p.n_pairs} pairs, {len(model.proto.constraints)} constraints, "
             f"built in {build_s:.2f}s"
         )
-        hint = greedy_assignment(p)
-        hint_pairs = (
-            set(p.assignment_to_pairs(hint).tolist()) if np.all(hint[p.required] >= 0) else set()
-        )
+        hint = greedy_pairs(p)
+        hint_pairs = set(hint.tolist()) if is_complete(p, hint) else set()
         for k, var in enumerate(x):
             model.add_hint(var, k in hint_pairs)
 
@@ -296,26 +232,25 @@ class CpSatSolver:
         say(log[-1])
         params = self.parameters(options) | {"time_limit_s": total_time, "work_limit": total_work}
         if not st1.has_solution:
-            empty = np.full(p.n_clients, -1, dtype=np.int64)
             bound = (
                 int(np.floor(s1.best_objective_bound + 1e-6))
                 if st1 is not SolveStatus.INFEASIBLE
                 else 0
             )
-            return Result(
-                freeze(empty),
-                Level(0, bound, False, "max"),
-                Level(0, 0, False, "min"),
-                st1,
-                self.name,
-                params,
-                options.seed,
-                time.perf_counter() - t0,
-                "infeasible" if st1 is SolveStatus.INFEASIBLE else "time_limit",
-                tuple(log),
+            return make_result(
+                p,
+                np.zeros(0, np.int64),
+                level1=Level(0, bound, False, "max"),
+                level2=Level(0, 0, False, "min"),
+                status=st1,
+                solver=self.name,
+                params=params,
+                seed=options.seed,
+                runtime_s=time.perf_counter() - t0,
+                stopped_by="infeasible" if st1 is SolveStatus.INFEASIBLE else "time_limit",
+                log=log,
             )
         chosen1 = np.array(s1.boolean_values(x), dtype=bool) if x else np.zeros(0, bool)
-        a1 = p.pairs_to_assignment(chosen1)
         l1 = int(round(s1.objective_value))
         l1_bound = int(np.floor(s1.best_objective_bound + 1e-6))
         l1_opt = st1 is SolveStatus.OPTIMAL
@@ -336,11 +271,11 @@ class CpSatSolver:
             t0,
         )
         if st2.has_solution:
-            a = p.pairs_to_assignment(np.array(s2.boolean_values(x), dtype=bool))
+            a = np.array(s2.boolean_values(x), dtype=bool)
             l2_opt = st2 is SolveStatus.OPTIMAL
             l2_bound = int(np.ceil(s2.best_objective_bound - 1e-6))
         else:
-            a = a1
+            a = chosen1
             l2_opt = False
             l2_bound = int(np.minimum(p.pair_level2, 0).sum())
         log.append(
@@ -359,8 +294,9 @@ class CpSatSolver:
             stopped = "work_limit"
         else:
             stopped = "time_limit"
-        return Result(
-            assignment=freeze(a),
+        return make_result(
+            original,
+            a,
             level1=Level(v1, max(l1_bound, v1), l1_opt, "max"),
             level2=Level(v2, min(l2_bound, v2), l2_opt, "min"),
             status=SolveStatus.OPTIMAL if both else SolveStatus.FEASIBLE,
@@ -369,7 +305,7 @@ class CpSatSolver:
             seed=options.seed,
             runtime_s=runtime,
             stopped_by=stopped,
-            log=tuple(log),
+            log=log,
         )
 
 

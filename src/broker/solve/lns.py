@@ -30,7 +30,8 @@ from dataclasses import dataclass
 import numpy as np
 from ortools.sat.python import cp_model
 
-from broker.problem import NO_LIMIT, ProblemData
+from broker.problem import LimitKind, ProblemData
+from broker.solve.model import build_cpsat
 
 STEP_OVERHEAD_WORK = 0.03
 """Work charged per step on top of CP-SAT's own count, for the model building it does
@@ -54,11 +55,11 @@ class Neighbourhoods:
         order = np.argsort(p.pair_supporter, kind="stable")
         self.sup_order = order
         self.sup_starts = np.searchsorted(p.pair_supporter[order], np.arange(p.n_supporters + 1))
-        grp = p.client_group.astype(np.int64)
-        self.by_group = p.n_groups > 0 and bool(np.any(grp >= 0))
+        grp = client_budget_group(p)
+        self.by_group = bool(np.any(grp >= 0))
         if self.by_group:
             # units are budget groups; clients without a group form singleton units
-            unit = np.where(grp >= 0, grp, p.n_groups + np.arange(p.n_clients))
+            unit = np.where(grp >= 0, grp, p.n_limits + np.arange(p.n_clients))
         else:
             unit = np.arange(p.n_clients)
         _, unit = np.unique(unit, return_inverse=True)
@@ -104,79 +105,43 @@ class Neighbourhoods:
         return np.sort(np.concatenate([self.members[u] for u in chosen]))
 
 
+def client_budget_group(p: ProblemData) -> np.ndarray:
+    """Per client, the first funder budget (a group limit) its pairs are charged to, or -1."""
+    kinds = p.limit_kind[p.limit_row]
+    on = kinds == LimitKind.GROUP_BUDGET
+    pair_of_entry = np.repeat(np.arange(p.n_pairs), np.diff(p.limit_ptr))
+    out = np.full(p.n_clients, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(out, p.pair_client[pair_of_entry[on]], p.limit_row[on].astype(np.int64))
+    return np.where(out == np.iinfo(np.int64).max, -1, out)
+
+
 def _sub_solve(
-    p: ProblemData, assignment: np.ndarray, free: np.ndarray, level: int, work: float, seed: int
+    p: ProblemData, current: np.ndarray, free: np.ndarray, level: int, work: float, seed: int
 ) -> tuple[np.ndarray | None, float]:
-    """Re-optimise the clients in ``free``; return the new assignment if it improves."""
-    starts = np.asarray(p.client_pair_ranges())
+    """Re-optimise the clients in ``free``; return the new pair set if it improves.
+
+    Everything else stays fixed: the sub-problem's limits are what the fixed pairs
+    leave, so any sub-solution combines with them into a feasible whole.
+    """
     free_mask = np.zeros(p.n_clients, dtype=bool)
     free_mask[free] = True
-    current = p.assignment_to_pairs(assignment)
-    fixed = current[~free_mask[p.pair_client[current]]]
-    inside = current[free_mask[p.pair_client[current]]]
-    cap = p.capacity - np.bincount(
-        p.pair_supporter[fixed], weights=p.pair_load[fixed], minlength=p.n_supporters
-    ).astype(np.int64)
-    group_left = p.group_budget.astype(np.int64).copy()
-    if p.n_groups:
-        g = p.client_group[p.pair_client[fixed]]
-        np.subtract.at(group_left, g[g >= 0], p.pair_cost[fixed][g >= 0])
-    prog_left = (
-        p.programme_budget - int(p.pair_cost[fixed].sum())
-        if p.programme_budget != NO_LIMIT
-        else None
-    )
-    ks = (
-        np.concatenate([np.arange(starts[i], starts[i + 1]) for i in free])
-        if len(free)
-        else np.zeros(0, np.int64)
-    )
-    if len(ks) == 0:
+    inside_mask = free_mask[p.pair_client[current]]
+    fixed, inside = current[~inside_mask], current[inside_mask]
+    sub, ks = p.subproblem(free, p.residual(fixed))
+    if sub.n_pairs == 0:
         return None, 0.0
-    model = cp_model.CpModel()
-    x = [model.new_bool_var(f"x{k}") for k in ks]
-    pc = p.pair_client[ks]
-    # clients: pairs of one client are contiguous in ks
-    cuts = np.flatnonzero(np.diff(pc)) + 1
-    for seg, i in zip(np.split(np.arange(len(ks)), cuts), pc[np.r_[0, cuts]], strict=True):
-        lits = [x[n] for n in seg]
-        if p.required[i]:
-            model.add_exactly_one(lits)
-        elif len(lits) > 1:
-            model.add_at_most_one(lits)
-    js = p.pair_supporter[ks]
-    order = np.argsort(js, kind="stable")
-    jcuts = np.flatnonzero(np.diff(js[order])) + 1
-    for seg in np.split(order, jcuts):
-        j = js[seg[0]]
-        loads = p.pair_load[ks[seg]]
-        if int(loads.sum()) > cap[j]:
-            model.add(
-                cp_model.LinearExpr.weighted_sum([x[n] for n in seg], loads.tolist()) <= int(cap[j])
-            )
-    if p.n_groups:
-        gs = p.client_group[pc]
-        for h in np.unique(gs[gs >= 0]):
-            seg = np.flatnonzero(gs == h)
-            costs = p.pair_cost[ks[seg]]
-            if int(costs.sum()) > group_left[h]:
-                model.add(
-                    cp_model.LinearExpr.weighted_sum([x[n] for n in seg], costs.tolist())
-                    <= int(group_left[h])
-                )
-    if prog_left is not None and int(p.pair_cost[ks].sum()) > prog_left:
-        model.add(cp_model.LinearExpr.weighted_sum(x, p.pair_cost[ks].tolist()) <= prog_left)
+    model, x = build_cpsat(sub)
     in_now = np.isin(ks, inside)
     for var, v in zip(x, in_now, strict=True):
         model.add_hint(var, bool(v))
-    prio = p.pair_priority[ks]
+    prio = sub.pair_priority
     before1 = int(p.pair_priority[inside].sum())
     before2 = int(p.pair_level2[inside].sum())
     if level == 1:
         model.maximize(cp_model.LinearExpr.weighted_sum(x, prio.tolist()))
     else:
         model.add(cp_model.LinearExpr.weighted_sum(x, prio.tolist()) >= before1)
-        model.minimize(cp_model.LinearExpr.weighted_sum(x, p.pair_level2[ks].tolist()))
+        model.minimize(cp_model.LinearExpr.weighted_sum(x, sub.pair_level2.tolist()))
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1
     solver.parameters.random_seed = seed
@@ -187,14 +152,11 @@ def _sub_solve(
         return None, used
     chosen = np.array(solver.boolean_values(x), dtype=bool)
     new1 = int(prio[chosen].sum())
-    new2 = int(p.pair_level2[ks][chosen].sum())
+    new2 = int(sub.pair_level2[chosen].sum())
     better = new1 > before1 if level == 1 else (new1 >= before1 and new2 < before2)
     if not better:
         return None, used
-    out = assignment.copy()
-    out[free] = -1
-    out[p.pair_client[ks[chosen]]] = p.pair_supporter[ks[chosen]]
-    return out, used
+    return np.sort(np.concatenate([fixed, ks[chosen]])), used
 
 
 def improve(
@@ -210,14 +172,14 @@ def improve(
     should_stop: Callable[[], bool] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> tuple[np.ndarray, LnsStats]:
-    """Improve a feasible assignment by LNS (see the module docstring).
+    """Improve a feasible pair set ``start`` by LNS (see the module docstring).
 
     Stops when ``work_limit`` deterministic units are spent (reproducible), the wall
     clock passes ``time_limit_s`` (safety net), or ``should_stop()`` is true.
     """
     rng = np.random.default_rng(seed)
     hood = Neighbourhoods(p, target_clients)
-    a = np.asarray(start, dtype=np.int64).copy()
+    a = p.as_pair_indices(start)
     stats = LnsStats()
     t0 = time.perf_counter()
     n_units = len(hood.members)
@@ -229,7 +191,9 @@ def improve(
         stats.iterations += 1
         # favour units with unmatched clients that could be matched (level 1)
         if level == 1 and rng.random() < 0.7:
-            open_clients = np.flatnonzero((a < 0) & has_pairs)
+            matched = np.zeros(p.n_clients, bool)
+            matched[p.pair_client[a]] = True
+            open_clients = np.flatnonzero(~matched & has_pairs)
             seed_unit = (
                 int(hood.unit[rng.choice(open_clients)])
                 if len(open_clients)
@@ -247,7 +211,6 @@ def improve(
             stats.improvements += 1
         if progress is not None and time.perf_counter() - last_report > 2.0:
             last_report = time.perf_counter()
-            k = p.assignment_to_pairs(a)
-            value = int(p.pair_priority[k].sum()) if level == 1 else int(p.pair_level2[k].sum())
+            value = int(p.pair_priority[a].sum()) if level == 1 else int(p.pair_level2[a].sum())
             progress(f"LNS level {level}: {value:,} after {stats.iterations} steps")
     return a, stats

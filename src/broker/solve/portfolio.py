@@ -27,14 +27,13 @@ from concurrent.futures import Future, ProcessPoolExecutor
 
 import numpy as np
 from ortools.sat.python import cp_model
-from scipy.optimize import linprog
 
-from broker.problem import NO_LIMIT, ProblemData
+from broker.problem import ProblemData
 from broker.solve.base import SolveOptions
-from broker.solve.greedy import greedy_assignment
+from broker.solve.greedy import greedy_pairs
 from broker.solve.lns import improve
-from broker.solve.milp import constraint_matrix
-from broker.solve.result import Level, Result, SolveStatus, evaluate, freeze
+from broker.solve.model import build_cpsat, constraint_matrix, fill, is_complete
+from broker.solve.result import Level, Result, SolveStatus, evaluate, make_result
 
 
 def _context() -> multiprocessing.context.BaseContext:
@@ -51,86 +50,40 @@ WALL_SAFETY = 1.5
 
 def lp_relaxation(p: ProblemData) -> tuple[float, np.ndarray] | None:
     """Level-1 LP bound and the fractional solution, or ``None`` if it fails."""
+    from scipy.optimize import LinearConstraint, milp
+
     a, lo, hi = constraint_matrix(p)
     lb = np.zeros(p.n_pairs)
     lb[p.pinned] = 1.0
-    req = p.required
-    if req.any():
-        from scipy.optimize import LinearConstraint, milp
-
-        res = milp(
-            -p.pair_priority.astype(float),
-            constraints=[LinearConstraint(a, lo, hi)],
-            bounds=(lb, np.ones(p.n_pairs)),
-            integrality=np.zeros(p.n_pairs),
-        )
-        if res.x is None:
-            return None
-        return -float(res.fun), res.x
-    res = linprog(
+    res = milp(
         -p.pair_priority.astype(float),
-        A_ub=a,
-        b_ub=hi,
-        bounds=np.column_stack([lb, np.ones(p.n_pairs)]),
-        method="highs",
+        constraints=[LinearConstraint(a, lo, hi)],
+        bounds=(lb, np.ones(p.n_pairs)),
+        integrality=np.zeros(p.n_pairs),
     )
-    if res.status != 0:
+    if res.x is None:
         return None
     return -float(res.fun), res.x
 
 
 def ordered_fill(p: ProblemData, order: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
-    """Feasible assignment taking pairs in ``order`` while they fit (pinned first)."""
-    a = np.full(p.n_clients, -1, dtype=np.int64) if start is None else start.copy()
-    cap = p.capacity.astype(np.int64).copy()
-    left = p.group_budget.astype(np.int64).copy()
-    prog = p.programme_budget
-    ks = list(p.pinned.tolist()) + list(order.tolist())
-    taken = p.assignment_to_pairs(a) if start is not None else np.zeros(0, np.int64)
-    for k in taken:
-        cap[p.pair_supporter[k]] -= p.pair_load[k]
-        g = p.client_group[p.pair_client[k]]
-        if g >= 0:
-            left[g] -= p.pair_cost[k]
-        if prog != NO_LIMIT:
-            prog -= int(p.pair_cost[k])
-    for k in ks:
-        i, j = p.pair_client[k], p.pair_supporter[k]
-        if a[i] >= 0 or p.pair_load[k] > cap[j]:
-            continue
-        g = p.client_group[i]
-        if g >= 0 and p.pair_cost[k] > left[g]:
-            continue
-        if prog != NO_LIMIT and p.pair_cost[k] > prog:
-            continue
-        a[i] = j
-        cap[j] -= p.pair_load[k]
-        if g >= 0:
-            left[g] -= p.pair_cost[k]
-        if prog != NO_LIMIT:
-            prog -= int(p.pair_cost[k])
-    return a
-
-
-def _complete(p: ProblemData, a: np.ndarray) -> bool:
-    return bool(np.all(a[p.required] >= 0))
+    """Feasible pair set taking pairs in ``order`` while they fit (pins first)."""
+    return fill(p, order, start)
 
 
 def _cpsat_worker(
     p: ProblemData, level: int, hint: np.ndarray, hold: int, work: float, wall: float, seed: int
 ) -> dict:
     """Full-model CP-SAT solve for one level (runs in a child process)."""
-    from broker.solve.cpsat import build_model
-
     out: dict = {}
-    model, x = build_model(p)
+    model, x = build_cpsat(p)
     prio = cp_model.LinearExpr.weighted_sum(x, [int(v) for v in p.pair_priority])
     if level == 1:
         model.maximize(prio)
     else:
         model.add(prio >= hold)
         model.minimize(cp_model.LinearExpr.weighted_sum(x, [int(v) for v in p.pair_level2]))
-    chosen = set(p.assignment_to_pairs(hint).tolist()) if _complete(p, hint) else set()
+    chosen = set(hint.tolist()) if is_complete(p, hint) else set()
     for k, var in enumerate(x):
         model.add_hint(var, k in chosen)
     solver = cp_model.CpSolver()
@@ -146,7 +99,7 @@ def _cpsat_worker(
         out["bound"] = solver.best_objective_bound
     out["work"] = solver.deterministic_time
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        out["assignment"] = p.pairs_to_assignment(np.array(solver.boolean_values(x), bool))
+        out["pairs"] = np.flatnonzero(np.array(solver.boolean_values(x), bool))
     out["optimal"] = status == cp_model.OPTIMAL
     return out
 
@@ -172,7 +125,7 @@ def _lns_run(
         should_stop=stop.is_set,
         progress=progress,
     )
-    out["assignment"] = a
+    out["pairs"] = a
     out["stats"] = stats
 
 
@@ -198,8 +151,8 @@ def _run_level(
     a_out = future.result()
     candidates = [
         x
-        for x in (a_out.get("assignment"), b_out.get("assignment"), start)
-        if x is not None and _complete(p, x)
+        for x in (a_out.get("pairs"), b_out.get("pairs"), start)
+        if x is not None and is_complete(p, x)
     ]
 
     def key(x: np.ndarray) -> tuple[int, int]:
@@ -225,7 +178,7 @@ def solve_portfolio(
         options.work_limit if options.work_limit is not None else options.time_limit_s
     )
     lp = lp_relaxation(p)
-    starts = [greedy_assignment(p)]
+    starts = [greedy_pairs(p)]
     lp_bound = None
     if lp is not None:
         lp_bound, xs = lp
@@ -233,7 +186,7 @@ def solve_portfolio(
         starts.append(ordered_fill(p, np.lexsort((np.arange(p.n_pairs), -score))))
         log.append(f"LP relaxation: bound {lp_bound:,.2f} in {time.perf_counter() - t0:.2f}s")
         say(log[-1])
-    complete = [s for s in starts if _complete(p, s)]
+    complete = [s for s in starts if is_complete(p, s)]
     start = max(complete, key=lambda a: evaluate(p, a)) if complete else starts[0]
     log.append(f"start: level 1 = {evaluate(p, start)[0]:,}")
     say(log[-1])
@@ -321,8 +274,9 @@ def _two_levels(
         "time_limit_s": total_time,
         "work_limit": total_work,
     }
-    return Result(
-        assignment=freeze(best2),
+    return make_result(
+        original,
+        best2,
         level1=Level(v1, max(l1_bound, v1), l1_opt, "max"),
         level2=Level(v2, min(l2_bound, v2), l2_opt, "min"),
         status=SolveStatus.OPTIMAL if both else SolveStatus.FEASIBLE,
@@ -331,5 +285,5 @@ def _two_levels(
         seed=options.seed,
         runtime_s=runtime,
         stopped_by=stopped,
-        log=tuple(log),
+        log=log,
     )

@@ -64,8 +64,13 @@ class Result:
 
     Attributes
     ----------
+    pairs
+        Indices of the chosen candidate pairs, sorted (int64, read-only): the
+        solution itself.
     assignment
-        Supporter index for each client, ``-1`` if unmatched (int64, read-only).
+        Lead supporter index for each client, ``-1`` if unmatched (int64, read-only).
+    second
+        Second supporter index for each client of a team of two, else ``-1``.
     level1
         Sum of priorities of matched clients (maximised).
     level2
@@ -85,7 +90,9 @@ class Result:
         Short, human-readable notes from the solver (progress, phases).
     """
 
+    pairs: np.ndarray
     assignment: np.ndarray
+    second: np.ndarray
     level1: Level
     level2: Level
     status: SolveStatus
@@ -96,9 +103,9 @@ class Result:
     stopped_by: str
     log: tuple[str, ...] = field(default=())
 
-    def chosen_pairs(self, problem: ProblemData) -> np.ndarray:
-        """Indices of the pairs used by :attr:`assignment`."""
-        return problem.assignment_to_pairs(self.assignment)
+    def chosen_pairs(self, problem: ProblemData | None = None) -> np.ndarray:
+        """Indices of the chosen pairs (the same as :attr:`pairs`)."""
+        return self.pairs
 
     @property
     def n_matched(self) -> int:
@@ -111,7 +118,39 @@ def freeze(a: np.ndarray) -> np.ndarray:
     return out
 
 
-def evaluate(problem: ProblemData, assignment: np.ndarray) -> tuple[int, int]:
-    """Level-1 and level-2 objective values of an assignment (no feasibility check)."""
-    k = problem.assignment_to_pairs(assignment)
-    return int(problem.pair_priority[k].sum()), int(problem.pair_level2[k].sum())
+def make_result(
+    problem: ProblemData,
+    pairs: np.ndarray,
+    *,
+    level1: Level,
+    level2: Level,
+    status: SolveStatus,
+    solver: str,
+    params: dict[str, object],
+    seed: int,
+    runtime_s: float,
+    stopped_by: str,
+    log: tuple[str, ...] | list[str] = (),
+) -> Result:
+    """Build a :class:`Result` from a pair set (0/1 vector or indices) of ``problem``."""
+    ks = problem.as_pair_indices(pairs)
+    lead, second = problem.pairs_to_roles(ks)
+    return Result(
+        pairs=freeze(ks),
+        assignment=freeze(lead),
+        second=freeze(second),
+        level1=level1,
+        level2=level2,
+        status=status,
+        solver=solver,
+        params=params,
+        seed=seed,
+        runtime_s=runtime_s,
+        stopped_by=stopped_by,
+        log=tuple(log),
+    )
+
+
+def evaluate(problem: ProblemData, pairs: np.ndarray) -> tuple[int, int]:
+    """Level-1 and level-2 objective values of a pair set (no feasibility check)."""
+    return problem.objective(pairs)

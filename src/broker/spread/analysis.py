@@ -140,12 +140,12 @@ def analyse(
     flows = res = None
     if round_ is not None:
         t = time.perf_counter()
-        flows = flow_table(scenario, p, round_.assignment)
+        flows = flow_table(scenario, p, round_.pairs)
         timed("flows", t)
         t = time.perf_counter()
         res = supporter_resilience(
             p,
-            round_.assignment,
+            round_.pairs,
             level1_optimal=round_.level1_optimal,
             refine_top=resilience_top,
             seed=seed,

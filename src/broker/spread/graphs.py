@@ -160,7 +160,7 @@ def la_graph(scenario: Scenario | None = None) -> nx.Graph:
 def flow_table(
     scenario: Scenario,
     problem: ProblemData,
-    assignment: np.ndarray,
+    pairs: np.ndarray,
     adjacency: nx.Graph | None = None,
 ) -> pd.DataFrame:
     """Deployments of a round aggregated by supporter LA -> client LA.
@@ -169,8 +169,8 @@ def flow_table(
     ----------
     scenario, problem
         The scenario and its candidate problem.
-    assignment
-        Supporter index per client (-1 unmatched).
+    pairs
+        The round's chosen pairs (indices, e.g. ``result.pairs``, or a 0/1 vector).
     adjacency
         LA neighbour graph for the ``adjacent`` column (default :func:`la_graph`).
 
@@ -183,7 +183,7 @@ def flow_table(
         the matched priority; ``cross_la`` is False on the diagonal (own-LA
         deployments), ``adjacent`` whether the two LAs are neighbours.
     """
-    k = problem.assignment_to_pairs(np.asarray(assignment))
+    k = problem.as_pair_indices(pairs)
     cla = scenario.clients["la_code"].astype(str).to_numpy()
     sla = scenario.supporters["la_code"].astype(str).to_numpy()
     frame = pd.DataFrame(
@@ -193,7 +193,7 @@ def flow_table(
             "deployments": 1,
             "days": problem.pair_load[k] / DAY_SCALE,
             "cost_gbp": problem.pair_cost[k] / MONEY_SCALE,
-            "priority": problem.priority[problem.pair_client[k]],
+            "priority": problem.pair_priority[k],
         }
     )
     out = frame.groupby(["from_la", "to_la"], as_index=False, sort=True).sum()
@@ -217,7 +217,7 @@ def flow_table(
 def flow_graph(
     scenario: Scenario,
     problem: ProblemData,
-    assignment: np.ndarray,
+    pairs: np.ndarray,
     adjacency: nx.Graph | None = None,
 ) -> nx.DiGraph:
     """Deployment flow graph between authorities for a solved round.
@@ -230,7 +230,7 @@ def flow_graph(
         ``deployments``, ``days``, ``cost_gbp``, ``priority``, ``adjacent``.
         Deployments within one LA are self-loops.
     """
-    table = flow_table(scenario, problem, assignment, adjacency)
+    table = flow_table(scenario, problem, pairs, adjacency)
     g = nx.DiGraph(name=problem.name)
     codes = sorted(set(scenario.clients["la_code"]) | set(scenario.supporters["la_code"]))
     for code, name, region in zip(codes, la_names(codes), la_regions(codes), strict=True):

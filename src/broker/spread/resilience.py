@@ -55,7 +55,8 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from broker.problem import NO_LIMIT, ProblemData
+from broker.problem import LEAD, LimitKind, ProblemData
+from broker.solve.model import build_cpsat, fill
 from broker.units import DAY_SCALE
 
 RESILIENCE_COLUMNS = [
@@ -81,96 +82,77 @@ EXACT, UPPER = "exact", "upper_bound"
 
 @dataclass(frozen=True, eq=False)
 class _State:
-    """The round's residual capacity and budgets."""
+    """The round's pairs, each client's pairs, and what is left of every limit."""
 
-    chosen: np.ndarray  # pair index per client, -1 if unmatched
-    cap_left: np.ndarray
-    group_left: np.ndarray
-    prog_left: int | None
-    group_spent: np.ndarray
-    total_spent: int
+    pairs: np.ndarray  # chosen pair indices, sorted
+    client_pairs: dict[int, np.ndarray]  # client -> its chosen pairs (lead first)
+    residual: np.ndarray  # per limit
+
+    def of(self, clients: np.ndarray) -> np.ndarray:
+        """Chosen pairs of ``clients``."""
+        got = [self.client_pairs[int(i)] for i in clients if int(i) in self.client_pairs]
+        return np.concatenate(got) if got else np.zeros(0, np.int64)
+
+    def matched(self, n_clients: int) -> np.ndarray:
+        out = np.zeros(n_clients, dtype=bool)
+        out[list(self.client_pairs)] = True
+        return out
 
 
-def _state(p: ProblemData, assignment: np.ndarray) -> _State:
-    a = np.asarray(assignment, dtype=np.int64)
-    ks = p.assignment_to_pairs(a)
-    chosen = np.full(p.n_clients, -1, dtype=np.int64)
-    chosen[p.pair_client[ks]] = ks
-    used = np.bincount(
-        p.pair_supporter[ks], weights=p.pair_load[ks], minlength=p.n_supporters
-    ).astype(np.int64)
-    g = p.client_group[p.pair_client[ks]]
-    spent = np.zeros(p.n_groups, dtype=np.int64)
-    np.add.at(spent, g[g >= 0], p.pair_cost[ks][g >= 0])
-    total = int(p.pair_cost[ks].sum())
-    prog = None if p.programme_budget == NO_LIMIT else p.programme_budget - total
-    return _State(chosen, p.capacity - used, p.group_budget - spent, prog, spent, total)
+def _state(p: ProblemData, pairs: np.ndarray) -> _State:
+    ks = p.as_pair_indices(pairs)
+    client_pairs: dict[int, list[int]] = {}
+    for k in ks.tolist():
+        client_pairs.setdefault(int(p.pair_client[k]), []).append(k)
+    return _State(ks, {i: np.asarray(v, np.int64) for i, v in client_pairs.items()}, p.residual(ks))
+
+
+def _served_by(p: ProblemData, st: _State) -> list[np.ndarray]:
+    """Per supporter, the clients it serves in the round (in either role)."""
+    order = np.argsort(p.pair_supporter[st.pairs], kind="stable")
+    sup = p.pair_supporter[st.pairs][order]
+    bounds = np.searchsorted(sup, np.arange(p.n_supporters + 1))
+    clients = p.pair_client[st.pairs][order]
+    return [np.unique(clients[bounds[j] : bounds[j + 1]]) for j in range(p.n_supporters)]
 
 
 def _greedy_replace(
-    p: ProblemData, st: _State, starts: np.ndarray, j: int, clients: np.ndarray
-) -> tuple[int, dict[int, int]]:
-    """Re-place ``clients`` (all served by ``j``) without ``j``; priority recovered."""
-    cap = st.cap_left.copy()
-    group_left = st.group_left.copy()
-    prog = st.prog_left
-    for i in clients:
-        k = st.chosen[i]
-        g = p.client_group[i]
-        if g >= 0:
-            group_left[g] += p.pair_cost[k]
-        if prog is not None:
-            prog += int(p.pair_cost[k])
-    load = p.pair_load
-    order = clients[np.lexsort((clients, load[st.chosen[clients]], -p.priority[clients]))]
-    placed: dict[int, int] = {}
-    recovered = 0
-    for i in order:
-        ks = np.arange(starts[i], starts[i + 1])
-        ks = ks[p.pair_supporter[ks] != j]
-        s = p.pair_supporter[ks]
-        ok = load[ks] <= cap[s]
-        g = p.client_group[i]
-        if g >= 0:
-            ok &= p.pair_cost[ks] <= group_left[g]
-        if prog is not None:
-            ok &= p.pair_cost[ks] <= prog
-        ks, s = ks[ok], s[ok]
-        if not len(ks):
-            continue
-        best = int(np.lexsort((s, p.pair_level2[ks], cap[s] - load[ks]))[0])
-        k, js = int(ks[best]), int(s[best])
-        cap[js] -= load[k]
-        if g >= 0:
-            group_left[g] -= p.pair_cost[k]
-        if prog is not None:
-            prog -= int(p.pair_cost[k])
-        placed[int(i)] = k
-        recovered += int(p.priority[i])
-    return recovered, placed
+    p: ProblemData, st: _State, j: int, clients: np.ndarray
+) -> tuple[int, np.ndarray]:
+    """Re-place ``clients`` (all served by ``j``) without ``j``, the rest fixed.
+
+    Returns the priority recovered and the new pairs (indices into ``p``).
+    """
+    sub, ks = _subproblem(p, st, clients, j)
+    need = np.zeros(sub.n_clients, dtype=np.int64)
+    lead = sub.pair_role == LEAD
+    np.maximum.at(need, sub.pair_client[lead], sub.pair_load[lead])
+    order = np.lexsort((np.arange(sub.n_clients), need, -sub.priority))
+    pos = np.empty(sub.n_clients, dtype=np.int64)
+    pos[order] = np.arange(sub.n_clients)
+    pair_order = np.lexsort((sub.pair_supporter, sub.pair_level2, pos[sub.pair_client]))
+    chosen = fill(sub, pair_order)
+    return int(sub.pair_priority[chosen].sum()), ks[chosen]
 
 
 def _coupling_components(p: ProblemData, drop: int) -> np.ndarray:
-    """Component label of every client in the coupling graph without supporter ``drop``."""
+    """Component label of every client in the coupling graph without supporter ``drop``.
+
+    Clients are linked to the supporters they could use and to every budget limit
+    their pairs are charged to when that budget can bind.
+    """
     n_c, n_s = p.n_clients, p.n_supporters
     keep = p.pair_supporter != drop
     rows = [p.pair_client[keep].astype(np.int64)]
     cols = [n_c + p.pair_supporter[keep].astype(np.int64)]
-    extra = n_c + n_s
-    if p.n_groups:
-        pair_group = p.client_group[p.pair_client].astype(np.int64)
-        has = pair_group >= 0
-        spend = np.bincount(pair_group[has], weights=p.pair_cost[has], minlength=p.n_groups)
-        binding = spend > p.group_budget
-        g = p.client_group.astype(np.int64)
-        link = (g >= 0) & binding[np.maximum(g, 0)]
-        rows.append(np.flatnonzero(link))
-        cols.append(extra + g[link])
-    extra += p.n_groups
-    if p.programme_budget != NO_LIMIT and int(p.pair_cost.sum()) > p.programme_budget:
-        rows.append(np.arange(n_c))
-        cols.append(np.full(n_c, extra))
-    n = extra + 1
+    budget = p.limit_kind != LimitKind.CAPACITY
+    totals = np.bincount(p.limit_row, weights=p.limit_amount.astype(float), minlength=p.n_limits)
+    binding = budget & (totals > p.limit_rhs)
+    pair_of_entry = np.repeat(np.arange(p.n_pairs), np.diff(p.limit_ptr))
+    on = binding[p.limit_row] & keep[pair_of_entry]
+    rows.append(p.pair_client[pair_of_entry[on]].astype(np.int64))
+    cols.append(n_c + n_s + p.limit_row[on].astype(np.int64))
+    n = n_c + n_s + p.n_limits
     r, c = np.concatenate(rows), np.concatenate(cols)
     graph = sp.csr_array((np.ones(len(r), dtype=np.int8), (r, c)), shape=(n, n))
     return connected_components(graph, directed=False)[1][:n_c]
@@ -178,53 +160,18 @@ def _coupling_components(p: ProblemData, drop: int) -> np.ndarray:
 
 def _subproblem(
     p: ProblemData, st: _State, clients: np.ndarray, drop: int
-) -> tuple[ProblemData, np.ndarray, np.ndarray]:
+) -> tuple[ProblemData, np.ndarray]:
     """Re-optimisation of ``clients`` without supporter ``drop``, everything else fixed.
 
-    Returns the sub-problem, its supporters (original indices) and its pairs
-    (original indices, in the sub-problem's order).
+    Returns the sub-problem and its pairs' indices in ``p``.
     """
-    clients = np.sort(np.asarray(clients, dtype=np.int64))
-    in_c = np.zeros(p.n_clients, dtype=bool)
-    in_c[clients] = True
-    ks = np.flatnonzero(in_c[p.pair_client] & (p.pair_supporter != drop))
-    sups = np.unique(p.pair_supporter[ks])
-    cmap = np.full(p.n_clients, -1, dtype=np.int64)
-    cmap[clients] = np.arange(len(clients))
-    smap = np.full(p.n_supporters, -1, dtype=np.int64)
-    smap[sups] = np.arange(len(sups))
-    # residual of the fixed rest: add back what the clients in C use now
-    cur = st.chosen[clients]
-    cur = cur[cur >= 0]
-    cap = st.cap_left.copy()
-    np.add.at(cap, p.pair_supporter[cur], p.pair_load[cur])
-    group = st.group_left.copy()
-    g = p.client_group[p.pair_client[cur]]
-    np.add.at(group, g[g >= 0], p.pair_cost[cur][g >= 0])
-    prog = NO_LIMIT if st.prog_left is None else st.prog_left + int(p.pair_cost[cur].sum())
-    pin_mask = np.zeros(p.n_pairs, dtype=bool)
-    pin_mask[p.pinned] = True
-    sub = ProblemData.create(
-        client_ids=[p.client_ids[i] for i in clients],
-        supporter_ids=[p.supporter_ids[s] for s in sups],
-        priority=p.priority[clients],
-        capacity=cap[sups],
-        pair_client=cmap[p.pair_client[ks]],
-        pair_supporter=smap[p.pair_supporter[ks]],
-        pair_load=p.pair_load[ks],
-        pair_cost=p.pair_cost[ks],
-        pair_level2=p.pair_level2[ks],
-        pair_distance_km=p.pair_distance_km[ks],
-        pair_flags=p.pair_flags[ks],
-        required=p.required[clients],
-        pinned=np.flatnonzero(pin_mask[ks]),
-        client_group=p.client_group[clients],
-        group_budget=group,
-        group_names=p.group_names,
-        programme_budget=prog,
+    rhs = st.residual + p.usage(st.of(clients))
+    return p.subproblem(
+        clients,
+        rhs,
+        keep_pair=p.pair_supporter != drop,
         name=f"{p.name} without {p.supporter_ids[drop]}",
     )
-    return sub, sups, ks
 
 
 class LocalSolve(NamedTuple):
@@ -258,7 +205,7 @@ def max_priority(
     problem
         The problem.
     hint
-        Optional feasible assignment (supporter per client) to start CP-SAT from.
+        Optional feasible pair set (indices into ``problem``) to start CP-SAT from.
     solver
         ``"highs"`` (default: HiGHS through :func:`scipy.optimize.milp` on
         :func:`broker.solve.milp.constraint_matrix`, single thread; its LP bound
@@ -342,14 +289,9 @@ def _cpsat_level1(
 ) -> tuple[np.ndarray | None, bool, bool]:
     from ortools.sat.python import cp_model
 
-    from broker.solve.cpsat import build_model
-
-    model, x = build_model(p)
+    model, x = build_cpsat(p)
     if hint is not None:
-        try:
-            use = set(p.assignment_to_pairs(hint).tolist())
-        except ValueError:
-            use = set()
+        use = set(p.as_pair_indices(hint).tolist())
         for k, var in enumerate(x):
             model.add_hint(var, k in use)
     model.maximize(cp_model.LinearExpr.weighted_sum(x, [int(v) for v in p.pair_priority]))
@@ -366,28 +308,12 @@ def _cpsat_level1(
 
 def _feasible(p: ProblemData, chosen: np.ndarray) -> bool:
     """Whether a 0/1 pair vector obeys every constraint, in exact integers."""
-    ks = np.flatnonzero(chosen)
-    if np.any(np.bincount(p.pair_client[ks], minlength=p.n_clients) > 1):
-        return False
-    per_client = np.bincount(p.pair_client[ks], minlength=p.n_clients)
-    if np.any(per_client[p.required] == 0) or not np.all(np.isin(p.pinned, ks)):
-        return False
-    load = np.zeros(p.n_supporters, dtype=np.int64)
-    np.add.at(load, p.pair_supporter[ks], p.pair_load[ks])
-    if np.any(load > p.capacity):
-        return False
-    if p.n_groups:
-        g = p.client_group[p.pair_client[ks]]
-        spent = np.zeros(p.n_groups, dtype=np.int64)
-        np.add.at(spent, g[g >= 0], p.pair_cost[ks][g >= 0])
-        if np.any(spent > p.group_budget):
-            return False
-    return p.programme_budget == NO_LIMIT or int(p.pair_cost[ks].sum()) <= p.programme_budget
+    return not p.violations(chosen, limit=1)
 
 
 def supporter_resilience(
     problem: ProblemData,
-    assignment: np.ndarray,
+    pairs: np.ndarray,
     *,
     level1_optimal: bool = False,
     refine_top: int = 10,
@@ -407,8 +333,8 @@ def supporter_resilience(
     ----------
     problem
         The candidate problem of the round.
-    assignment
-        The round's supporter index per client (-1 unmatched); must obey the rules.
+    pairs
+        The round's chosen pairs (indices or a 0/1 vector); must obey the rules.
     level1_optimal
         Whether the round's priority matched is proven optimal (allows ``exact``).
     refine_top
@@ -446,13 +372,10 @@ def supporter_resilience(
     """
     t_start = time.perf_counter()
     p = problem
-    a = np.asarray(assignment, dtype=np.int64)
-    st = _state(p, a)
-    starts = p.client_pair_ranges()
-    total_v = int(p.priority[a >= 0].sum())
-    order = np.argsort(a, kind="stable")
-    a_sorted = a[order]
-    bounds = np.searchsorted(a_sorted, np.arange(p.n_supporters + 1))
+    st = _state(p, pairs)
+    matched = st.matched(p.n_clients)
+    total_v = int(p.pair_priority[st.pairs].sum())
+    served_by = _served_by(p, st)
     n = p.n_supporters
     served = np.zeros(n, dtype=np.int64)
     days = np.zeros(n)
@@ -460,15 +383,16 @@ def supporter_resilience(
     recovered = np.zeros(n, dtype=np.int64)
     method = np.full(n, "unused", dtype=object)
     hood = np.zeros(n, dtype=np.int64)
-    placements: dict[int, dict[int, int]] = {}
+    placements: dict[int, np.ndarray] = {}
+    mine = p.pair_supporter[st.pairs]
     for j in range(n):
-        clients = order[bounds[j] : bounds[j + 1]]
+        clients = served_by[j]
         if not len(clients):
             continue
         served[j] = len(clients)
-        days[j] = p.pair_load[st.chosen[clients]].sum() / DAY_SCALE
+        days[j] = p.pair_load[st.pairs[mine == j]].sum() / DAY_SCALE
         prio[j] = int(p.priority[clients].sum())
-        recovered[j], placements[j] = _greedy_replace(p, st, starts, j, clients)
+        recovered[j], placements[j] = _greedy_replace(p, st, j, clients)
         method[j] = "greedy_reassign"
         hood[j] = len(clients)
     loss = prio - recovered
@@ -490,14 +414,14 @@ def supporter_resilience(
             break
         j = int(todo[0])
         refined[j] = True
-        clients = order[bounds[j] : bounds[j + 1]]
+        clients = served_by[j]
         comp = _coupling_components(p, int(j))
         hood_c = np.flatnonzero(np.isin(comp, comp[clients]))
         closed = _n_pairs(p, hood_c) <= max_pairs
         if not closed:
             hood_c = _neighbourhood(p, st, clients, int(j), neighbourhood_pairs)
-        sub, sups, _ks = _subproblem(p, st, hood_c, int(j))
-        hint = _hint(p, st, hood_c, sups, placements[int(j)], int(j))
+        sub, ks = _subproblem(p, st, hood_c, int(j))
+        hint = _hint(st, hood_c, ks, placements[int(j)], int(j), p)
         value, optimal, stop[j] = max_priority(
             sub,
             hint,
@@ -507,7 +431,7 @@ def supporter_resilience(
             time_limit_s=time_limit_s,
             seed=seed,
         )
-        current = int(p.priority[hood_c[a[hood_c] >= 0]].sum())
+        current = int(p.priority[hood_c[matched[hood_c]]].sum())
         # a local re-solve may beat a non-optimal round; 0 is then still an upper bound
         local_loss = max(current - value, 0) if value >= 0 else None
         if local_loss is not None and local_loss <= loss[j]:
@@ -556,11 +480,10 @@ def _neighbourhood(
     near = np.setdiff1d(p.pair_supporter[ks], [j])
     is_near = np.zeros(p.n_supporters, dtype=bool)
     is_near[near] = True
-    served_near = np.flatnonzero(
-        (st.chosen >= 0) & is_near[p.pair_supporter[np.maximum(st.chosen, 0)]]
-    )
+    served_near = np.unique(p.pair_client[st.pairs[is_near[p.pair_supporter[st.pairs]]]])
+    matched = st.matched(p.n_clients)
     unmatched_near = np.unique(p.pair_client[is_near[p.pair_supporter]])
-    unmatched_near = unmatched_near[st.chosen[unmatched_near] < 0]
+    unmatched_near = unmatched_near[~matched[unmatched_near]]
     for extra in (np.union1d(served_near, unmatched_near), served_near):
         c = np.union1d(clients, extra)
         if _n_pairs(p, c) <= max_pairs:
@@ -569,27 +492,26 @@ def _neighbourhood(
 
 
 def _hint(
-    p: ProblemData,
     st: _State,
     clients: np.ndarray,
-    sups: np.ndarray,
-    placed: dict[int, int],
+    ks: np.ndarray,
+    placed: np.ndarray,
     j: int,
+    p: ProblemData,
 ) -> np.ndarray:
-    """Current assignment of ``clients`` without ``j`` plus the greedy re-placements."""
-    smap = np.full(p.n_supporters, -1, dtype=np.int64)
-    smap[sups] = np.arange(len(sups))
-    hint = np.full(len(clients), -1, dtype=np.int64)
-    for pos, i in enumerate(clients):
-        k = placed.get(int(i), st.chosen[i])
-        if k >= 0 and p.pair_supporter[k] != j:
-            hint[pos] = smap[p.pair_supporter[k]]
-    return hint
+    """Sub-problem pairs: the current pairs of ``clients`` not with ``j``, else the
+    greedy re-placements (``ks`` maps sub-problem pairs to ``p``'s)."""
+    current = st.of(clients)
+    current = current[p.pair_supporter[current] != j]
+    keep = np.union1d(current, placed)
+    # a team client keeps both members or neither
+    mask = np.isin(ks, keep)
+    return np.flatnonzero(mask)
 
 
 def resilience_naive(
     problem: ProblemData,
-    assignment: np.ndarray,
+    pairs: np.ndarray,
     *,
     solver: str = "highs",
     node_limit: int = 100_000,
@@ -604,14 +526,15 @@ def resilience_naive(
     full solve per supporter.
     """
     p = problem
-    a = np.asarray(assignment, dtype=np.int64)
-    st = _state(p, a)
-    total_v = int(p.priority[a >= 0].sum())
+    st = _state(p, pairs)
+    total_v = int(p.pair_priority[st.pairs].sum())
+    served_by = _served_by(p, st)
     rows = []
     everyone = np.arange(p.n_clients)
+    empty = _state(p, np.zeros(0, np.int64))
     for j in range(p.n_supporters):
-        sub, sups, _ks = _subproblem(p, _state(p, np.full(p.n_clients, -1)), everyone, j)
-        hint = _hint(p, st, everyone, sups, {}, j)
+        sub, ks = _subproblem(p, empty, everyone, j)
+        hint = _hint(st, everyone, ks, np.zeros(0, np.int64), j, p)
         value, optimal, stopped = max_priority(
             sub,
             hint,
@@ -621,18 +544,19 @@ def resilience_naive(
             time_limit_s=time_limit_s,
             seed=seed,
         )
-        mine = a == j
+        mine = served_by[j]
         loss = total_v - value
+        prio_j = int(p.priority[mine].sum())
         rows.append(
             (
                 p.supporter_ids[j],
                 "",
                 "",
                 "",
-                int(mine.sum()),
-                p.pair_load[st.chosen[mine]].sum() / DAY_SCALE,
-                int(p.priority[mine].sum()),
-                int(p.priority[mine].sum()) - loss,
+                len(mine),
+                p.pair_load[st.pairs[p.pair_supporter[st.pairs] == j]].sum() / DAY_SCALE,
+                prio_j,
+                prio_j - loss,
                 loss,
                 round(loss / total_v, 6) if total_v else 0.0,
                 "full_resolve",

@@ -1,9 +1,10 @@
 """A solved matching round as the spread tools see it, and reading one from a run folder.
 
-A round is reduced to the supporter index matched to each client (``-1`` when
-unmatched) over the same client and supporter order as the scenario's
-:class:`~broker.problem.ProblemData`, plus whether its level 1 (priority matched)
-was proven optimal, which decides whether some resilience figures are exact.
+A round is reduced to its chosen candidate pairs of the scenario's
+:class:`~broker.problem.ProblemData` (and, derived from them, the lead supporter
+of each client, ``-1`` when unmatched), plus whether its level 1 (priority
+matched) was proven optimal, which decides whether some resilience figures are
+exact.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from broker.errors import InputError, Problem, ProblemCollector
-from broker.problem import ProblemData
+from broker.problem import ROLE_NAMES, ProblemData
 from broker.scenario.model import Scenario
 
 
@@ -27,8 +28,10 @@ class SolvedRound:
 
     Attributes
     ----------
+    pairs
+        The chosen candidate pairs (sorted indices into the problem's pairs).
     assignment
-        Supporter index per client, ``-1`` if unmatched (int64, read-only).
+        Lead supporter index per client, ``-1`` if unmatched (int64, read-only).
     level1_optimal
         Whether the round's priority matched was proven optimal.
     solver
@@ -37,29 +40,49 @@ class SolvedRound:
         Where it came from (a run folder, or ``"result"``).
     """
 
+    pairs: np.ndarray
     assignment: np.ndarray
     level1_optimal: bool
     solver: str = ""
     source: str = "result"
 
     def __post_init__(self) -> None:
-        a = np.asarray(self.assignment, dtype=np.int64).copy()
-        a.flags.writeable = False
-        object.__setattr__(self, "assignment", a)
+        for name in ("pairs", "assignment"):
+            a = np.asarray(getattr(self, name), dtype=np.int64).copy()
+            a.flags.writeable = False
+            object.__setattr__(self, name, a)
+
+    @classmethod
+    def from_pairs(
+        cls,
+        problem: ProblemData,
+        pairs: np.ndarray,
+        level1_optimal: bool,
+        solver: str = "",
+        source: str = "result",
+    ) -> SolvedRound:
+        """From a pair set of ``problem``."""
+        ks = problem.as_pair_indices(pairs)
+        return cls(ks, problem.pairs_to_assignment(ks), level1_optimal, solver, source)
 
     @classmethod
     def from_result(cls, result: Any) -> SolvedRound:
         """From a :class:`broker.solve.Result` (or a :class:`broker.pipeline.MatchingRound`)."""
         res = getattr(result, "result", result)
-        return cls(np.asarray(res.assignment), bool(res.level1.optimal), str(res.solver))
+        return cls(
+            np.asarray(res.pairs),
+            np.asarray(res.assignment),
+            bool(res.level1.optimal),
+            str(res.solver),
+        )
 
-    def chosen_pairs(self, problem: ProblemData) -> np.ndarray:
+    def chosen_pairs(self, problem: ProblemData | None = None) -> np.ndarray:
         """Indices of the candidate pairs this round uses."""
-        return problem.assignment_to_pairs(self.assignment)
+        return self.pairs
 
     def priority_matched(self, problem: ProblemData) -> int:
         """Sum of priorities of matched clients."""
-        return int(problem.priority[self.assignment >= 0].sum())
+        return int(problem.pair_priority[self.pairs].sum())
 
 
 def read_run_dir(run_dir: str | Path, scenario: Scenario, problem: ProblemData) -> SolvedRound:
@@ -115,15 +138,28 @@ def read_run_dir(run_dir: str | Path, scenario: Scenario, problem: ProblemData) 
 
     cid_index = {c: i for i, c in enumerate(problem.client_ids)}
     sid_index = {s: j for j, s in enumerate(problem.supporter_ids)}
-    assignment = np.full(problem.n_clients, -1, dtype=np.int64)
-    seen: dict[str, int] = {}
+    chosen: list[int] = []
+    seen: dict[tuple[str, str], int] = {}
     file = str(apath)
-    n_s = max(problem.n_supporters, 1)
-    pair_keys = problem.pair_client.astype(np.int64) * n_s + problem.pair_supporter
     clients = table["client_id"].str.strip().tolist()
     supporters = table["supporter_id"].str.strip().tolist()
-    for r, (c, s) in enumerate(zip(clients, supporters, strict=True)):
+    roles = (
+        table["role"].str.strip().str.lower().tolist()
+        if "role" in table.columns
+        else [""] * len(table)
+    )
+    for r, (c, s, role_name) in enumerate(zip(clients, supporters, roles, strict=True)):
         row = r + 2
+        role_name = role_name or "lead"
+        if role_name not in ROLE_NAMES:
+            errors.add(
+                file,
+                f"unknown role; expected {' or '.join(ROLE_NAMES)} (blank for lead)",
+                row=row,
+                column="role",
+                value=role_name,
+            )
+            continue
         if c not in cid_index:
             errors.add(
                 file,
@@ -133,16 +169,18 @@ def read_run_dir(run_dir: str | Path, scenario: Scenario, problem: ProblemData) 
                 value=c,
             )
             continue
-        if c in seen:
+        if (c, role_name) in seen:
             errors.add(
                 file,
-                f"client listed more than once (first at row {seen[c]})",
+                "client listed more than once"
+                + (" as second supporter" if role_name == "second" else "")
+                + f" (first at row {seen[(c, role_name)]})",
                 row=row,
                 column="client_id",
                 value=c,
             )
             continue
-        seen[c] = row
+        seen[(c, role_name)] = row
         if s == "":
             continue
         if s not in sid_index:
@@ -156,8 +194,8 @@ def read_run_dir(run_dir: str | Path, scenario: Scenario, problem: ProblemData) 
             )
             continue
         i, j = cid_index[c], sid_index[s]
-        pos = int(np.searchsorted(pair_keys, i * n_s + j))
-        if pos >= len(pair_keys) or pair_keys[pos] != i * n_s + j:
+        pos = problem.pair_index(i, j, ROLE_NAMES.index(role_name))
+        if pos < 0:
             errors.add(
                 file,
                 f"client {c} may not be matched to supporter {s}: the hard rules "
@@ -167,8 +205,9 @@ def read_run_dir(run_dir: str | Path, scenario: Scenario, problem: ProblemData) 
                 value=s,
             )
             continue
-        assignment[i] = j
-    absent = [c for c in problem.client_ids if c not in seen]
+        chosen.append(pos)
+    listed = {c for c, _ in seen}
+    absent = [c for c in problem.client_ids if c not in listed]
     if absent:
         shown = ", ".join(absent[:10]) + (
             f" and {len(absent) - 10} more" if len(absent) > 10 else ""
@@ -182,15 +221,8 @@ def read_run_dir(run_dir: str | Path, scenario: Scenario, problem: ProblemData) 
 
     from broker.check import check_assignment
 
-    report = check_assignment(
-        scenario,
-        pd.DataFrame(
-            {
-                "client_id": list(problem.client_ids),
-                "supporter_id": [problem.supporter_ids[j] if j >= 0 else "" for j in assignment],
-            }
-        ),
-    )
+    ks = problem.as_pair_indices(np.asarray(chosen, dtype=np.int64))
+    report = check_assignment(scenario, pair_table(problem, ks))
     if not report.ok:
         raise InputError(
             [
@@ -198,7 +230,7 @@ def read_run_dir(run_dir: str | Path, scenario: Scenario, problem: ProblemData) 
                 for v in report.violations
             ]
         )
-    priority = int(problem.priority[assignment >= 0].sum())
+    priority = int(problem.pair_priority[ks].sum())
     claimed = summary.get("priority_matched")
     if claimed is not None and claimed != priority:
         raise InputError.one(
@@ -207,9 +239,28 @@ def read_run_dir(run_dir: str | Path, scenario: Scenario, problem: ProblemData) 
             f"assignments.csv matches priority {priority}; the two files do "
             "not belong to the same round of this scenario",
         )
-    return SolvedRound(
-        assignment,
+    return SolvedRound.from_pairs(
+        problem,
+        ks,
         bool(summary.get("level1_optimal", False)),
         str(summary.get("solver", "")),
         source=str(root),
     )
+
+
+def pair_table(problem: ProblemData, pairs: np.ndarray) -> pd.DataFrame:
+    """``client_id``, ``supporter_id``, ``role`` rows for a pair set (unmatched clients
+    get one row with a blank supporter), as the independent checker reads them."""
+    ks = problem.as_pair_indices(pairs)
+    matched = np.zeros(problem.n_clients, dtype=bool)
+    matched[problem.pair_client[ks]] = True
+    rows = [
+        (
+            problem.client_ids[problem.pair_client[k]],
+            problem.supporter_ids[problem.pair_supporter[k]],
+            ROLE_NAMES[problem.pair_role[k]],
+        )
+        for k in ks.tolist()
+    ]
+    rows += [(problem.client_ids[i], "", "") for i in np.flatnonzero(~matched)]
+    return pd.DataFrame(rows, columns=["client_id", "supporter_id", "role"])
