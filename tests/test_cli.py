@@ -39,10 +39,11 @@ def leics_run(tmp_path_factory):
 def test_run_writes_assignments_and_summary(leics_run):
     table = pd.read_csv(leics_run / "assignments.csv", dtype=str, keep_default_na=False)
     clients = pd.read_csv(LEICS / "clients.csv", dtype=str)
-    assert list(table.columns)[:8] == [
+    assert list(table.columns)[:9] == [
         "client_id",
         "supporter_id",
         "role",
+        "mode",
         "status",
         "days_per_week",
         "cost_gbp",

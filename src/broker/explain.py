@@ -10,6 +10,9 @@ code                       meaning
 =========================  =====================================================
 no_supporter_in_reach      no supporter within reach
 no_phase_match             supporters in reach, none of the client's phase
+no_mode_match              supporters in reach, none offering a mode the client needs
+no_expertise_match         supporters in reach, none with the expertise it must have
+no_second_in_reach         a team of two, but no supporter may be its second
 outside_network            supporters in reach serve only their own network
 authority_rule             the client's authority accepts none in reach
 need_exceeds_capacity      every supporter in reach has less capacity than needed
@@ -31,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from broker.candidates import STAGES, Candidates
-from broker.problem import LEAD, ROLE_NAMES, LimitKind, ProblemData
+from broker.problem import LEAD, ROLE_NAMES, SECOND, LimitKind, ProblemData
 from broker.scenario.model import Scenario
 from broker.solve.result import Result, SolveStatus
 from broker.units import DAY_SCALE, MONEY_SCALE
@@ -40,6 +43,7 @@ OUTCOME_COLUMNS = [
     "client_id",
     "supporter_id",
     "role",
+    "mode",
     "status",
     "days_per_week",
     "cost_gbp",
@@ -70,6 +74,20 @@ def _isolated_reason(scenario: Scenario, cand: Candidates, i: int) -> tuple[str,
             f"no {phase.replace('_', ' ')} supporter within reach ({before} supporter"
             f"{'s' if before != 1 else ''} of other phases in reach; cross-phase work "
             "is not allowed for them)",
+        )
+    if stage == "mode":
+        wanted = cli["mode"].iat[i] if "mode" in cli else ()
+        return (
+            "no_mode_match",
+            f"none of the {before} supporter{'s' if before != 1 else ''} in reach offers "
+            f"{' or '.join(m.replace('_', ' ') for m in wanted) or 'a mode it accepts'}",
+        )
+    if stage == "expertise":
+        must = cli["must"].iat[i] if "must" in cli else ()
+        return (
+            "no_expertise_match",
+            f"none of the {before} supporter{'s' if before != 1 else ''} left has all the "
+            f"expertise it must have ({', '.join(must)})",
         )
     if stage == "network":
         net = cli["network"].iat[i] or "none"
@@ -103,7 +121,7 @@ def _isolated_reason(scenario: Scenario, cand: Candidates, i: int) -> tuple[str,
         return (
             "only_conflicting",
             f"the only supporter{'s' if before != 1 else ''} in reach ({before}) "
-            f"{'are' if before != 1 else 'is'} listed as conflicts",
+            f"{'are' if before != 1 else 'is'} listed as conflicts, or of a kind it excludes",
         )
     cheapest = cand.cheapest_gbp[i]
     budget = cli["budget_gbp"].iat[i]
@@ -134,6 +152,16 @@ def _authority_budget(scenario: Scenario, la_code: str) -> float | None:
         return None
     hit = a.loc[a["la_code"] == la_code, "budget_gbp"]
     return None if hit.empty or np.isnan(hit.iat[0]) else float(hit.iat[0])
+
+
+def _isolated_second(cand: Candidates, i: int) -> tuple[str, str]:
+    counts = cand.second_counts[i]
+    stage = STAGES[int(np.argmax(counts == 0))]
+    return (
+        "no_second_in_reach",
+        "it needs a team of two, and no second supporter is allowed: the "
+        f"{stage} rule removes the last candidate for the second role",
+    )
 
 
 def _reach_text(cand: Candidates) -> str:
@@ -169,6 +197,7 @@ def outcomes(scenario: Scenario, cand: Candidates, result: Result) -> pd.DataFra
                         cid,
                         p.supporter_ids[p.pair_supporter[k]],
                         ROLE_NAMES[p.pair_role[k]],
+                        cand.mode_ids[cand.pair_mode[k]],
                         "pinned" if pinned[k] else "matched",
                         p.pair_load[k] / DAY_SCALE,
                         p.pair_cost[k] / MONEY_SCALE,
@@ -179,11 +208,13 @@ def outcomes(scenario: Scenario, cand: Candidates, result: Result) -> pd.DataFra
                 )
             continue
         lo, hi = int(starts[i]), int(starts[i + 1])
-        if lo == hi:
+        if lo == hi or not np.any(p.pair_role[lo:hi] == LEAD):
             code, text = _isolated_reason(scenario, cand, i)
+        elif p.team_size[i] == 2 and not np.any(p.pair_role[lo:hi] == SECOND):
+            code, text = _isolated_second(cand, i)
         else:
             code, text = _blocked_reason(p, i, lo, hi, residual, served_min_priority, result)
-        rows.append((cid, "", "", "unmatched", 0.0, 0.0, np.nan, code, text))
+        rows.append((cid, "", "", "", "unmatched", 0.0, 0.0, np.nan, code, text))
     return pd.DataFrame(rows, columns=OUTCOME_COLUMNS)
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from broker.candidates import Candidates, build_candidates
+from broker.candidates.encode import level1_coefficients
 from broker.check import CheckReport, check_assignment
 from broker.explain import outcomes
 from broker.scenario.model import Scenario
@@ -85,9 +86,12 @@ def run_round(
             "the independent checker rejected the solution (a bug in broker):\n"
             + "\n".join(report.violations)
         )
-    if report.priority_matched != result.level1.value:
+    coef, _scale = level1_coefficients(scenario)
+    lead = table[(table["status"] != "unmatched") & (table["role"] == "lead")]
+    index = {c: i for i, c in enumerate(scenario.clients["client_id"])}
+    recomputed = int(coef[[index[c] for c in lead["client_id"]]].sum())
+    if recomputed != result.level1.value:
         raise AssertionError(
-            f"level 1 reported {result.level1.value}, recomputed "
-            f"{report.priority_matched} (a bug in broker)"
+            f"level 1 reported {result.level1.value}, recomputed {recomputed} (a bug in broker)"
         )
     return MatchingRound(scenario, cand, result, table, report, timings)

@@ -17,6 +17,7 @@ ASSIGNMENT_COLUMNS = [
     "client_id",
     "supporter_id",
     "role",
+    "mode",
     "status",
     "days_per_week",
     "cost_gbp",
@@ -28,7 +29,12 @@ ASSIGNMENT_COLUMNS = [
 
 def summary(rnd: MatchingRound) -> dict[str, object]:
     """The figures of a round as a JSON-ready dict."""
-    r, p, t = rnd.result, rnd.candidates.problem, rnd.outcomes
+    r, p, t, cand = rnd.result, rnd.candidates.problem, rnd.outcomes, rnd.candidates
+    kept = int(np.isin(cand.proposal_pairs, r.pairs).sum())
+    n_prop = len(rnd.scenario.proposals)
+    proposals = (
+        {"proposals": {"total": n_prop, "kept": kept, "changed": n_prop - kept}} if n_prop else {}
+    )
     matched = t[t["status"] != "unmatched"]
     reasons = t.loc[t["status"] == "unmatched", "reason_code"].value_counts().sort_index()
     need = rnd.scenario.clients["need_days"].to_numpy(float)
@@ -42,15 +48,21 @@ def summary(rnd: MatchingRound) -> dict[str, object]:
         "matched": int(len(lead)),
         "pinned": int(((t["status"] == "pinned") & (t["role"] == "lead")).sum()),
         "unmatched": int((t["status"] == "unmatched").sum()),
-        "priority_total": int(p.priority.sum()),
-        "priority_matched": int(r.level1.value),
-        "priority_bound": int(r.level1.bound),
+        "priority_total": int(rnd.scenario.clients["priority"].sum()),
+        "priority_matched": int(rnd.check.priority_matched),
+        "priority_bound": int(r.level1.bound) if cand.level1_scale == 1 else None,
         "priority_gap": round(r.level1.gap, 6),
         "level1_optimal": bool(r.level1.optimal),
-        "level2_points": round(r.level2.value / OBJECTIVE_SCALE, 3),
-        "level2_bound_points": round(r.level2.bound / OBJECTIVE_SCALE, 3),
+        "level1_objective": int(r.level1.value),
+        "level1_bound": int(r.level1.bound),
+        "level1_scale": int(cand.level1_scale),
+        "level2_points": round((r.level2.value + cand.proposal_weight * kept) / OBJECTIVE_SCALE, 3),
+        "level2_bound_points": (
+            round(r.level2.bound / OBJECTIVE_SCALE, 3) if not cand.proposal_weight else None
+        ),
         "level2_gap": round(r.level2.gap, 6),
         "level2_optimal": bool(r.level2.optimal),
+        **proposals,
         "need_days_total": round(float(need.sum()), 2),
         "need_days_matched": round(float(lead["days_per_week"].sum()), 2),
         "total_cost_gbp": round(float(matched["cost_gbp"].sum()), 2),
@@ -95,13 +107,24 @@ def format_summary(rnd: MatchingRound) -> str:
         + (f" ({s['pinned']} pinned)" if s["pinned"] else "")
         + f"; need met {s['need_days_matched']:g} of {s['need_days_total']:g} days/week",
         f"  priority matched {s['priority_matched']} of {s['priority_total']} "
-        f"(best bound {s['priority_bound']}, gap {100 * float(s['priority_gap']):.2f}%)",
+        + (
+            f"(best bound {s['priority_bound']}, gap {100 * float(s['priority_gap']):.2f}%)"
+            if s["priority_bound"] is not None
+            else f"(high-need weighted objective {s['level1_objective'] / s['level1_scale']:g}, "
+            f"bound {s['level1_bound'] / s['level1_scale']:g}, "
+            f"gap {100 * float(s['priority_gap']):.2f}%)"
+        ),
         f"  total cost £{s['total_cost_gbp']:,.2f}"
         + (f", mean distance {s['mean_distance_km']:.1f} km" if s["mean_distance_km"] else ""),
         f"  solver {s['solver']}: {s['solver_status']} (stopped by {s['stopped_by']}) in "
         f"{s['runtime_s']:.2f}s, seed {s['seed']}",
         "  independent check: " + ("passed" if rnd.check.ok else "FAILED"),
     ]
+    if "proposals" in s:
+        pr = s["proposals"]
+        lines.append(
+            f"  earlier proposals: {pr['kept']} of {pr['total']} kept, {pr['changed']} changed"
+        )
     if s["unmatched_reasons"]:
         reasons = ", ".join(f"{k} {v}" for k, v in s["unmatched_reasons"].items())  # type: ignore[union-attr]
         lines.append(f"  unmatched by reason: {reasons}")

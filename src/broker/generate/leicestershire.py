@@ -78,6 +78,9 @@ def build(seed: int = 2024, schools: pd.DataFrame | None = None) -> Scenario:
         weights=Weights(
             cost_per_1000_gbp=1.0, distance_per_km=1.0, cross_phase=50.0, other_la=25.0
         ),
+        # The county commissions network support from its own budget in this scenario
+        # (the LEEP proposal delegates the money to schools: `broker scenario leep`).
+        funders={"network_support": "authority"},
     )
     authorities = pd.DataFrame(
         [

@@ -52,6 +52,8 @@ __all__ = [
 
 #: Environment variable naming the folder of rule files.
 ENV_VAR = "BROKER_MODELS_DIR"
+NOT_PROGRAMMES = {"fields.toml", "modes.toml"}
+"""Files in the models folder that are not programme rule files."""
 #: File (in the models folder) declaring the input fields; it is not a programme.
 FIELDS_FILE = "fields.toml"
 #: The only ``schema_version`` this code reads.
@@ -135,7 +137,7 @@ def find_models_dir(path: str | os.PathLike[str] | None = None) -> Path:
 def list_programmes(models_dir: str | os.PathLike[str] | None = None) -> list[str]:
     """Names (file stems) of the programme files in the models folder, sorted."""
     d = find_models_dir(models_dir)
-    return sorted(p.stem for p in d.glob("*.toml") if p.name != FIELDS_FILE)
+    return sorted(p.stem for p in d.glob("*.toml") if p.name not in NOT_PROGRAMMES)
 
 
 # --------------------------------------------------------------------------- reading
@@ -810,7 +812,7 @@ def load_all(models_dir: str | os.PathLike[str] | None = None) -> dict[str, Prog
     problems: list[Problem] = []
     out: dict[str, Programme] = {}
     for path in sorted(d.glob("*.toml")):
-        if path.name == FIELDS_FILE:
+        if path.name in NOT_PROGRAMMES:
             continue
         collector = ProblemCollector()
         doc = _read_toml(path, collector)

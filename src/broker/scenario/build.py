@@ -16,9 +16,9 @@ from broker.errors import ProblemCollector
 from broker.scenario import schema
 from broker.scenario.model import Config, Scenario
 from broker.scenario.read import (
-    _pairs,
     parse_authorities,
     parse_clients,
+    parse_pair_files,
     parse_supporters,
 )
 
@@ -59,6 +59,7 @@ def from_frames(
     conflicts: pd.DataFrame | None = None,
     pinned: pd.DataFrame | None = None,
     *,
+    proposals: pd.DataFrame | None = None,
     label: str = "<memory>",
 ) -> Scenario:
     """Validate in-memory tables laid out as scenario format v1.
@@ -67,7 +68,7 @@ def from_frames(
     ----------
     config
         Scenario settings.
-    supporters, clients, authorities, conflicts, pinned
+    supporters, clients, authorities, conflicts, pinned, proposals
         Tables with the same columns as the CSV files. Lists in ``phase`` or
         ``neighbours`` may be given as tuples. Inputs are not modified.
     label
@@ -91,27 +92,20 @@ def from_frames(
                 f"{label}/{name}.csv", "missing required column(s) " + ", ".join(missing), row=1
             )
     errors.raise_if_any()
-    s = parse_supporters(sup, f"{label}/supporters.csv", errors)
-    c = parse_clients(cli, f"{label}/clients.csv", errors, config.weeks)
+    s = parse_supporters(sup, f"{label}/supporters.csv", errors, config)
+    c = parse_clients(cli, f"{label}/clients.csv", errors, config.weeks, config)
     a = parse_authorities(_as_text(authorities, ("la_code",)), f"{label}/authorities.csv", errors)
-    sids, cids = set(s["supporter_id"]), set(c["client_id"])
-    con = _pairs(
-        _as_text(conflicts, ("client_id", "supporter_id")),
-        f"{label}/conflicts.csv",
+    errors.raise_if_any()
+    pair_cols = ("client_id", "supporter_id")
+    con, pin, prop = parse_pair_files(
+        c,
+        s,
+        _as_text(conflicts, pair_cols),
+        _as_text(pinned, pair_cols),
+        _as_text(proposals, pair_cols),
+        label,
         errors,
-        sids,
-        cids,
     )
-    pin_text = _as_text(pinned, ("client_id", "supporter_id"))
-    pin = _pairs(pin_text, f"{label}/pinned.csv", errors, sids, cids)
-    for row in pin_text.index[pin_text["client_id"].duplicated(keep="first")]:
-        errors.add(
-            f"{label}/pinned.csv",
-            "client pinned more than once",
-            row=row,
-            column="client_id",
-            value=pin_text.at[row, "client_id"],
-        )
     errors.raise_if_any()
     return Scenario(
         config=config,
@@ -120,6 +114,7 @@ def from_frames(
         authorities=a.reset_index(drop=False),
         conflicts=con.reset_index(drop=True),
         pinned=pin.reset_index(drop=True),
+        proposals=prop.reset_index(drop=True),
     )
 
 
@@ -137,6 +132,9 @@ SUPPORTER_COLUMNS = (
     "max_distance_km",
     "cross_phase",
     "network",
+    "capacity_by_term",
+    "modes",
+    "expertise",
 )
 CLIENT_COLUMNS = (
     "client_id",
@@ -153,7 +151,21 @@ CLIENT_COLUMNS = (
     "budget_gbp",
     "weeks",
     "network",
+    "start_term",
+    "terms",
+    "mode",
+    "team_size",
+    "second_mode",
+    "second_need_days",
+    "needs",
+    "must",
+    "previous_supporter_id",
+    "exclude_kinds",
+    "high_need",
 )
+NEW_COLUMNS = set(SUPPORTER_COLUMNS[13:]) | set(CLIENT_COLUMNS[14:])
+"""Columns added to format v1 after its first release: all optional, written only
+where a row differs from the default, so a v1 scenario is written as v1."""
 
 
 def write_scenario(scenario: Scenario, folder: str | Path) -> Path:
@@ -184,14 +196,65 @@ def write_scenario(scenario: Scenario, folder: str | Path) -> Path:
         f"other_la = {w.other_la:g}",
         "",
     ]
+    if cfg.weights.continuity != 100.0 or cfg.weights.expertise != 20.0:
+        lines[-1:-1] = [
+            f"continuity = {w.continuity:g}",
+            f"expertise = {w.expertise:g}",
+        ]
+    if cfg.terms != 1:
+        lines.insert(lines.index("[round]") + 2, f"terms = {cfg.terms}")
+    if cfg.funder_budgets_gbp:
+        lines += ["[budget.funders]"]
+        lines += [f"{k} = {v:.2f}" for k, v in sorted(cfg.funder_budgets_gbp.items())] + [""]
+    if cfg.funders:
+        lines += ["[funders]"] + [f"{k} = {_toml_str(v)}" for k, v in sorted(cfg.funders.items())]
+        lines += [""]
+    if cfg.high_need_weight:
+        lines += ["[objective]", f"high_need_weight = {cfg.high_need_weight:g}", ""]
     (root / "scenario.toml").write_text("\n".join(lines), encoding="utf-8")
 
+    from broker.rules.modes import load_modes
+
+    cat = load_modes()
     sup = scenario.supporters.copy()
     sup["phase"] = [";".join(p) for p in sup["phases"]]
     sup["cross_phase"] = ["true" if v else "" for v in sup["cross_phase"]]
+    if "capacity_by_term" in sup:
+        sup["capacity_by_term"] = [
+            "" if all(x == c for x in t) else ";".join(f"{x:g}" for x in t)
+            for t, c in zip(sup["capacity_by_term"], sup["capacity_days"], strict=True)
+        ]
+    if "modes" in sup:
+        sup["modes"] = [
+            "" if tuple(m) == cat.kind_modes(k) else ";".join(m)
+            for m, k in zip(sup["modes"], sup["kind"], strict=True)
+        ]
     _write_csv(sup, SUPPORTER_COLUMNS, root / "supporters.csv")
     cli = scenario.clients.copy()
     cli["weeks"] = [("" if w == cfg.weeks else str(w)) for w in cli["weeks"]]
+    if "start_term" in cli:
+        default_span = cfg.terms - cli["start_term"] + 1
+        cli["terms"] = [
+            "" if t == d else str(t) for t, d in zip(cli["terms"], default_span, strict=True)
+        ]
+        cli["start_term"] = ["" if t == 1 else str(t) for t in cli["start_term"]]
+    if "mode" in cli:
+        cli["second_mode"] = [
+            "" if tuple(sm) == tuple(m) else ";".join(sm)
+            for sm, m in zip(cli["second_mode"], cli["mode"], strict=True)
+        ]
+        cli["mode"] = [
+            "" if tuple(m) == cat.client_modes(str(c)) else ";".join(m)
+            for m, c in zip(cli["mode"], cli["category"], strict=True)
+        ]
+    if "team_size" in cli:
+        cli["second_need_days"] = [
+            "" if sn == n else f"{sn:g}"
+            for sn, n in zip(cli["second_need_days"], cli["need_days"], strict=True)
+        ]
+        cli["team_size"] = ["" if t == 1 else str(t) for t in cli["team_size"]]
+    if "high_need" in cli:
+        cli["high_need"] = ["true" if v else "" for v in cli["high_need"]]
     _write_csv(cli, CLIENT_COLUMNS, root / "clients.csv")
     if len(scenario.authorities):
         aut = scenario.authorities.copy()
@@ -203,8 +266,12 @@ def write_scenario(scenario: Scenario, folder: str | Path) -> Path:
         )
     if len(scenario.conflicts):
         _write_csv(scenario.conflicts, ("supporter_id", "client_id"), root / "conflicts.csv")
-    if len(scenario.pinned):
-        _write_csv(scenario.pinned, ("client_id", "supporter_id"), root / "pinned.csv")
+    for name, table in (("pinned", scenario.pinned), ("proposals", scenario.proposals)):
+        if len(table):
+            cols: tuple[str, ...] = ("client_id", "supporter_id")
+            if "role" in table and (table["role"] == "second").any():
+                cols += ("role",)
+            _write_csv(table, cols, root / f"{name}.csv")
     return root
 
 
@@ -218,7 +285,7 @@ INTERNAL_COLUMNS = {"row", "phases", "phase_mask"}
 def _write_csv(frame: pd.DataFrame, columns: tuple[str, ...], path: Path) -> None:
     """Write the canonical columns, then any extra columns the user supplied."""
     cols = [c for c in columns if c in frame.columns]
-    known = set(SUPPORTER_COLUMNS) | set(CLIENT_COLUMNS) | INTERNAL_COLUMNS | {"cross_la"}
+    known = set(SUPPORTER_COLUMNS) | set(CLIENT_COLUMNS) | INTERNAL_COLUMNS | {"cross_la", "role"}
     cols += [c for c in frame.columns if c not in known and c not in cols]
     drop_empty = {
         "name",
@@ -231,6 +298,7 @@ def _write_csv(frame: pd.DataFrame, columns: tuple[str, ...], path: Path) -> Non
         "budget_gbp",
         "weeks",
         "neighbours",
+        *NEW_COLUMNS,
     }
     keep = []
     for c in cols:

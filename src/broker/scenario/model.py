@@ -20,13 +20,20 @@ class Weights:
         + cross_phase * [pair is cross-phase]
         + other_la * [client's authority prefers its own and the supporter is not from it]
 
-    All weights are points and must be >= 0.
+        - continuity * [the supporter is the client's previous supporter]
+        - expertise * (number of the client's needs tags the supporter has)
+
+    The cross-phase penalty is multiplied by the mode's ``cross_phase_penalty``
+    (``models/modes.toml``: headship meets more resistance across phases than
+    coaching). All weights are points and must be >= 0.
     """
 
     cost_per_1000_gbp: float = 1.0
     distance_per_km: float = 1.0
     cross_phase: float = 50.0
     other_la: float = 25.0
+    continuity: float = 100.0
+    expertise: float = 20.0
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,17 @@ class Config:
         Most that all matched packages may cost together, or ``None``.
     weights
         Level-2 weights.
+    terms
+        Terms in the planning period (``[round] terms``, default 1). Supporter
+        capacity is per term; a need covers a run of terms.
+    funders
+        Who pays for each mode, overriding ``models/modes.toml`` (``[funders]``):
+        ``authority``, ``school`` or ``programme:<name>``.
+    funder_budgets_gbp
+        Budgets of programme funders (``[budget.funders]``), by name.
+    high_need_weight
+        Level-1 weight of high need (``[objective] high_need_weight``): a matched
+        client counts ``priority x (1 + high_need_weight)`` if it is high-need.
     """
 
     name: str
@@ -56,6 +74,10 @@ class Config:
     allow_cross_phase: bool = False
     programme_budget_gbp: float | None = None
     weights: Weights = field(default_factory=Weights)
+    terms: int = 1
+    funders: dict[str, str] = field(default_factory=dict)
+    funder_budgets_gbp: dict[str, float] = field(default_factory=dict)
+    high_need_weight: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -75,8 +97,9 @@ class Scenario:
         One row per client school.
     authorities
         One row per authority with settings (may be empty).
-    conflicts, pinned
-        Pairs by id (may be empty).
+    conflicts, pinned, proposals
+        Pairs by id (may be empty). ``pinned`` and ``proposals`` have a ``role``
+        column (``lead`` or ``second``).
     source
         Folder the scenario was read from, if any.
     """
@@ -88,6 +111,15 @@ class Scenario:
     conflicts: pd.DataFrame
     pinned: pd.DataFrame
     source: Path | None = None
+    proposals: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(
+            {
+                "client_id": pd.Series(dtype=object),
+                "supporter_id": pd.Series(dtype=object),
+                "role": pd.Series(dtype=object),
+            }
+        )
+    )
 
     def replace(self, **changes: object) -> Scenario:
         """Return a copy with some fields replaced (tables are not re-validated)."""

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from broker.errors import InputError, ProblemCollector
+from broker.rules.modes import check_funder, load_modes
 from broker.scenario import schema
 from broker.scenario.model import Config, Scenario, Weights
 from broker.units import decimal_places
@@ -273,6 +274,44 @@ def _choice(
     return pd.Series(out, index=df.index, dtype=object)
 
 
+def _words(
+    df: pd.DataFrame,
+    col: str,
+    file: str,
+    errors: ProblemCollector,
+    allowed: tuple[str, ...],
+    what: str,
+    default: list[tuple[str, ...]] | None = None,
+) -> pd.Series:
+    """A ``;``-separated list of names from ``allowed`` per row (case and ``-`` forgiven).
+
+    Blank cells take ``default[row]`` (or an empty tuple).
+    """
+    out: list[tuple[str, ...]] = []
+    present = col in df.columns
+    for k, row in enumerate(df.index):
+        v = df.at[row, col] if present else ""
+        parts = [_phase_name(x) for x in str(v).split(";") if x.strip()]
+        if not parts:
+            out.append(default[k] if default is not None else ())
+            continue
+        bad = [x for x in parts if x not in allowed]
+        if bad:
+            hint = " (use ';' to separate them)" if any("," in b for b in bad) else ""
+            errors.add(
+                file,
+                f"unknown {what} {', '.join(repr(b) for b in bad)}; expected {what}s from "
+                f"{', '.join(allowed)} separated by ';'{hint}",
+                row=row,
+                column=col,
+                value=v,
+            )
+            out.append(default[k] if default is not None else ())
+            continue
+        out.append(tuple(dict.fromkeys(parts)))
+    return pd.Series(out, index=df.index, dtype=object)
+
+
 def _la_code(df: pd.DataFrame, col: str, file: str, errors: ProblemCollector) -> pd.Series:
     for row, v in df[col].items():
         if not (len(v) == 3 and v.isdigit()):
@@ -377,8 +416,14 @@ def _assemble(raw: pd.DataFrame, parsed: dict[str, pd.Series]) -> pd.DataFrame:
 # Files
 
 
-def parse_supporters(raw: pd.DataFrame, file: str, errors: ProblemCollector) -> pd.DataFrame:
-    """Validate and type a supporters table read by :func:`read_table`."""
+def parse_supporters(
+    raw: pd.DataFrame, file: str, errors: ProblemCollector, config: Config | None = None
+) -> pd.DataFrame:
+    """Validate and type a supporters table read by :func:`read_table`.
+
+    ``config`` gives the number of terms for ``capacity_by_term`` (one term if
+    ``None``). Blank ``modes`` take the kind's modes from ``models/modes.toml``.
+    """
     phases, masks = _phases(raw, "phase", file, errors, multiple=True)
     coords = _coordinates(raw, file, errors)
     parsed = {
@@ -423,13 +468,91 @@ def parse_supporters(raw: pd.DataFrame, file: str, errors: ProblemCollector) -> 
         "cross_phase": _bool(raw, "cross_phase", file, errors),
         "network": _text(raw, "network"),
     }
+    n_terms = config.terms if config is not None else 1
+    parsed["capacity_by_term"] = _term_capacities(
+        raw, file, errors, n_terms, parsed["capacity_days"]
+    )
+    cat = load_modes()
+    kinds = parsed["kind"]
+    parsed["modes"] = _words(
+        raw,
+        "modes",
+        file,
+        errors,
+        tuple(cat.modes),
+        "mode",
+        default=[cat.kind_modes(k) for k in kinds],
+    )
+    for row, kind, modes in zip(raw.index, kinds, parsed["modes"], strict=True):
+        wrong = [m for m in modes if kind and kind not in cat.modes[m].kinds]
+        if wrong and "modes" in raw.columns and raw.at[row, "modes"].strip():
+            who = "; ".join(m + " by " + "/".join(cat.modes[m].kinds) for m in wrong)
+            errors.add(
+                file,
+                f"a supporter of kind {kind!r} may not offer {', '.join(wrong)} "
+                f"(models/modes.toml: {who})",
+                row=row,
+                column="modes",
+                value=raw.at[row, "modes"],
+            )
+    parsed["expertise"] = _words(
+        raw, "expertise", file, errors, cat.expertise_tags, "expertise tag"
+    )
     return _assemble(raw, parsed)
 
 
+def _term_capacities(
+    raw: pd.DataFrame, file: str, errors: ProblemCollector, n_terms: int, capacity: pd.Series
+) -> pd.Series:
+    """``capacity_by_term``: days per week in each term (default ``capacity_days`` in all)."""
+    out: list[tuple[float, ...]] = []
+    present = "capacity_by_term" in raw.columns
+    for row, cap in zip(raw.index, capacity, strict=True):
+        v = raw.at[row, "capacity_by_term"].strip() if present else ""
+        if not v:
+            out.append((float(cap),) * n_terms)
+            continue
+        parts = [x.strip() for x in v.split(";")]
+        values: list[float] | None = []
+        for x in parts:
+            places = decimal_places(x)
+            try:
+                d = float(x)
+            except ValueError:
+                d = math.nan
+            if not math.isfinite(d) or d < 0 or d > 7 or places is None or places > 2:
+                values = None
+                break
+            assert values is not None
+            values.append(d)
+        if values is None or len(values) != n_terms:
+            errors.add(
+                file,
+                f"expected {n_terms} capacities (days per week, 0 to 7, at most 2 decimals), "
+                f"one per term of [round] terms = {n_terms}, separated by ';'",
+                row=row,
+                column="capacity_by_term",
+                value=v,
+            )
+            out.append((float(cap),) * n_terms)
+            continue
+        out.append(tuple(values))
+    return pd.Series(out, index=raw.index, dtype=object)
+
+
 def parse_clients(
-    raw: pd.DataFrame, file: str, errors: ProblemCollector, default_weeks: int
+    raw: pd.DataFrame,
+    file: str,
+    errors: ProblemCollector,
+    default_weeks: int,
+    config: Config | None = None,
 ) -> pd.DataFrame:
-    """Validate and type a clients table read by :func:`read_table`."""
+    """Validate and type a clients table read by :func:`read_table`.
+
+    ``config`` gives the number of terms (one if ``None``). Blank ``mode`` cells
+    take the category's acceptable modes from ``models/modes.toml`` (none listed:
+    any mode).
+    """
     phases, masks = _phases(raw, "phase", file, errors, multiple=False)
     coords = _coordinates(raw, file, errors)
     weeks = _number(
@@ -485,10 +608,103 @@ def parse_clients(
         "weeks": weeks.fillna(default_weeks),
         "network": _text(raw, "network"),
     }
+    n_terms = config.terms if config is not None else 1
+    cat = load_modes()
+    start = _number(
+        raw,
+        "start_term",
+        file,
+        errors,
+        required=False,
+        minimum=1,
+        maximum=n_terms,
+        integer=True,
+        what=f"a term from 1 to {n_terms} ([round] terms), or blank for 1",
+    )
+    start = start.fillna(1)
+    span = _number(
+        raw,
+        "terms",
+        file,
+        errors,
+        required=False,
+        minimum=1,
+        maximum=n_terms,
+        integer=True,
+        what="a number of terms, at least 1, or blank for the rest of the period",
+    )
+    span = span.fillna(n_terms - start + 1)
+    for row, a, b in zip(raw.index, start, span, strict=True):
+        if a + b - 1 > n_terms:
+            errors.add(
+                file,
+                f"start_term {a:g} plus {b:g} terms runs past the period's "
+                f"{n_terms} terms ([round] terms)",
+                row=row,
+                column="terms",
+                value=raw.at[row, "terms"],
+            )
+    parsed["start_term"] = start
+    parsed["terms"] = span
+    team = _number(
+        raw,
+        "team_size",
+        file,
+        errors,
+        required=False,
+        minimum=1,
+        maximum=2,
+        integer=True,
+        what="1 or 2 supporters, or blank for 1",
+    ).fillna(1)
+    parsed["team_size"] = team
+    categories = [str(c) for c in _text(raw, "category")]
+    parsed["mode"] = _words(
+        raw,
+        "mode",
+        file,
+        errors,
+        tuple(cat.modes),
+        "mode",
+        default=[cat.client_modes(c) for c in categories],
+    )
+    parsed["second_mode"] = _words(
+        raw, "second_mode", file, errors, tuple(cat.modes), "mode", default=list(parsed["mode"])
+    )
+    second_need = _number(
+        raw,
+        "second_need_days",
+        file,
+        errors,
+        required=False,
+        minimum=0,
+        strict_minimum=True,
+        decimals=schema.MAX_DECIMALS_DAYS,
+        what="days per week from the second supporter, or blank for need_days",
+    )
+    parsed["second_need_days"] = second_need.fillna(parsed["need_days"])
+    for col in ("second_mode", "second_need_days"):
+        if col in raw.columns:
+            for row, t in zip(raw.index, team, strict=True):
+                if t == 1 and raw.at[row, col].strip():
+                    errors.add(
+                        file,
+                        f"{col} is only for a team of two; set team_size to 2 or leave it blank",
+                        row=row,
+                        column=col,
+                        value=raw.at[row, col],
+                    )
+    parsed["needs"] = _words(raw, "needs", file, errors, cat.expertise_tags, "expertise tag")
+    parsed["must"] = _words(raw, "must", file, errors, cat.expertise_tags, "expertise tag")
+    parsed["previous_supporter_id"] = _text(raw, "previous_supporter_id")
+    parsed["exclude_kinds"] = _words(
+        raw, "exclude_kinds", file, errors, schema.KINDS, "supporter kind"
+    )
+    parsed["high_need"] = _bool(raw, "high_need", file, errors)
     out = _assemble(raw, parsed)
     if not errors.problems:
-        out["priority"] = out["priority"].astype(np.int64)
-        out["weeks"] = out["weeks"].astype(np.int64)
+        for col in ("priority", "weeks", "start_term", "terms", "team_size"):
+            out[col] = out[col].astype(np.int64)
     return out
 
 
@@ -553,21 +769,107 @@ def _pairs(
             errors.add(
                 file, "unknown client_id; not in clients.csv", row=row, column="client_id", value=c
             )
-    key = raw["supporter_id"] + "\x00" + raw["client_id"]
+    role = _choice(raw, "role", file, errors, schema.ROLES, default="lead")
+    key = raw["supporter_id"] + "\x00" + raw["client_id"] + "\x00" + role
     for row in raw.index[key.duplicated(keep="first")]:
         errors.add(file, "duplicate pair; each pair once", row=row)
-    return raw[["client_id", "supporter_id"]].copy()
+    out = raw[["client_id", "supporter_id"]].copy()
+    out["role"] = role
+    return out
+
+
+def parse_pair_files(
+    clients: pd.DataFrame,
+    supporters: pd.DataFrame,
+    conflicts: pd.DataFrame | None,
+    pinned: pd.DataFrame | None,
+    proposals: pd.DataFrame | None,
+    folder: str,
+    errors: ProblemCollector,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Validate ``conflicts.csv``, ``pinned.csv`` and ``proposals.csv`` together.
+
+    Ids must exist; a client is pinned (or proposed) at most once per role; the
+    ``second`` role only for a client with ``team_size`` 2; a pinned or proposed
+    pair may not also be a conflict.
+    """
+    sids, cids = set(supporters["supporter_id"]), set(clients["client_id"])
+    team = dict(zip(clients["client_id"], clients.get("team_size", 1), strict=False))
+    empty = pd.DataFrame(
+        {
+            "client_id": pd.Series(dtype=object),
+            "supporter_id": pd.Series(dtype=object),
+            "role": pd.Series(dtype=object),
+        }
+    )
+    out = []
+    for name, raw in (("conflicts", conflicts), ("pinned", pinned), ("proposals", proposals)):
+        file = f"{folder}/{name}.csv"
+        if raw is None:
+            out.append(empty.copy())
+            continue
+        pairs = _pairs(raw, file, errors, sids, cids)
+        if name != "conflicts":
+            slot = pairs["client_id"] + "\x00" + pairs["role"]
+            for row in pairs.index[slot.duplicated(keep="first")]:
+                errors.add(
+                    file,
+                    f"client {'pinned' if name == 'pinned' else 'proposed'} more than once in "
+                    "one role; a client has at most one supporter per role",
+                    row=row,
+                    column="client_id",
+                    value=pairs.at[row, "client_id"],
+                )
+            for row, c, r in zip(pairs.index, pairs["client_id"], pairs["role"], strict=True):
+                if r == "second" and c in team and team[c] != 2:
+                    errors.add(
+                        file,
+                        "role 'second' is only for a client with team_size 2",
+                        row=row,
+                        column="role",
+                        value=r,
+                    )
+            bad = set(zip(out[0]["client_id"], out[0]["supporter_id"], strict=True))
+            for row, c, sup in zip(
+                pairs.index, pairs["client_id"], pairs["supporter_id"], strict=True
+            ):
+                if (c, sup) in bad:
+                    errors.add(
+                        file,
+                        f"pair ({c}, {sup}) is both {name} and listed in conflicts.csv",
+                        row=row,
+                    )
+        out.append(pairs)
+    return out[0], out[1], out[2]
 
 
 # ---------------------------------------------------------------------------
 # scenario.toml
 
 _CONFIG_KEYS: dict[str, set[str]] = {
-    "": {"name", "description", "round", "defaults", "budget", "weights", "format"},
-    "round": {"weeks"},
+    "": {
+        "name",
+        "description",
+        "round",
+        "defaults",
+        "budget",
+        "weights",
+        "format",
+        "funders",
+        "objective",
+    },
+    "round": {"weeks", "terms"},
     "defaults": {"max_distance_km", "allow_cross_phase"},
-    "budget": {"programme_gbp"},
-    "weights": {"cost_per_1000_gbp", "distance_per_km", "cross_phase", "other_la"},
+    "budget": {"programme_gbp", "funders"},
+    "weights": {
+        "cost_per_1000_gbp",
+        "distance_per_km",
+        "cross_phase",
+        "other_la",
+        "continuity",
+        "expertise",
+    },
+    "objective": {"high_need_weight"},
 }
 
 
@@ -661,15 +963,70 @@ def read_config(path: Path) -> Config:
                 "a weight, 0 or more",
             )
         )
+    terms = get(
+        "round",
+        "terms",
+        int,
+        1,
+        lambda v: 1 <= v <= schema.MAX_TERMS,
+        f"a whole number of terms between 1 and {schema.MAX_TERMS}",
+    )
+    catalogue = load_modes()
+    funders: dict[str, str] = {}
+    table = data.get("funders", {})
+    if isinstance(table, dict):
+        for mode, funder in table.items():
+            if mode not in catalogue.modes:
+                errors.add(
+                    file,
+                    f"unknown mode {mode!r}; known modes: " + ", ".join(catalogue.modes),
+                    column=f"funders.{mode}",
+                )
+                continue
+            problem = check_funder(funder) if isinstance(funder, str) else "expected text"
+            if problem:
+                errors.add(file, problem, column=f"funders.{mode}", value=funder)
+                continue
+            funders[mode] = funder
+    else:
+        errors.add(file, "[funders] must be a table of mode = funder", column="funders")
+    funder_budgets: dict[str, float] = {}
+    budget_table = data.get("budget", {})
+    fb = budget_table.get("funders", {}) if isinstance(budget_table, dict) else {}
+    if isinstance(fb, dict):
+        for key, amount in fb.items():
+            ok = isinstance(amount, int | float) and not isinstance(amount, bool)
+            if not ok or not (0 <= amount < float("inf")):
+                errors.add(
+                    file, "expected pounds, 0 or more", column=f"budget.funders.{key}", value=amount
+                )
+                continue
+            funder_budgets[str(key)] = float(amount)
+    else:
+        errors.add(
+            file, "[budget.funders] must be a table of name = pounds", column="budget.funders"
+        )
+    high_need = get(
+        "objective",
+        "high_need_weight",
+        number,
+        0.0,
+        lambda v: 0 <= v <= 100 and math.isfinite(v),
+        "a weight from 0 to 100",
+    )
     errors.raise_if_any()
     return Config(
         name=str(name),
         description=str(desc),
-        weeks=int(weeks),  # type: ignore[call-overload]
-        max_distance_km=float(dist),  # type: ignore[arg-type]
+        weeks=int(weeks),
+        max_distance_km=float(dist),
         allow_cross_phase=bool(cross),
-        programme_budget_gbp=None if budget is None else float(budget),  # type: ignore[arg-type]
+        programme_budget_gbp=None if budget is None else float(budget),
         weights=Weights(**weights),
+        terms=int(terms),
+        funders=funders,
+        funder_budgets_gbp=funder_budgets,
+        high_need_weight=float(high_need),
     )
 
 
@@ -732,13 +1089,14 @@ def read_scenario(folder: str | Path) -> Scenario:
         must_exist=False,
     )
     con_raw = load("conflicts.csv", schema.CONFLICTS_REQUIRED, must_exist=False)
-    pin_raw = load("pinned.csv", schema.PINNED_REQUIRED, must_exist=False)
+    pin_raw = load("pinned.csv", schema.PINNED_REQUIRED, schema.PAIR_OPTIONAL, must_exist=False)
+    prop_raw = load("proposals.csv", schema.PINNED_REQUIRED, schema.PAIR_OPTIONAL, must_exist=False)
     errors.raise_if_any()
     assert sup_raw is not None and cli_raw is not None
 
     sf, cf = str(root / "supporters.csv"), str(root / "clients.csv")
-    supporters = parse_supporters(sup_raw, sf, errors)
-    clients = parse_clients(cli_raw, cf, errors, config.weeks)
+    supporters = parse_supporters(sup_raw, sf, errors, config)
+    clients = parse_clients(cli_raw, cf, errors, config.weeks, config)
     if len(supporters) == 0:
         errors.add(sf, "no supporters; expected at least one data row")
     if len(clients) == 0:
@@ -746,40 +1104,9 @@ def read_scenario(folder: str | Path) -> Scenario:
     if aut_raw is None:
         aut_raw = pd.DataFrame(columns=["la_code"], dtype=object)
     authorities = parse_authorities(aut_raw, str(root / "authorities.csv"), errors)
-    sids, cids = set(supporters["supporter_id"]), set(clients["client_id"])
-    empty = pd.DataFrame(
-        {"client_id": pd.Series(dtype=object), "supporter_id": pd.Series(dtype=object)}
+    conflicts, pinned, proposals = parse_pair_files(
+        clients, supporters, con_raw, pin_raw, prop_raw, str(root), errors
     )
-    conflicts = (
-        _pairs(con_raw, str(root / "conflicts.csv"), errors, sids, cids)
-        if con_raw is not None
-        else empty.copy()
-    )
-    pinned = (
-        _pairs(pin_raw, str(root / "pinned.csv"), errors, sids, cids)
-        if pin_raw is not None
-        else empty.copy()
-    )
-    if pin_raw is not None:
-        pf = str(root / "pinned.csv")
-        dup = pin_raw["client_id"].duplicated(keep="first")
-        for row in pin_raw.index[dup]:
-            errors.add(
-                pf,
-                "client pinned more than once; a client has at most one supporter",
-                row=row,
-                column="client_id",
-                value=pin_raw.at[row, "client_id"],
-            )
-        if con_raw is not None:
-            both = set(zip(con_raw["supporter_id"], con_raw["client_id"], strict=True))
-            for row, s, c in zip(
-                pin_raw.index, pin_raw["supporter_id"], pin_raw["client_id"], strict=True
-            ):
-                if (s, c) in both:
-                    errors.add(
-                        pf, f"pair ({c}, {s}) is both pinned and listed in conflicts.csv", row=row
-                    )
     errors.raise_if_any()
     return Scenario(
         config=config,
@@ -789,4 +1116,5 @@ def read_scenario(folder: str | Path) -> Scenario:
         conflicts=conflicts.reset_index(drop=True),
         pinned=pinned.reset_index(drop=True),
         source=root,
+        proposals=proposals.reset_index(drop=True),
     )

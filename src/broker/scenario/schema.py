@@ -36,7 +36,16 @@ SUPPORTERS_REQUIRED = (
     "capacity_days",
     "day_rate_gbp",
 )
-SUPPORTERS_OPTIONAL = ("name", "urn", "max_distance_km", "cross_phase", "network")
+SUPPORTERS_OPTIONAL = (
+    "name",
+    "urn",
+    "max_distance_km",
+    "cross_phase",
+    "network",
+    "capacity_by_term",
+    "modes",
+    "expertise",
+)
 
 CLIENTS_REQUIRED = ("client_id", "phase", "la_code", "need_days", "priority")
 CLIENTS_OPTIONAL = (
@@ -47,6 +56,17 @@ CLIENTS_OPTIONAL = (
     "budget_gbp",
     "weeks",
     "network",
+    "start_term",
+    "terms",
+    "mode",
+    "team_size",
+    "second_mode",
+    "second_need_days",
+    "needs",
+    "must",
+    "previous_supporter_id",
+    "exclude_kinds",
+    "high_need",
 )
 
 COORDINATE_COLUMNS = (("easting", "northing"), ("latitude", "longitude"))
@@ -57,6 +77,13 @@ AUTHORITIES_OPTIONAL = ("cross_la", "budget_gbp", "name", "neighbours")
 
 CONFLICTS_REQUIRED = ("supporter_id", "client_id")
 PINNED_REQUIRED = ("client_id", "supporter_id")
+PAIR_OPTIONAL = ("role",)
+ROLES = ("lead", "second")
+"""Roles in a team: every matched client has a lead; a client with ``team_size`` 2
+also has a second supporter."""
+
+MAX_TERMS = 12
+"""Most terms a planning period may have (four years of three terms)."""
 
 # British National Grid extent of Great Britain (metres) and a WGS84 box around it.
 BNG_EASTING = (0.0, 700_000.0)

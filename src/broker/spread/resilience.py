@@ -149,7 +149,9 @@ def _coupling_components(p: ProblemData, drop: int) -> np.ndarray:
     totals = np.bincount(p.limit_row, weights=p.limit_amount.astype(float), minlength=p.n_limits)
     binding = budget & (totals > p.limit_rhs)
     pair_of_entry = np.repeat(np.arange(p.n_pairs), np.diff(p.limit_ptr))
-    on = binding[p.limit_row] & keep[pair_of_entry]
+    # through every pair, the dropped supporter's too: a client that loses its
+    # supporter frees budget that other clients of that budget may then use
+    on = binding[p.limit_row]
     rows.append(p.pair_client[pair_of_entry[on]].astype(np.int64))
     cols.append(n_c + n_s + p.limit_row[on].astype(np.int64))
     n = n_c + n_s + p.n_limits
