@@ -19,6 +19,7 @@ import pandas as pd
 from broker.errors import InputError, Problem, ProblemCollector
 from broker.problem import ProblemData
 from broker.scenario.model import Scenario
+from broker.scenario.read import read_table
 
 
 @dataclass(frozen=True, eq=False)
@@ -99,13 +100,7 @@ def read_run_dir(run_dir: str | Path, scenario: Scenario, problem: ProblemData) 
         if not path.is_file():
             errors.add(str(path), "file not found; expected the file written by 'broker run'")
     errors.raise_if_any()
-    try:
-        table = pd.read_csv(apath, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputError.one(str(apath), f"cannot read as CSV: {exc}") from None
-    missing = [c for c in ("client_id", "supporter_id") if c not in table.columns]
-    if missing:
-        raise InputError.one(str(apath), f"missing required column(s) {', '.join(missing)}", row=1)
+    table = read_table(apath, ("client_id", "supporter_id"))
     try:
         summary = json.loads(spath.read_text(encoding="utf-8-sig"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -120,10 +115,9 @@ def read_run_dir(run_dir: str | Path, scenario: Scenario, problem: ProblemData) 
     file = str(apath)
     n_s = max(problem.n_supporters, 1)
     pair_keys = problem.pair_client.astype(np.int64) * n_s + problem.pair_supporter
-    clients = table["client_id"].str.strip().tolist()
-    supporters = table["supporter_id"].str.strip().tolist()
-    for r, (c, s) in enumerate(zip(clients, supporters, strict=True)):
-        row = r + 2
+    clients = table["client_id"].tolist()
+    supporters = table["supporter_id"].tolist()
+    for row, c, s in zip(table.index, clients, supporters, strict=True):
         if c not in cid_index:
             errors.add(
                 file,
