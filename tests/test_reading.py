@@ -318,6 +318,15 @@ def test_many_warnings_are_summarised(tmp_path, warnings_):
     assert "... and 4 more rows like these" in warnings_.text
 
 
+def test_cli_prints_warnings_on_stderr(tmp_path, capsys):
+    from broker.cli import main
+
+    d = make(tmp_path, sup=SUP.replace("450000,300000,2,500", "450000,300000,6.5,500"))
+    assert main(["validate", str(d)]) == 0
+    err = capsys.readouterr().err
+    assert "broker: warning: " in err and "value '6.5'" in err
+
+
 # --------------------------------------------------------------------------- scenario.toml
 
 

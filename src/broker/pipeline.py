@@ -2,17 +2,49 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
+import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import pandas as pd
 
 from broker.candidates import Candidates, build_candidates
 from broker.check import CheckReport, check_assignment
 from broker.explain import outcomes
+from broker.limits import assert_problem_safe
 from broker.scenario.model import Scenario
 from broker.solve import Result, SolveOptions, get_solver
+
+SOLVER_SEED_RANGE = 2**30
+"""Seeds the solvers receive lie in ``[0, SOLVER_SEED_RANGE)``.
+
+OR-Tools and HiGHS take 32-bit seeds, and broker's solvers derive further seeds
+by adding small offsets (``seed + 1``, ``seed + 7``), so the range leaves room
+below 2^31 - 1.
+"""
+
+
+def solver_seed(seed: int) -> int:
+    """The seed the solvers use for ``seed`` (any integer 0 or more).
+
+    Seeds below :data:`SOLVER_SEED_RANGE` are used as they are; a larger seed is
+    hashed (SHA-256 of its decimal digits) into that range, so it is still
+    deterministic and distinct seeds rarely coincide. ``summary.json`` records
+    both.
+    """
+    if seed < 0:
+        raise ValueError(f"seed must be 0 or more, got {seed}")
+    if seed < SOLVER_SEED_RANGE:
+        return int(seed)
+    digest = hashlib.sha256(str(int(seed)).encode("ascii")).digest()
+    return int.from_bytes(digest[:8], "big") % SOLVER_SEED_RANGE
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, eq=False)
@@ -29,6 +61,12 @@ class MatchingRound:
         The independent checker's verdict on ``outcomes``.
     timings
         Seconds spent per stage.
+    seed, solver_seed
+        The seed asked for and the one the solvers used (see :func:`solver_seed`).
+    run_id
+        A random identifier of this run (it never influences the solution).
+    started_at
+        When the run started (UTC).
     """
 
     scenario: Scenario
@@ -37,6 +75,10 @@ class MatchingRound:
     outcomes: pd.DataFrame
     check: CheckReport
     timings: dict[str, float]
+    seed: int = 0
+    solver_seed: int = 0
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    started_at: datetime = field(default_factory=_now)
 
 
 def run_round(
@@ -49,18 +91,25 @@ def run_round(
     deterministic: bool = True,
     work_limit: float | None = None,
     progress: Callable[[str], None] | None = None,
+    started_at: datetime | None = None,
 ) -> MatchingRound:
     """Run one matching round on a validated scenario.
+
+    ``seed`` may be any integer 0 or more; the solvers receive
+    :func:`solver_seed` of it. ``started_at`` (UTC) defaults to now.
 
     The solution is always passed through the independent checker; a violation
     means a bug in broker and raises ``AssertionError`` rather than being written.
     """
+    started = started_at or _now()
+    run_seed = solver_seed(seed)
     say = progress or (lambda _m: None)
     timings: dict[str, float] = {}
     t = time.perf_counter()
     cand = build_candidates(scenario)
     timings["candidates_s"] = time.perf_counter() - t
     p = cand.problem
+    assert_problem_safe(p)  # validated scenarios always pass; anything else fails here
     say(
         f"candidates: {p.n_pairs:,} allowed pairs for {p.n_clients:,} clients and "
         f"{p.n_supporters:,} supporters ({timings['candidates_s']:.2f}s)"
@@ -68,7 +117,7 @@ def run_round(
     t = time.perf_counter()
     options = SolveOptions(
         time_limit_s=time_limit_s,
-        seed=seed,
+        seed=run_seed,
         workers=workers,
         deterministic=deterministic,
         work_limit=work_limit,
@@ -90,4 +139,14 @@ def run_round(
             f"level 1 reported {result.level1.value}, recomputed "
             f"{report.priority_matched} (a bug in broker)"
         )
-    return MatchingRound(scenario, cand, result, table, report, timings)
+    return MatchingRound(
+        scenario,
+        cand,
+        result,
+        table,
+        report,
+        timings,
+        seed=int(seed),
+        solver_seed=run_seed,
+        started_at=started,
+    )
