@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,6 +18,9 @@ from broker.pipeline import run_round
 from broker.problem import ProblemData
 from broker.scenario import Weights
 from factories import client, scenario, supporter
+
+ROOT = Path(__file__).resolve().parents[1]
+
 
 # --------------------------------------------------------------------------- derivation
 
@@ -37,6 +41,22 @@ def test_worst_cases_by_hand():
     # 1000 x (1000 x 18,200 [£k] + 1000 x 1500 km + 2 x 1e6 points)
     assert w["level2_coefficient"] == 1000 * (1000 * 18_200 + 1000 * 1500 + 2 * 1_000_000)
     assert w["level2_solution"] == 200_000 * w["level2_coefficient"] < 2**53
+
+
+def test_bounds_are_documented_in_the_readme():
+    """Each bound's maximum appears on its own row of the README's limits table."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("## Limits and safety") :]
+    section = section[: section.index("\n## ")]
+    rows = {
+        line.split("|")[1].strip(): line for line in section.splitlines() if line.startswith("|")
+    }
+    for bound in limits.BOUNDS:
+        key = f"`{bound.key}`"
+        row = next((line for name, line in rows.items() if key in name), None)
+        assert row is not None, f"{bound.key} missing from README's limits table"
+        high = f"{int(bound.maximum):,}" if bound.maximum < 1e9 else "10^10"
+        assert re.search(rf"(at most|to) {re.escape(high)}(?!\d|,\d|\^)", row), (bound.key, row)
 
 
 # --------------------------------------------------------------------------- Bound
