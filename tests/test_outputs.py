@@ -220,6 +220,16 @@ def test_seeds_beyond_32_bits_run_and_are_recorded(scen, tmp_path, solver):
     assert (a / "assignments.csv").read_bytes() == (b / "assignments.csv").read_bytes()
 
 
+def test_benchmark_solves_accept_any_seed():
+    from broker.bench.peers import run_solver
+    from broker.candidates import build_problem
+    from broker.scenario import read_scenario
+
+    p = build_problem(read_scenario(LEICS))
+    result = run_solver("cpsat", p, time_limit_s=5, seed=2**63 + 1)
+    assert result.seed == solver_seed(2**63 + 1)
+
+
 # --------------------------------------------------------------------------- broker check
 
 

@@ -41,8 +41,9 @@ def _progress(quiet: bool) -> Callable[[str], None]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from broker.limits import solver_seed
     from broker.outdir import RUN_OUTPUTS, check_output_folder
-    from broker.pipeline import run_round, solver_seed
+    from broker.pipeline import run_round
     from broker.report import format_summary, write_outputs
     from broker.scenario import read_scenario
 

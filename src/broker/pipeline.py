@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import time
 import uuid
 from collections.abc import Callable
@@ -14,33 +13,11 @@ import pandas as pd
 from broker.candidates import Candidates, build_candidates
 from broker.check import CheckReport, check_assignment
 from broker.explain import outcomes
-from broker.limits import assert_problem_safe
+from broker.limits import SOLVER_SEED_RANGE, assert_problem_safe, solver_seed
 from broker.scenario.model import Scenario
 from broker.solve import Result, SolveOptions, get_solver
 
-SOLVER_SEED_RANGE = 2**30
-"""Seeds the solvers receive lie in ``[0, SOLVER_SEED_RANGE)``.
-
-OR-Tools and HiGHS take 32-bit seeds, and broker's solvers derive further seeds
-by adding small offsets (``seed + 1``, ``seed + 7``), so the range leaves room
-below 2^31 - 1.
-"""
-
-
-def solver_seed(seed: int) -> int:
-    """The seed the solvers use for ``seed`` (any integer 0 or more).
-
-    Seeds below :data:`SOLVER_SEED_RANGE` are used as they are; a larger seed is
-    hashed (SHA-256 of its decimal digits) into that range, so it is still
-    deterministic and distinct seeds rarely coincide. ``summary.json`` records
-    both.
-    """
-    if seed < 0:
-        raise ValueError(f"seed must be 0 or more, got {seed}")
-    if seed < SOLVER_SEED_RANGE:
-        return int(seed)
-    digest = hashlib.sha256(str(int(seed)).encode("ascii")).digest()
-    return int.from_bytes(digest[:8], "big") % SOLVER_SEED_RANGE
+__all__ = ["SOLVER_SEED_RANGE", "MatchingRound", "run_round", "solver_seed"]
 
 
 def _now() -> datetime:
