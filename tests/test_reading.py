@@ -190,6 +190,12 @@ def test_header_only_supporters_is_an_error_but_optional_files_may_be_empty(tmp_
     assert len(read_scenario(d2).conflicts) == 0
 
 
+def test_long_values_are_cut_in_messages(tmp_path):
+    message = cell_error(tmp_path, "clients", "priority", "9" * 5000)
+    assert "value '" + "9" * 120 + "'... (5,000 characters)" in message
+    assert len(message) < 400
+
+
 def test_folder_or_missing_file(tmp_path):
     with pytest.raises(InputError, match="found a folder"):
         read_text_table(tmp_path)

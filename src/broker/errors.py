@@ -52,8 +52,19 @@ class Problem:
             where.append(f"column '{self.column}'")
         text = ", ".join(where) + ": "
         if self.value is not None:
-            text += f"value {self.value!r}: "
+            text += f"value {_shown(self.value)}: "
         return text + self.message
+
+
+SHOWN_CHARS = 120
+"""Longest value quoted in full in a message; longer ones are cut, with their length."""
+
+
+def _shown(value: object) -> str:
+    """``repr(value)``, cut to :data:`SHOWN_CHARS` characters of the value if longer."""
+    if isinstance(value, str) and len(value) > SHOWN_CHARS:
+        return f"{value[:SHOWN_CHARS]!r}... ({len(value):,} characters)"
+    return repr(value)
 
 
 @dataclass
