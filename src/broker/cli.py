@@ -16,13 +16,15 @@ what was expected; a failed check exits with status 1.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import time
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from broker.argtypes import nonneg_int, positive_float
-from broker.errors import InputError
+from broker.errors import LOG, InputError
 
 EXIT_INPUT = 2
 EXIT_CHECK_FAILED = 1
@@ -39,22 +41,25 @@ def _progress(quiet: bool) -> Callable[[str], None]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from broker.limits import solver_seed
+    from broker.outdir import RUN_OUTPUTS, check_output_folder
     from broker.pipeline import run_round
     from broker.report import format_summary, write_outputs
     from broker.scenario import read_scenario
 
+    started = datetime.now(UTC)
     say = _progress(args.quiet)
+    out = Path(args.out)
+    check_output_folder(out, owned=RUN_OUTPUTS, inputs=[args.scenario], force=args.force)
     scenario = read_scenario(args.scenario)
     say(
         f"read {scenario.name!r}: {len(scenario.clients)} clients, "
         f"{len(scenario.supporters)} supporters"
     )
-    out = Path(args.out)
-    if out.resolve() == Path(args.scenario).resolve():
-        raise InputError.one(
-            str(out), "--out must not be the scenario folder; input files are never overwritten"
-        )
-    say(f"solving with {args.solver} (time limit {args.time_limit:g}s, seed {args.seed})")
+    seed_text = str(args.seed)
+    if solver_seed(args.seed) != args.seed:
+        seed_text += f", solver seed {solver_seed(args.seed)}"
+    say(f"solving with {args.solver} (time limit {args.time_limit:g}s, seed {seed_text})")
     rnd = run_round(
         scenario,
         solver=args.solver,
@@ -63,24 +68,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         workers=args.workers,
         deterministic=not args.no_deterministic,
         progress=say,
+        started_at=started,
     )
-    paths = write_outputs(rnd, out)
-    if not args.no_map:
-        try:
-            from broker.maps import round_map
-
-            paths["map"] = round_map(rnd, out / "map.png")
-        except ImportError:  # maps arrive with the geography module
-            pass
+    paths = write_outputs(rnd, out, draw_map=not args.no_map, force=args.force)
     print(format_summary(rnd))
     print("  wrote " + ", ".join(str(p) for p in paths.values()))
     return 0
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    import pandas as pd
-
     from broker.check import check_assignment
+    from broker.report import read_assignments
     from broker.scenario import read_scenario
 
     scenario = read_scenario(args.scenario)
@@ -89,18 +87,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         raise InputError.one(
             str(path), "file not found; expected an assignments.csv written by broker run"
         )
-    table = pd.read_csv(
-        path,
-        dtype={"client_id": str, "supporter_id": str},
-        keep_default_na=False,
-        na_values={"supporter_id": [""]},
-    )
-    missing = [c for c in ("client_id", "supporter_id") if c not in table.columns]
-    if missing:
-        raise InputError.one(str(path), f"missing column(s) {', '.join(missing)}", row=1)
-    for col in ("days_per_week", "cost_gbp"):
-        if col in table.columns:
-            table[col] = pd.to_numeric(table[col].replace("", float("nan")), errors="coerce")
+    table = read_assignments(path)
     report = check_assignment(scenario, table)
     for line in report.violations:
         print(line)
@@ -128,16 +115,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_scenario(args: argparse.Namespace) -> int:
+    from broker.outdir import check_output_folder, staged_folder
     from broker.scenario import write_scenario
+    from broker.scenario.read import SCENARIO_FILES
 
     say = _progress(args.quiet)
     out = Path(args.out)
-    if out.exists() and any(out.iterdir()) and not args.force:
-        raise InputError.one(
-            str(out),
-            "folder exists and is not empty; choose a new --out or "
-            "pass --force to replace its scenario files",
-        )
+    check_output_folder(out, owned=SCENARIO_FILES, force=args.force)
     if args.area == "leicestershire":
         from broker.generate.leicestershire import build as build_leics
 
@@ -156,7 +140,8 @@ def cmd_scenario(args: argparse.Namespace) -> int:
                 name=args.name,
             )
         )
-    write_scenario(scenario, out)
+    with staged_folder(out, owned=SCENARIO_FILES, force=args.force) as tmp:
+        write_scenario(scenario, tmp)
     say(f"wrote {out}")
     print(
         f"{scenario.name}: {len(scenario.clients)} clients, {len(scenario.supporters)} "
@@ -213,6 +198,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="stop on wall time only (faster on big instances, not reproducible)",
     )
     run.add_argument("--no-map", action="store_true", help="do not draw map.png")
+    run.add_argument(
+        "--force",
+        action="store_true",
+        help="replace OUT_DIR if it holds the outputs of an earlier run",
+    )
     run.add_argument("--quiet", action="store_true", help="no progress messages")
     run.set_defaults(func=cmd_run)
 
@@ -243,7 +233,11 @@ def build_parser() -> argparse.ArgumentParser:
     scen.add_argument("--no-budgets", action="store_true", help="no LA budgets")
     scen.add_argument("--max-distance-km", type=positive_float, default=30.0, metavar="KM")
     scen.add_argument("--name", help="scenario name")
-    scen.add_argument("--force", action="store_true", help="write into a non-empty folder")
+    scen.add_argument(
+        "--force",
+        action="store_true",
+        help="replace OUT_DIR if it holds only scenario files",
+    )
     scen.add_argument("--quiet", action="store_true")
     scen.set_defaults(func=cmd_scenario)
 
@@ -259,9 +253,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _StderrWarnings(logging.Handler):
+    """Prints warnings of the ``broker`` logger to the current standard error."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(f"broker: warning: {record.getMessage()}", file=sys.stderr, flush=True)
+
+
+def _install_warnings() -> None:
+    if not any(isinstance(h, _StderrWarnings) for h in LOG.handlers):
+        handler = _StderrWarnings(level=logging.WARNING)
+        LOG.addHandler(handler)
+    if LOG.level == logging.NOTSET or LOG.level > logging.WARNING:
+        LOG.setLevel(logging.WARNING)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    _install_warnings()
     try:
         return int(args.func(args))
     except InputError as exc:

@@ -4,11 +4,19 @@ Every error about user input names *where* (file, row, column), *what* (the valu
 found) and *what was expected*, so that a programme manager can fix a spreadsheet
 without reading a traceback. The CLI prints :class:`InputError` messages and exits
 with status 2; nothing else is caught.
+
+Values that are accepted but implausible (a capacity of six days a week) are
+*warnings*: :func:`warn` logs them on the ``broker`` logger with the same file,
+row, column and value, and the run continues.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
+
+LOG = logging.getLogger("broker")
+"""broker's logger; the CLI prints its warnings to standard error."""
 
 
 @dataclass(frozen=True)
@@ -44,8 +52,19 @@ class Problem:
             where.append(f"column '{self.column}'")
         text = ", ".join(where) + ": "
         if self.value is not None:
-            text += f"value {self.value!r}: "
+            text += f"value {_shown(self.value)}: "
         return text + self.message
+
+
+SHOWN_CHARS = 120
+"""Longest value quoted in full in a message; longer ones are cut, with their length."""
+
+
+def _shown(value: object) -> str:
+    """``repr(value)``, cut to :data:`SHOWN_CHARS` characters of the value if longer."""
+    if isinstance(value, str) and len(value) > SHOWN_CHARS:
+        return f"{value[:SHOWN_CHARS]!r}... ({len(value):,} characters)"
+    return repr(value)
 
 
 @dataclass
@@ -86,3 +105,18 @@ class ProblemCollector:
     def raise_if_any(self) -> None:
         if self.problems:
             raise InputError(list(self.problems))
+
+
+def warn(file: str, message: str, **where: object) -> None:
+    """Log a warning about input that is accepted but looks wrong (see :class:`Problem`)."""
+    LOG.warning("%s", Problem(file, message, **where))  # type: ignore[arg-type]
+
+
+def warn_rows(
+    file: str, column: str, message: str, rows: list[tuple[int, object]], show: int = 5
+) -> None:
+    """:func:`warn` for each ``(row, value)``, the first ``show`` in full, then a count."""
+    for row, value in rows[:show]:
+        warn(file, message, row=row, column=column, value=value)
+    if len(rows) > show:
+        warn(file, f"... and {len(rows) - show} more rows like these", column=column)

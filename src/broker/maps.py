@@ -132,6 +132,7 @@ def round_map(rnd: MatchingRound, path: str | Path, *, dpi: int = 130) -> Path:
         f"{s.name}: {int(matched.sum())} of {len(t)} schools matched, priority "
         f"{r.level1.value} of {int(cli['priority'].sum())} (bound {r.level1.bound})",
         fontsize=10,
+        parse_math=False,  # a '$' in the scenario's name is text, not mathematics
     )
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import pandas as pd
 
@@ -12,8 +14,15 @@ from broker.candidates import Candidates, build_candidates
 from broker.candidates.encode import level1_coefficients
 from broker.check import CheckReport, check_assignment
 from broker.explain import outcomes
+from broker.limits import SOLVER_SEED_RANGE, solver_seed
 from broker.scenario.model import Scenario
 from broker.solve import Result, SolveOptions, get_solver
+
+__all__ = ["SOLVER_SEED_RANGE", "MatchingRound", "run_round", "solver_seed"]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, eq=False)
@@ -30,6 +39,12 @@ class MatchingRound:
         The independent checker's verdict on ``outcomes``.
     timings
         Seconds spent per stage.
+    seed, solver_seed
+        The seed asked for and the one the solvers used (see :func:`solver_seed`).
+    run_id
+        A random identifier of this run (it never influences the solution).
+    started_at
+        When the run started (UTC).
     """
 
     scenario: Scenario
@@ -38,6 +53,10 @@ class MatchingRound:
     outcomes: pd.DataFrame
     check: CheckReport
     timings: dict[str, float]
+    seed: int = 0
+    solver_seed: int = 0
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    started_at: datetime = field(default_factory=_now)
 
 
 def run_round(
@@ -50,12 +69,18 @@ def run_round(
     deterministic: bool = True,
     work_limit: float | None = None,
     progress: Callable[[str], None] | None = None,
+    started_at: datetime | None = None,
 ) -> MatchingRound:
     """Run one matching round on a validated scenario.
+
+    ``seed`` may be any integer 0 or more; the solvers receive
+    :func:`solver_seed` of it. ``started_at`` (UTC) defaults to now.
 
     The solution is always passed through the independent checker; a violation
     means a bug in broker and raises ``AssertionError`` rather than being written.
     """
+    started = started_at or _now()
+    run_seed = solver_seed(seed)
     say = progress or (lambda _m: None)
     timings: dict[str, float] = {}
     t = time.perf_counter()
@@ -69,7 +94,7 @@ def run_round(
     t = time.perf_counter()
     options = SolveOptions(
         time_limit_s=time_limit_s,
-        seed=seed,
+        seed=run_seed,
         workers=workers,
         deterministic=deterministic,
         work_limit=work_limit,
@@ -94,4 +119,14 @@ def run_round(
         raise AssertionError(
             f"level 1 reported {result.level1.value}, recomputed {recomputed} (a bug in broker)"
         )
-    return MatchingRound(scenario, cand, result, table, report, timings)
+    return MatchingRound(
+        scenario,
+        cand,
+        result,
+        table,
+        report,
+        timings,
+        seed=int(seed),
+        solver_seed=run_seed,
+        started_at=started,
+    )

@@ -56,12 +56,6 @@ ROLE_NAMES = ("lead", "second")
 FLAG_CROSS_PHASE = np.uint8(1)
 FLAG_OTHER_LA = np.uint8(2)
 
-SOLVER_SAFE_INT = 2**53
-"""Largest integer every solver handles exactly: HiGHS works in doubles, whose
-integers are exact up to 2^53, and CP-SAT needs every linear sum well inside int64.
-Every limit's coefficient sum and each objective's coefficient sum must stay below
-it; validation of the inputs keeps them there (:mod:`broker.limits`)."""
-
 
 class LimitKind(enum.IntEnum):
     """What a limit row stands for (used to explain what blocked a match)."""
@@ -417,30 +411,10 @@ class ProblemData:
         self._check_safe_ranges()
 
     def _check_safe_ranges(self) -> None:
-        """Assert that no coefficient sum can leave the range every solver handles exactly."""
-        limit = SOLVER_SAFE_INT
-        if len(self.limit_amount):
-            sums = np.bincount(
-                self.limit_row, weights=self.limit_amount.astype(float), minlength=self.n_limits
-            )
-            worst = int(np.argmax(sums)) if len(sums) else 0
-            if len(sums) and sums[worst] >= limit:
-                raise ValueError(
-                    f"limit '{self.limit_names[worst]}' has coefficients summing to "
-                    f"{sums[worst]:.3g}, beyond the solvers' exact range of 2^53; "
-                    "input validation should have rejected such values"
-                )
-        if self.n_limits and int(self.limit_rhs.max()) >= limit:
-            raise ValueError("a capacity or budget is beyond the solvers' exact range of 2^53")
-        for label, values in (
-            ("priorities", self.priority.astype(float)),
-            ("level-2 coefficients", np.abs(self.pair_level2.astype(float))),
-        ):
-            if float(values.sum()) >= limit:
-                raise ValueError(
-                    f"the {label} sum to {float(values.sum()):.3g}, beyond the solvers' exact "
-                    "range of 2^53; input validation should have rejected such values"
-                )
+        """Assert that no coefficient or sum leaves the range every solver holds exactly."""
+        from broker.limits import assert_problem_safe
+
+        assert_problem_safe(self)
 
     def replace(self, **changes: object) -> ProblemData:
         """Copy with fields replaced; the result is validated again."""

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import math
 import platform
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 import broker
+from broker.csvtext import write_csv
+from broker.outdir import RUN_OUTPUTS, staged_folder
 from broker.pipeline import MatchingRound
 from broker.units import OBJECTIVE_SCALE
 
@@ -42,6 +46,9 @@ def summary(rnd: MatchingRound) -> dict[str, object]:
     return {
         "scenario": rnd.scenario.name,
         "broker_version": broker.__version__,
+        "run_id": rnd.run_id,
+        "started_at": rnd.started_at.isoformat(timespec="milliseconds"),
+        "inputs_sha256": rnd.scenario.inputs_sha256,
         "clients": int(p.n_clients),
         "supporters": int(p.n_supporters),
         "candidate_pairs": int(p.n_pairs),
@@ -76,24 +83,97 @@ def summary(rnd: MatchingRound) -> dict[str, object]:
         "solver_params": {k: v for k, v in r.params.items()},
         "runtime_s": round(r.runtime_s, 3),
         "timings_s": {k: round(v, 3) for k, v in rnd.timings.items()},
-        "seed": int(r.seed),
+        "seed": int(rnd.seed),
+        "solver_seed": int(rnd.solver_seed),
         "checked": {"ok": rnd.check.ok, "violations": len(rnd.check.violations)},
         "python": platform.python_version(),
     }
 
 
-def write_outputs(rnd: MatchingRound, out: str | Path) -> dict[str, Path]:
-    """Write ``assignments.csv`` and ``summary.json`` into ``out`` (created if needed)."""
+def write_outputs(
+    rnd: MatchingRound, out: str | Path, *, draw_map: bool = False, force: bool = False
+) -> dict[str, Path]:
+    """Write ``assignments.csv``, ``summary.json`` and, with ``draw_map``, ``map.png``.
+
+    The files are written into a temporary sibling of ``out`` that replaces it
+    when all are complete (:func:`broker.outdir.staged_folder`): ``out`` must be
+    new or empty, or with ``force`` a folder holding only these files. Text cells
+    of ``assignments.csv`` are neutralised against formula injection
+    (:mod:`broker.csvtext`).
+    """
     folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
-    t = rnd.outcomes.copy()
-    t["cost_gbp"] = t["cost_gbp"].map(lambda v: f"{v:.2f}")
-    t["days_per_week"] = t["days_per_week"].map(lambda v: f"{v:g}")
-    t["distance_km"] = t["distance_km"].map(lambda v: "" if np.isnan(v) else f"{v:.2f}")
-    paths = {"assignments": folder / "assignments.csv", "summary": folder / "summary.json"}
-    t[ASSIGNMENT_COLUMNS].to_csv(paths["assignments"], index=False, lineterminator="\n")
-    paths["summary"].write_text(json.dumps(summary(rnd), indent=2) + "\n", encoding="utf-8")
-    return paths
+    with staged_folder(folder, owned=RUN_OUTPUTS, force=force) as tmp:
+        t = rnd.outcomes.copy()
+        t["cost_gbp"] = t["cost_gbp"].map(lambda v: f"{v:.2f}")
+        t["days_per_week"] = t["days_per_week"].map(lambda v: f"{v:g}")
+        t["distance_km"] = t["distance_km"].map(lambda v: "" if np.isnan(v) else f"{v:.2f}")
+        names = {"assignments": "assignments.csv", "summary": "summary.json"}
+        write_csv(t[ASSIGNMENT_COLUMNS], tmp / names["assignments"])
+        (tmp / names["summary"]).write_text(
+            json.dumps(summary(rnd), indent=2) + "\n", encoding="utf-8"
+        )
+        if draw_map:
+            from broker.maps import round_map
+
+            round_map(rnd, tmp / "map.png")
+            names["map"] = "map.png"
+    return {k: folder / v for k, v in names.items()}
+
+
+_NUMERIC_ASSIGNMENT_COLUMNS = {
+    "days_per_week": "days per week (the client's need)",
+    "cost_gbp": "pounds (need x weeks x day rate)",
+}
+
+
+def read_assignments(path: str | Path) -> pd.DataFrame:
+    """Read an ``assignments.csv`` for checking, as written by ``broker run`` or a spreadsheet.
+
+    Uses the scenario reader's CSV path (encodings, delimiters, neutralised
+    cells). ``client_id`` and ``supporter_id`` are required (blank supporter:
+    unmatched); ``days_per_week`` and ``cost_gbp``, when present, are parsed as
+    numbers (``7,800.00`` is 7800) and must not be blank on a matched row. Other
+    columns are kept as text. The index is the spreadsheet row.
+
+    Raises
+    ------
+    broker.errors.InputError
+        Naming file, row, column and value for each cell that cannot be used.
+    """
+    from broker.errors import ProblemCollector
+    from broker.scenario.read import number_text, read_table
+
+    p = Path(path)
+    file = str(p)
+    table = read_table(p, ("client_id", "supporter_id"))
+    delimiter = table.attrs.get("delimiter", ",")
+    matched = (table["supporter_id"] != "").to_numpy()
+    errors = ProblemCollector()
+    for col, what in _NUMERIC_ASSIGNMENT_COLUMNS.items():
+        if col not in table.columns:
+            continue
+        values = np.full(len(table), np.nan)
+        for k, (row, v) in enumerate(table[col].items()):
+            if v == "":
+                if matched[k]:
+                    errors.add(
+                        file, f"blank on a matched row; expected {what}", row=row, column=col
+                    )
+                continue
+            try:
+                x = number_text(v, delimiter=delimiter)
+            except ValueError as exc:
+                errors.add(file, f"{exc}; expected {what}", row=row, column=col, value=v)
+                continue
+            if not math.isfinite(x):
+                errors.add(
+                    file, f"not a finite number; expected {what}", row=row, column=col, value=v
+                )
+                continue
+            values[k] = x
+        table[col] = values
+    errors.raise_if_any()
+    return table
 
 
 def format_summary(rnd: MatchingRound) -> str:
@@ -117,7 +197,8 @@ def format_summary(rnd: MatchingRound) -> str:
         f"  total cost £{s['total_cost_gbp']:,.2f}"
         + (f", mean distance {s['mean_distance_km']:.1f} km" if s["mean_distance_km"] else ""),
         f"  solver {s['solver']}: {s['solver_status']} (stopped by {s['stopped_by']}) in "
-        f"{s['runtime_s']:.2f}s, seed {s['seed']}",
+        f"{s['runtime_s']:.2f}s, seed {s['seed']}"
+        + (f" (solver seed {s['solver_seed']})" if s["solver_seed"] != s["seed"] else ""),
         "  independent check: " + ("passed" if rnd.check.ok else "FAILED"),
     ]
     if "proposals" in s:

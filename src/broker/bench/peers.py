@@ -75,6 +75,7 @@ from typing import cast
 import numpy as np
 from scipy import sparse
 
+from broker.limits import solver_seed
 from broker.problem import ProblemData
 from broker.solve.model import build_cpsat, constraint_matrix
 from broker.solve.result import Level, Result, SolveStatus, evaluate, freeze, make_result
@@ -612,6 +613,7 @@ def run_solver(
     Peers are looked up first, so that running ``highs-mip`` does not import the
     registry (and with it OR-Tools). Unknown names raise ``KeyError``.
     """
+    seed = solver_seed(seed)  # any seed the CLI accepts, mapped into the solvers' range
     if name in PEERS:
         return PEERS[name](problem, time_limit_s=time_limit_s, seed=seed, workers=workers)
     from broker.solve import solve

@@ -20,6 +20,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from broker.csvtext import neutralise_cells
+
 if TYPE_CHECKING:
     from broker.bench.runner import Row, RunConfig
 
@@ -107,9 +109,9 @@ def write_csv(rows: list[Row], path: Path) -> None:
     tmp = path.with_suffix(".csv.part")
     with tmp.open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(COLUMNS)
+        w.writerow(neutralise_cells(COLUMNS))
         for row in rows:
-            w.writerow([_cell(row.get(c)) for c in COLUMNS])
+            w.writerow(neutralise_cells(_cell(row.get(c)) for c in COLUMNS))
     os.replace(tmp, path)
 
 

@@ -343,7 +343,8 @@ def _pinned_pairs(
                 why = RULE_TEXT["reach"].format(dist=dist, reach=reach)
             else:
                 why = RULE_TEXT[STAGES[min(int(fell[pos[0]]), len(STAGES) - 1)]]
-        errors.add(file, f"pinned pair (client {c}, supporter {s}) breaks {why}", row=r + 2)
+        row = int(pinned["row"].iat[r]) if "row" in pinned else r + 2
+        errors.add(file, f"pinned pair (client {c}, supporter {s}) breaks {why}", row=row)
     errors.raise_if_any()
     return np.asarray(out, dtype=np.int64)
 

@@ -21,13 +21,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from broker.csvtext import decode_error, decode_text
 from broker.errors import InputError
 
 ROW_DROPPED = "row dropped"
 VALUE_MISSING = "value set to missing"
 REJECTED_COLUMNS = ("file", "row", "column", "value", "reason", "action")
 
-UTF8_BOM = b"\xef\xbb\xbf"
 _HEADER_SCAN_RECORDS = 15
 
 
@@ -42,38 +42,19 @@ class RawCsv:
     header_row: int
 
 
+_ADVICE = "Save the file again as CSV (UTF-8) or pass encoding=..."
+
+
 def decode(data: bytes, file: str, fallback: str) -> tuple[str, str]:
     """Decode file bytes: UTF-8 (with or without BOM), else ``fallback`` (e.g. cp1252).
+
+    The decoding of :func:`broker.csvtext.decode_text`, with one fallback.
 
     Returns
     -------
     (text, encoding)
     """
-    if data.startswith(UTF8_BOM):
-        try:
-            return data[len(UTF8_BOM) :].decode("utf-8"), "utf-8-sig"
-        except UnicodeDecodeError as exc:
-            expected = "utf-8 (the file starts with a UTF-8 BOM)"
-            raise _decode_error(data, file, exc, expected) from None
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode(fallback), fallback
-    except UnicodeDecodeError as exc:
-        raise _decode_error(data, file, exc, f"utf-8 or {fallback}") from None
-
-
-def _decode_error(data: bytes, file: str, exc: UnicodeDecodeError, expected: str) -> InputError:
-    line = data[: exc.start].count(b"\n") + 1
-    bad = data[exc.start : exc.end]
-    return InputError.one(
-        file,
-        f"byte {bad!r} at line {line} cannot be decoded; expected text encoded as {expected}. "
-        "Save the file again as CSV (UTF-8) or pass encoding=...",
-        row=line,
-    )
+    return decode_text(data, file, fallbacks=(fallback,), advice=_ADVICE)
 
 
 def read_csv_text(
@@ -108,7 +89,7 @@ def read_csv_text(
         try:
             text, used = data.decode(encoding), encoding
         except UnicodeDecodeError as exc:
-            raise _decode_error(data, file, exc, encoding) from None
+            raise decode_error(data, file, exc, encoding, _ADVICE) from None
         text = text.removeprefix("\ufeff")
     if not text.strip():
         raise InputError.one(file, "the file is empty; expected a header row and data rows")

@@ -17,6 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from broker.errors import InputError, ProblemCollector
+from broker.limits import MAX_MODE_PENALTY, MAX_TAGS
 from broker.rules.loader import find_models_dir
 
 MODES_FILE = "modes.toml"
@@ -105,6 +106,12 @@ def parse_catalogue(doc: dict, file: str) -> Catalogue:
             errors.add(file, f"{where}: unknown kinds {bad}; expected some of {', '.join(KINDS)}")
         if not (0 < lo <= hi <= 7) or not (1 <= t_lo <= t_hi):
             errors.add(file, f"{where}: days_per_week or duration_terms out of range")
+        if not (0 <= mode.cross_phase_penalty <= MAX_MODE_PENALTY):
+            errors.add(
+                file,
+                f"{where}: cross_phase_penalty {mode.cross_phase_penalty:g} out of range; "
+                f"expected 0 to {MAX_MODE_PENALTY:g}",
+            )
         problem = check_funder(mode.funder)
         if problem:
             errors.add(file, f"{where}: funder {mode.funder!r}: {problem}")
@@ -118,6 +125,8 @@ def parse_catalogue(doc: dict, file: str) -> Catalogue:
             errors.add(file, f"categories.{cat}: unknown modes {unknown}")
         categories[str(cat).lower()] = tuple(str(i) for i in ids)
     tags = tuple(str(t) for t in doc.get("expertise", {}).get("tags", []))
+    if len(tags) > MAX_TAGS:
+        errors.add(file, f"expertise.tags: {len(tags)} tags, more than {MAX_TAGS}")
     errors.raise_if_any()
     return Catalogue(modes, categories, tags, file)
 

@@ -12,10 +12,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from broker.csvtext import write_csv
 from broker.errors import ProblemCollector
 from broker.scenario import schema
 from broker.scenario.model import Config, Scenario
 from broker.scenario.read import (
+    check_config,
+    check_sizes,
     parse_authorities,
     parse_clients,
     parse_pair_files,
@@ -25,7 +28,10 @@ from broker.scenario.read import (
 
 def _as_text(frame: pd.DataFrame | None, columns: tuple[str, ...] = ()) -> pd.DataFrame:
     if frame is None:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+        return pd.DataFrame(
+            {c: pd.Series(dtype=object) for c in columns},
+            index=pd.Index([], name="row", dtype="int64"),
+        )
     out = pd.DataFrame(index=pd.RangeIndex(2, len(frame) + 2, name="row"))
     for c in frame.columns:
         out[c] = [_cell(v) for v in frame[c]]
@@ -38,6 +44,8 @@ def _cell(v: object) -> str:
     if isinstance(v, float):
         if math.isnan(v):
             return ""
+        if math.isinf(v):
+            return repr(v)  # refused by validation as not a finite number
         return repr(v) if v != int(v) else str(int(v)) if abs(v) < 1e15 else repr(v)
     if isinstance(v, (list, tuple, set, frozenset)):
         return ";".join(str(x) for x in v)
@@ -80,6 +88,7 @@ def from_frames(
         As :func:`broker.scenario.read_scenario` does.
     """
     errors = ProblemCollector()
+    check_config(config, f"{label}/scenario.toml", errors)
     sup = _as_text(supporters)
     cli = _as_text(clients)
     for name, frame, required in (
@@ -91,6 +100,7 @@ def from_frames(
             errors.add(
                 f"{label}/{name}.csv", "missing required column(s) " + ", ".join(missing), row=1
             )
+    check_sizes(sup, cli, f"{label}/supporters.csv", f"{label}/clients.csv", errors)
     errors.raise_if_any()
     s = parse_supporters(sup, f"{label}/supporters.csv", errors, config)
     c = parse_clients(cli, f"{label}/clients.csv", errors, config.weeks, config)
@@ -112,9 +122,9 @@ def from_frames(
         supporters=s.reset_index(drop=False),
         clients=c.reset_index(drop=False),
         authorities=a.reset_index(drop=False),
-        conflicts=con.reset_index(drop=True),
-        pinned=pin.reset_index(drop=True),
-        proposals=prop.reset_index(drop=True),
+        conflicts=con.reset_index(drop=False),
+        pinned=pin.reset_index(drop=False),
+        proposals=prop.reset_index(drop=False),
     )
 
 
@@ -181,7 +191,7 @@ def write_scenario(scenario: Scenario, folder: str | Path) -> Path:
         f"weeks = {cfg.weeks}",
         "",
         "[defaults]",
-        f"max_distance_km = {cfg.max_distance_km:g}",
+        f"max_distance_km = {_toml_num(cfg.max_distance_km)}",
         f"allow_cross_phase = {'true' if cfg.allow_cross_phase else 'false'}",
         "",
     ]
@@ -190,10 +200,10 @@ def write_scenario(scenario: Scenario, folder: str | Path) -> Path:
     w = cfg.weights
     lines += [
         "[weights]",
-        f"cost_per_1000_gbp = {w.cost_per_1000_gbp:g}",
-        f"distance_per_km = {w.distance_per_km:g}",
-        f"cross_phase = {w.cross_phase:g}",
-        f"other_la = {w.other_la:g}",
+        f"cost_per_1000_gbp = {_toml_num(w.cost_per_1000_gbp)}",
+        f"distance_per_km = {_toml_num(w.distance_per_km)}",
+        f"cross_phase = {_toml_num(w.cross_phase)}",
+        f"other_la = {_toml_num(w.other_la)}",
         "",
     ]
     if cfg.weights.continuity != 100.0 or cfg.weights.expertise != 20.0:
@@ -275,8 +285,27 @@ def write_scenario(scenario: Scenario, folder: str | Path) -> Path:
     return root
 
 
+def _toml_num(x: float) -> str:
+    """``x`` as short as ``:g`` writes it when that reads back exactly, else in full."""
+    short = f"{x:g}"
+    return short if float(short) == x else repr(float(x))
+
+
 def _toml_str(s: str) -> str:
-    return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    """A TOML basic string: backslash, quote and every control character escaped."""
+    out = []
+    for ch in s:
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch == '"':
+            out.append('\\"')
+        elif ch == "\n":
+            out.append("\\n")
+        elif (ord(ch) < 0x20 and ch != "\t") or ord(ch) == 0x7F:
+            out.append(f"\\u{ord(ch):04X}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
 
 
 INTERNAL_COLUMNS = {"row", "phases", "phase_mask"}
@@ -307,4 +336,4 @@ def _write_csv(frame: pd.DataFrame, columns: tuple[str, ...], path: Path) -> Non
             continue
         keep.append(c)
     out = pd.DataFrame({c: [_cell(v) for v in frame[c]] for c in keep})
-    out.to_csv(path, index=False, lineterminator="\n")
+    write_csv(out, path)

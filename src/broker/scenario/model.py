@@ -102,6 +102,10 @@ class Scenario:
         column (``lead`` or ``second``).
     source
         Folder the scenario was read from, if any.
+    inputs_sha256
+        SHA-256 of the scenario files as read (see
+        :func:`broker.scenario.read.inputs_sha256`), or ``None`` for a scenario
+        built in memory or changed since.
     """
 
     config: Config
@@ -120,9 +124,15 @@ class Scenario:
             }
         )
     )
+    inputs_sha256: str | None = None
 
     def replace(self, **changes: object) -> Scenario:
-        """Return a copy with some fields replaced (tables are not re-validated)."""
+        """Return a copy with some fields replaced (tables are not re-validated).
+
+        The copy no longer matches the files it was read from, so its
+        ``inputs_sha256`` is ``None`` unless given.
+        """
+        changes.setdefault("inputs_sha256", None)
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
 
     @property

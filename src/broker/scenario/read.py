@@ -8,8 +8,10 @@ written to the scenario folder.
 
 from __future__ import annotations
 
-import csv
+import dataclasses
+import hashlib
 import math
+import re
 import tomllib
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -18,7 +20,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from broker.errors import InputError, ProblemCollector
+from broker import limits
+from broker.csvtext import PLAIN_NUMBER, parse_text_table, read_text_table
+from broker.errors import InputError, ProblemCollector, warn_rows
+from broker.limits import Bound
 from broker.rules.modes import check_funder, load_modes
 from broker.scenario import schema
 from broker.scenario.model import Config, Scenario, Weights
@@ -27,78 +32,60 @@ from broker.units import decimal_places
 TRUE_WORDS = {"true", "yes", "y", "1"}
 FALSE_WORDS = {"false", "no", "n", "0", ""}
 
+FORMAT_VERSIONS = (1,)
+"""Scenario format versions this broker reads (``format = 1`` in ``scenario.toml``)."""
+
+SCENARIO_FILES = (
+    "scenario.toml",
+    "supporters.csv",
+    "clients.csv",
+    "authorities.csv",
+    "conflicts.csv",
+    "pinned.csv",
+)
+"""Every file of a scenario folder broker reads (others are ignored)."""
+
 
 # ---------------------------------------------------------------------------
 # CSV reading
 
 
-def read_table(path: Path, required: Iterable[str], optional: Iterable[str] = ()) -> pd.DataFrame:
+def read_table(
+    path: Path,
+    required: Iterable[str],
+    optional: Iterable[str] = (),
+    *,
+    data: bytes | None = None,
+) -> pd.DataFrame:
     """Read a CSV as text cells with checks on its header.
+
+    The one reading path of :mod:`broker.csvtext`: UTF-8 (with or without a
+    byte-order mark) or, with a warning, Windows-1252; comma, semicolon or tab
+    delimited; formula-neutralising apostrophes removed.
 
     Parameters
     ----------
     path
-        File to read (UTF-8, an optional byte-order mark is accepted).
+        File to read.
     required
         Columns that must be present.
     optional
         Known optional columns (others are kept and passed through unchanged).
+    data
+        The file's bytes, if already read (``path`` then only names it).
 
     Returns
     -------
     pandas.DataFrame
         All cells as ``str`` with surrounding whitespace removed; the index is the
-        spreadsheet row number (header = row 1).
+        spreadsheet row number (header = row 1). ``attrs["delimiter"]`` holds the
+        delimiter found.
     """
-    name = str(path)
-    if not path.is_file():
-        raise InputError.one(
-            name, "file not found" + (" (expected a file, found a folder)" if path.is_dir() else "")
-        )
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError.one(
-            name,
-            f"not UTF-8 text (byte {exc.start}); save the sheet as 'CSV UTF-8'",
-        ) from None
-    rows = list(csv.reader(text.splitlines()))
-    if not rows or not any(cell.strip() for cell in rows[0]):
-        raise InputError.one(
-            name, "empty file; expected a header row with columns " + ", ".join(required)
-        )
-    header = [h.strip() for h in rows[0]]
-    errors = ProblemCollector()
-    seen: set[str] = set()
-    for h in header:
-        if h in seen:
-            errors.add(name, "duplicate column name", row=1, column=h)
-        seen.add(h)
-    if "" in header:
-        errors.add(name, f"blank column name at position {header.index('') + 1}", row=1)
-    missing = [c for c in required if c not in seen]
-    if missing:
-        errors.add(
-            name,
-            f"missing required column(s) {', '.join(missing)}; found {', '.join(header)}",
-            row=1,
-        )
-    records = []
-    index = []
-    for i, row in enumerate(rows[1:], start=2):
-        if not any(cell.strip() for cell in row):
-            continue  # blank line, typically at the end of a sheet export
-        if len(row) != len(header):
-            errors.add(
-                name, f"has {len(row)} cells but the header has {len(header)} columns", row=i
-            )
-            continue
-        records.append([cell.strip() for cell in row])
-        index.append(i)
-    errors.raise_if_any()
-    frame = pd.DataFrame(records, columns=header, index=pd.Index(index, name="row"), dtype=object)
     del optional  # known optional columns need no special handling when reading
-    return frame
+    required = tuple(required)
+    if data is None:
+        return read_text_table(path, required=required).frame()
+    return parse_text_table(data, str(path), required=required).frame()
 
 
 # ---------------------------------------------------------------------------
@@ -120,74 +107,108 @@ def _ids(df: pd.DataFrame, col: str, file: str, errors: ProblemCollector) -> pd.
     return values.astype(str)
 
 
+_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?", re.ASCII)
+_DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+", re.ASCII)
+_NON_FINITE = {"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity", "nan", "+nan", "-nan"}
+
+
+def number_text(v: str, *, thousands: bool = True, delimiter: str = ",") -> float:
+    """Parse a number as written in a cell.
+
+    Accepts plain decimals and exponents (``2.5``, ``-3``, ``1e3``) and, when
+    ``thousands`` is true and the file is not semicolon-delimited, thousands
+    separators (``12,500``, ``7,800.00``). Only ASCII digits; no underscores, no
+    decimal comma. The result may be infinite (``1e400``); callers check range.
+
+    Raises
+    ------
+    ValueError
+        With the reason as its message (``not a number ...``).
+    """
+    semicolon = delimiter == ";"
+    if "," in v and not thousands:
+        raise ValueError(
+            "a comma is not accepted here: it reads as a decimal comma; write the number "
+            "with a decimal point (for example 2.5)"
+        )
+    if "," in v and semicolon:
+        raise ValueError(
+            "a comma in a number is ambiguous in a semicolon-separated file (it is usually a "
+            "decimal comma); write the number with a decimal point and no thousands "
+            "separator (for example 2.5 or 2500)"
+        )
+    if thousands and _THOUSANDS.fullmatch(v):
+        return float(v.replace(",", ""))
+    if PLAIN_NUMBER.fullmatch(v):
+        return float(v)
+    if v.lower() in _NON_FINITE:
+        raise ValueError("not a finite number")
+    if _DECIMAL_COMMA.fullmatch(v):
+        raise ValueError(
+            "not a number: the comma looks like a decimal comma; write the number with a "
+            "decimal point (for example 2.5)"
+        )
+    raise ValueError("not a number")
+
+
 def _number(
     df: pd.DataFrame,
     col: str,
     file: str,
     errors: ProblemCollector,
+    bound: Bound,
     *,
     required: bool = True,
-    minimum: float | None = None,
-    strict_minimum: bool = False,
-    maximum: float | None = None,
-    decimals: int | None = None,
-    integer: bool = False,
-    what: str = "a number",
+    blank: str = "",
 ) -> pd.Series:
+    """Parse column ``col`` against ``bound``; problems are recorded, bad cells become NaN.
+
+    ``blank`` completes the expectation of an optional column (``"or blank for the
+    default"``). Commas are thousands separators, except in columns whose bound
+    refuses them (days: a days value never needs a thousands separator, so a comma
+    there is a decimal comma) and in semicolon-delimited files (where a comma is
+    usually a decimal comma).
+    """
     out = np.full(len(df), np.nan)
     if col not in df.columns:
         return pd.Series(out, index=df.index)
+    what = f"{bound.unit}, {bound.expected()}" + (f", {blank}" if blank else "")
+    delimiter = df.attrs.get("delimiter", ",")
+    implausible: list[tuple[int, object]] = []
+    note = ""
     for k, (row, v) in enumerate(df[col].items()):
         if v == "":
             if required:
                 errors.add(file, f"blank; expected {what}", row=row, column=col)
             continue
         try:
-            x = float(v.replace(",", "")) if _is_thousands(v) else float(v)
-        except ValueError:
-            errors.add(file, f"not a number; expected {what}", row=row, column=col, value=v)
+            x = number_text(v, thousands=bound.thousands, delimiter=delimiter)
+        except ValueError as exc:
+            errors.add(file, f"{exc}; expected {what}", row=row, column=col, value=v)
             continue
-        if not math.isfinite(x):
-            errors.add(file, f"not a finite number; expected {what}", row=row, column=col, value=v)
-            continue
-        if integer and x != int(x):
-            errors.add(file, f"not a whole number; expected {what}", row=row, column=col, value=v)
-            continue
-        if decimals is not None:
+        if bound.decimals is not None and math.isfinite(x):
             places = decimal_places(v.replace(",", ""))
-            if places is not None and places > decimals:
+            if places is not None and places > bound.decimals:
                 errors.add(
                     file,
-                    f"more than {decimals} decimal places; expected {what}",
+                    f"more than {bound.decimals} decimal places; expected {what}",
                     row=row,
                     column=col,
                     value=v,
                 )
                 continue
-        if minimum is not None and (x < minimum or (strict_minimum and x == minimum)):
-            bound = f"greater than {minimum:g}" if strict_minimum else f"at least {minimum:g}"
-            errors.add(file, f"out of range; expected {what} {bound}", row=row, column=col, value=v)
+        why = bound.problem(x)
+        if why is not None:
+            errors.add(file, why + (f", {blank}" if blank else ""), row=row, column=col, value=v)
             continue
-        if maximum is not None and x > maximum:
-            errors.add(
-                file,
-                f"out of range; expected {what} at most {maximum:g}",
-                row=row,
-                column=col,
-                value=v,
-            )
-            continue
+        warning = bound.implausible(x)
+        if warning is not None:
+            implausible.append((int(row), v))
+            note = warning
         out[k] = x
+    if implausible:
+        warn_rows(file, col, note, implausible)
     return pd.Series(out, index=df.index)
-
-
-def _is_thousands(v: str) -> bool:
-    """True for numbers written with thousands separators, such as ``12,500``."""
-    head, _, _ = v.partition(".")
-    parts = head.lstrip("-").split(",")
-    return (
-        len(parts) > 1 and all(p.isdigit() for p in parts) and all(len(p) == 3 for p in parts[1:])
-    )
 
 
 def _bool(df: pd.DataFrame, col: str, file: str, errors: ProblemCollector) -> pd.Series:
@@ -325,6 +346,26 @@ def _la_code(df: pd.DataFrame, col: str, file: str, errors: ProblemCollector) ->
     return df[col].astype(str)
 
 
+EASTING = Bound(
+    "easting",
+    schema.BNG_EASTING[0],
+    schema.BNG_EASTING[1],
+    "British National Grid easting in metres within Great Britain",
+)
+NORTHING = Bound(
+    "northing",
+    schema.BNG_NORTHING[0],
+    schema.BNG_NORTHING[1],
+    "British National Grid northing in metres within Great Britain",
+)
+LATITUDE = Bound(
+    "latitude", schema.GB_LATITUDE[0], schema.GB_LATITUDE[1], "degrees within Great Britain"
+)
+LONGITUDE = Bound(
+    "longitude", schema.GB_LONGITUDE[0], schema.GB_LONGITUDE[1], "degrees within Great Britain"
+)
+
+
 def _coordinates(df: pd.DataFrame, file: str, errors: ProblemCollector) -> pd.DataFrame:
     """Parse easting/northing, or latitude/longitude converted to EPSG:27700."""
     has_en = "easting" in df.columns and "northing" in df.columns
@@ -349,18 +390,14 @@ def _coordinates(df: pd.DataFrame, file: str, errors: ProblemCollector) -> pd.Da
             "easting",
             file,
             sub_errors,
-            minimum=schema.BNG_EASTING[0],
-            maximum=schema.BNG_EASTING[1],
-            what="British National Grid easting in metres within Great Britain (0 to 700000)",
+            EASTING,
         ).to_numpy()
         north.loc[sub.index] = _number(
             sub,
             "northing",
             file,
             sub_errors,
-            minimum=schema.BNG_NORTHING[0],
-            maximum=schema.BNG_NORTHING[1],
-            what="British National Grid northing in metres within Great Britain (0 to 1300000)",
+            NORTHING,
         ).to_numpy()
         if has_ll:
             use_ll = blank
@@ -373,18 +410,14 @@ def _coordinates(df: pd.DataFrame, file: str, errors: ProblemCollector) -> pd.Da
             "latitude",
             file,
             errors,
-            minimum=schema.GB_LATITUDE[0],
-            maximum=schema.GB_LATITUDE[1],
-            what="latitude in degrees within Great Britain (49.8 to 61.0)",
+            LATITUDE,
         )
         lon = _number(
             sub,
             "longitude",
             file,
             errors,
-            minimum=schema.GB_LONGITUDE[0],
-            maximum=schema.GB_LONGITUDE[1],
-            what="longitude in degrees within Great Britain (-8.7 to 2.1)",
+            LONGITUDE,
         )
         ok = lat.notna() & lon.notna()
         if ok.any():
@@ -439,19 +472,14 @@ def parse_supporters(
             "capacity_days",
             file,
             errors,
-            minimum=0,
-            strict_minimum=True,
-            decimals=schema.MAX_DECIMALS_DAYS,
-            what="days per week greater than 0 (e.g. 2.5)",
+            limits.CAPACITY_DAYS,
         ),
         "day_rate_gbp": _number(
             raw,
             "day_rate_gbp",
             file,
             errors,
-            minimum=0,
-            decimals=schema.MAX_DECIMALS_GBP,
-            what="pounds per day, 0 or more, in whole pence",
+            limits.DAY_RATE_GBP,
         ),
         "name": _text(raw, "name"),
         "urn": _text(raw, "urn"),
@@ -460,10 +488,9 @@ def parse_supporters(
             "max_distance_km",
             file,
             errors,
+            limits.MAX_DISTANCE_KM,
             required=False,
-            minimum=0,
-            strict_minimum=True,
-            what="kilometres greater than 0, or blank for the default",
+            blank="or blank for the default",
         ),
         "cross_phase": _bool(raw, "cross_phase", file, errors),
         "network": _text(raw, "network"),
@@ -560,10 +587,9 @@ def parse_clients(
         "weeks",
         file,
         errors,
+        limits.WEEKS,
         required=False,
-        minimum=1,
-        integer=True,
-        what="whole school weeks, at least 1, or blank for the round's weeks",
+        blank="or blank for the round's weeks",
     )
     parsed = {
         "client_id": _ids(raw, "client_id", file, errors),
@@ -577,19 +603,14 @@ def parse_clients(
             "need_days",
             file,
             errors,
-            minimum=0,
-            strict_minimum=True,
-            decimals=schema.MAX_DECIMALS_DAYS,
-            what="days per week greater than 0 (e.g. 1.5)",
+            limits.NEED_DAYS,
         ),
         "priority": _number(
             raw,
             "priority",
             file,
             errors,
-            minimum=1,
-            integer=True,
-            what="a positive whole number (higher is more urgent)",
+            limits.PRIORITY,
         ),
         "urn": _text(raw, "urn"),
         "name": _text(raw, "name"),
@@ -600,10 +621,9 @@ def parse_clients(
             "budget_gbp",
             file,
             errors,
+            limits.BUDGET_GBP,
             required=False,
-            minimum=0,
-            decimals=schema.MAX_DECIMALS_GBP,
-            what="pounds, 0 or more, or blank for no limit",
+            blank="or blank for no limit",
         ),
         "weeks": weeks.fillna(default_weeks),
         "network": _text(raw, "network"),
@@ -615,11 +635,15 @@ def parse_clients(
         "start_term",
         file,
         errors,
+        Bound(
+            "start_term",
+            1,
+            n_terms,
+            f"a term of the period ([round] terms = {n_terms})",
+            integer=True,
+        ),
         required=False,
-        minimum=1,
-        maximum=n_terms,
-        integer=True,
-        what=f"a term from 1 to {n_terms} ([round] terms), or blank for 1",
+        blank="or blank for 1",
     )
     start = start.fillna(1)
     span = _number(
@@ -627,11 +651,9 @@ def parse_clients(
         "terms",
         file,
         errors,
+        Bound("terms", 1, n_terms, "a whole number of terms", integer=True),
         required=False,
-        minimum=1,
-        maximum=n_terms,
-        integer=True,
-        what="a number of terms, at least 1, or blank for the rest of the period",
+        blank="or blank for the rest of the period",
     )
     span = span.fillna(n_terms - start + 1)
     for row, a, b in zip(raw.index, start, span, strict=True):
@@ -651,11 +673,9 @@ def parse_clients(
         "team_size",
         file,
         errors,
+        Bound("team_size", 1, 2, "supporters in the team", integer=True),
         required=False,
-        minimum=1,
-        maximum=2,
-        integer=True,
-        what="1 or 2 supporters, or blank for 1",
+        blank="or blank for 1",
     ).fillna(1)
     parsed["team_size"] = team
     categories = [str(c) for c in _text(raw, "category")]
@@ -676,11 +696,9 @@ def parse_clients(
         "second_need_days",
         file,
         errors,
+        dataclasses.replace(limits.NEED_DAYS, key="second_need_days"),
         required=False,
-        minimum=0,
-        strict_minimum=True,
-        decimals=schema.MAX_DECIMALS_DAYS,
-        what="days per week from the second supporter, or blank for need_days",
+        blank="or blank for need_days",
     )
     parsed["second_need_days"] = second_need.fillna(parsed["need_days"])
     for col in ("second_mode", "second_need_days"):
@@ -738,10 +756,9 @@ def parse_authorities(raw: pd.DataFrame, file: str, errors: ProblemCollector) ->
             "budget_gbp",
             file,
             errors,
+            limits.BUDGET_GBP,
             required=False,
-            minimum=0,
-            decimals=schema.MAX_DECIMALS_GBP,
-            what="pounds, 0 or more, or blank for no limit",
+            blank="or blank for no limit",
         ),
         "name": _text(raw, "name"),
         "neighbours": pd.Series(neighbours, index=raw.index, dtype=object),
@@ -795,13 +812,7 @@ def parse_pair_files(
     """
     sids, cids = set(supporters["supporter_id"]), set(clients["client_id"])
     team = dict(zip(clients["client_id"], clients.get("team_size", 1), strict=False))
-    empty = pd.DataFrame(
-        {
-            "client_id": pd.Series(dtype=object),
-            "supporter_id": pd.Series(dtype=object),
-            "role": pd.Series(dtype=object),
-        }
-    )
+    empty = empty_pairs().assign(role=pd.Series(dtype=object))
     out = []
     for name, raw in (("conflicts", conflicts), ("pinned", pinned), ("proposals", proposals)):
         file = f"{folder}/{name}.csv"
@@ -873,24 +884,38 @@ _CONFIG_KEYS: dict[str, set[str]] = {
 }
 
 
-def read_config(path: Path) -> Config:
-    """Read and validate ``scenario.toml``."""
+def read_config(path: Path, *, data: bytes | None = None) -> Config:
+    """Read and validate ``scenario.toml``.
+
+    ``data`` holds the file's bytes if they were already read (``path`` then only
+    names the file in messages).
+    """
     file = str(path)
-    if not path.is_file():
-        raise InputError.one(
-            file,
-            'file not found; every scenario folder needs scenario.toml with at least name = "..."',
-        )
+    if data is None:
+        if not path.is_file():
+            raise InputError.one(
+                file,
+                "file not found; every scenario folder needs scenario.toml with at least "
+                'name = "..."',
+            )
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise InputError.one(file, f"cannot read the file ({exc.strerror or exc})") from None
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError.one(
+            file, f"not UTF-8 text (byte {data[exc.start : exc.end]!r} at offset {exc.start})"
+        ) from None
+    try:
+        doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError.one(file, f"not valid TOML: {exc}") from None
-    except UnicodeDecodeError:
-        raise InputError.one(file, "not UTF-8 text") from None
     errors = ProblemCollector()
 
     for section, keys in _CONFIG_KEYS.items():
-        table = data if section == "" else data.get(section, {})
+        table = doc if section == "" else doc.get(section, {})
         if not isinstance(table, dict):
             errors.add(file, f"[{section}] must be a table", column=section)
             continue
@@ -911,7 +936,7 @@ def read_config(path: Path) -> Config:
         check: Callable[[Any], bool] = lambda _: True,
         expect: str = "",
     ) -> Any:
-        table = data.get(section, {}) if section else data
+        table = doc.get(section, {}) if section else doc
         if not isinstance(table, dict) or key not in table:
             return default
         v = table[key]
@@ -922,46 +947,27 @@ def read_config(path: Path) -> Config:
         return v
 
     number = (int, float)
+    supported = ", ".join(str(v) for v in FORMAT_VERSIONS)
+    get(
+        "",
+        "format",
+        int,
+        FORMAT_VERSIONS[-1],
+        lambda v: v in FORMAT_VERSIONS,
+        f"a scenario format this broker reads: {supported} (format = 1, or leave it out)",
+    )
     name = get("", "name", str, None, lambda v: bool(str(v).strip()), "a non-empty name")
-    if "name" not in data:
+    if "name" not in doc:
         errors.add(file, "missing key 'name'; expected name = \"...\"", column="name")
     desc = get("", "description", str, "", expect="text")
-    weeks = get(
-        "round",
-        "weeks",
-        int,
-        39,
-        lambda v: 1 <= v <= 520,  # type: ignore[operator]
-        "a whole number of school weeks between 1 and 520",
-    )
-    dist = get(
-        "defaults",
-        "max_distance_km",
-        number,
-        40.0,
-        lambda v: 0 < v < 1500,
-        "kilometres greater than 0",
-    )  # type: ignore[operator]
+    weeks = get("round", "weeks", int, 39, expect=limits.WEEKS.unit)
+    dist = get("defaults", "max_distance_km", number, 40.0, expect=limits.MAX_DISTANCE_KM.unit)
     cross = get("defaults", "allow_cross_phase", bool, False, expect="true or false")
-    budget = get(
-        "budget",
-        "programme_gbp",
-        number,
-        None,
-        lambda v: v >= 0,  # type: ignore[operator]
-        "pounds, 0 or more",
-    )
+    budget = get("budget", "programme_gbp", number, None, expect=limits.PROGRAMME_GBP.unit)
     weights = {}
     for k, default in dataclass_defaults(Weights).items():
-        weights[k] = float(
-            get(
-                "weights",
-                k,
-                number,
-                default,  # type: ignore[arg-type]
-                lambda v: v >= 0 and math.isfinite(v),  # type: ignore[operator]
-                "a weight, 0 or more",
-            )
+        weights[k] = get(
+            "weights", k, number, default, expect=f"a weight, {limits.WEIGHTS[k].unit}"
         )
     terms = get(
         "round",
@@ -973,7 +979,7 @@ def read_config(path: Path) -> Config:
     )
     catalogue = load_modes()
     funders: dict[str, str] = {}
-    table = data.get("funders", {})
+    table = doc.get("funders", {})
     if isinstance(table, dict):
         for mode, funder in table.items():
             if mode not in catalogue.modes:
@@ -991,14 +997,19 @@ def read_config(path: Path) -> Config:
     else:
         errors.add(file, "[funders] must be a table of mode = funder", column="funders")
     funder_budgets: dict[str, float] = {}
-    budget_table = data.get("budget", {})
+    budget_table = doc.get("budget", {})
     fb = budget_table.get("funders", {}) if isinstance(budget_table, dict) else {}
     if isinstance(fb, dict):
         for key, amount in fb.items():
             ok = isinstance(amount, int | float) and not isinstance(amount, bool)
-            if not ok or not (0 <= amount < float("inf")):
+            why = limits.PROGRAMME_GBP.problem(amount) if ok else "not a number"
+            if why is not None:
                 errors.add(
-                    file, "expected pounds, 0 or more", column=f"budget.funders.{key}", value=amount
+                    file,
+                    f"{why}; expected {limits.PROGRAMME_GBP.unit}, "
+                    f"{limits.PROGRAMME_GBP.expected()}",
+                    column=f"budget.funders.{key}",
+                    value=amount,
                 )
                 continue
             funder_budgets[str(key)] = float(amount)
@@ -1011,9 +1022,17 @@ def read_config(path: Path) -> Config:
         "high_need_weight",
         number,
         0.0,
-        lambda v: 0 <= v <= 100 and math.isfinite(v),
-        "a weight from 0 to 100",
+        lambda v: limits.HIGH_NEED_WEIGHT.problem(v) is None,
+        f"{limits.HIGH_NEED_WEIGHT.unit}, {limits.HIGH_NEED_WEIGHT.expected()}",
     )
+    errors.raise_if_any()
+    settings = {
+        "round.weeks": weeks,
+        "defaults.max_distance_km": dist,
+        "budget.programme_gbp": budget,
+        **{f"weights.{k}": v for k, v in weights.items()},
+    }
+    _check_settings(settings, file, errors)
     errors.raise_if_any()
     return Config(
         name=str(name),
@@ -1022,7 +1041,7 @@ def read_config(path: Path) -> Config:
         max_distance_km=float(dist),
         allow_cross_phase=bool(cross),
         programme_budget_gbp=None if budget is None else float(budget),
-        weights=Weights(**weights),
+        weights=Weights(**{k: float(v) for k, v in weights.items()}),
         terms=int(terms),
         funders=funders,
         funder_budgets_gbp=funder_budgets,
@@ -1030,10 +1049,95 @@ def read_config(path: Path) -> Config:
     )
 
 
+SETTING_BOUNDS: dict[str, Bound] = {
+    "round.weeks": limits.WEEKS,
+    "defaults.max_distance_km": limits.MAX_DISTANCE_KM,
+    "budget.programme_gbp": limits.PROGRAMME_GBP,
+    **{f"weights.{k}": b for k, b in limits.WEIGHTS.items()},
+}
+"""The bound of each numeric setting of ``scenario.toml``, keyed ``section.key``."""
+
+
+def _check_settings(settings: dict[str, object], file: str, errors: ProblemCollector) -> None:
+    """Check numeric settings (``section.key`` -> value; ``None`` = not set) against bounds."""
+    for key, value in settings.items():
+        if value is None:
+            continue
+        bound = SETTING_BOUNDS[key]
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            errors.add(file, f"expected {bound.unit}", column=key, value=value)
+            continue
+        why = bound.problem(value)  # type: ignore[arg-type]
+        if why is None and bound.decimals is not None and isinstance(value, float):
+            places = decimal_places(repr(value))
+            if places is not None and places > bound.decimals:
+                why = f"more than {bound.decimals} decimal places; expected {bound.unit}"
+        if why is not None:
+            errors.add(file, why, column=key, value=value)
+
+
+def check_config(config: Config, file: str, errors: ProblemCollector) -> None:
+    """Check a :class:`Config` built in code against the same bounds as ``scenario.toml``."""
+    w = config.weights
+    _check_settings(
+        {
+            "round.weeks": config.weeks,
+            "defaults.max_distance_km": config.max_distance_km,
+            "budget.programme_gbp": config.programme_budget_gbp,
+            **{f"weights.{k}": getattr(w, k) for k in limits.WEIGHTS},
+        },
+        file,
+        errors,
+    )
+
+
 def dataclass_defaults(cls: type) -> dict[str, object]:
     import dataclasses
 
     return {f.name: f.default for f in dataclasses.fields(cls)}
+
+
+def check_sizes(
+    supporters: pd.DataFrame,
+    clients: pd.DataFrame,
+    supporters_file: str,
+    clients_file: str,
+    errors: ProblemCollector,
+) -> None:
+    """Refuse scenarios beyond the size :mod:`broker.limits` derives its bounds for."""
+    for frame, file, most, what in (
+        (supporters, supporters_file, limits.MAX_SUPPORTERS, "supporters"),
+        (clients, clients_file, limits.MAX_CLIENTS, "clients"),
+    ):
+        if len(frame) > most:
+            errors.add(
+                file,
+                f"{len(frame):,} {what}; broker's numeric limits are derived for at most "
+                f"{most:,} (see 'Limits and safety' in the README)",
+            )
+
+
+def inputs_sha256(files: dict[str, bytes]) -> str:
+    """SHA-256 over scenario files' names and bytes, in name order.
+
+    Each file contributes its name, a NUL, its length as 8 bytes and its bytes, so
+    the same inputs always give the same hash and no two different sets of files
+    can be confused.
+    """
+    h = hashlib.sha256()
+    for name in sorted(files):
+        data = files[name]
+        h.update(name.encode("utf-8") + b"\0" + len(data).to_bytes(8, "big"))
+        h.update(data)
+    return h.hexdigest()
+
+
+def scenario_inputs_sha256(folder: str | Path) -> str:
+    """:func:`inputs_sha256` of the scenario files present in ``folder``."""
+    root = Path(folder)
+    return inputs_sha256(
+        {n: (root / n).read_bytes() for n in SCENARIO_FILES if (root / n).is_file()}
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -1062,7 +1166,14 @@ def read_scenario(folder: str | Path) -> Scenario:
             if not root.exists()
             else "expected a scenario folder, found a file",
         )
-    config = read_config(root / "scenario.toml")
+    files: dict[str, bytes] = {}  # every byte parsed, for the inputs hash
+    toml_path = root / "scenario.toml"
+    if toml_path.is_file():
+        try:
+            files["scenario.toml"] = toml_path.read_bytes()
+        except OSError:
+            pass  # read_config reports it
+    config = read_config(toml_path, data=files.get("scenario.toml"))
     errors = ProblemCollector()
 
     def load(
@@ -1075,7 +1186,12 @@ def read_scenario(folder: str | Path) -> Scenario:
         if not path.exists() and not must_exist:
             return None
         try:
-            return read_table(path, required, optional)
+            if path.is_file():
+                try:
+                    files[name] = path.read_bytes()
+                except OSError:
+                    pass  # read_table reports it
+            return read_table(path, required, optional, data=files.get(name))
         except InputError as exc:
             errors.problems.extend(exc.problems)
             return None
@@ -1095,6 +1211,8 @@ def read_scenario(folder: str | Path) -> Scenario:
     assert sup_raw is not None and cli_raw is not None
 
     sf, cf = str(root / "supporters.csv"), str(root / "clients.csv")
+    check_sizes(sup_raw, cli_raw, sf, cf, errors)
+    errors.raise_if_any()
     supporters = parse_supporters(sup_raw, sf, errors, config)
     clients = parse_clients(cli_raw, cf, errors, config.weeks, config)
     if len(supporters) == 0:
@@ -1113,8 +1231,21 @@ def read_scenario(folder: str | Path) -> Scenario:
         supporters=supporters.reset_index(drop=False),
         clients=clients.reset_index(drop=False),
         authorities=authorities.reset_index(drop=False),
-        conflicts=conflicts.reset_index(drop=True),
-        pinned=pinned.reset_index(drop=True),
+        conflicts=conflicts.reset_index(drop=False),
+        pinned=pinned.reset_index(drop=False),
         source=root,
-        proposals=proposals.reset_index(drop=True),
+        proposals=proposals.reset_index(drop=False),
+        inputs_sha256=inputs_sha256(files),
+    )
+
+
+def empty_pairs() -> pd.DataFrame:
+    """An empty conflicts or pinned table (with the ``row`` index of a read one)."""
+    return pd.DataFrame(
+        {
+            "client_id": pd.Series(dtype=object),
+            "supporter_id": pd.Series(dtype=object),
+            "role": pd.Series(dtype=object),
+        },
+        index=pd.Index([], name="row", dtype="int64"),
     )

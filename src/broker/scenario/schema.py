@@ -6,6 +6,8 @@ the single source of truth the reader validates against.
 
 from __future__ import annotations
 
+from broker import limits
+
 PHASES: tuple[str, ...] = (
     "primary",
     "secondary",
@@ -91,5 +93,6 @@ BNG_NORTHING = (0.0, 1_300_000.0)
 GB_LATITUDE = (49.8, 61.0)
 GB_LONGITUDE = (-8.7, 2.1)
 
-MAX_DECIMALS_DAYS = 2
-MAX_DECIMALS_GBP = 2
+MAX_DECIMALS_DAYS = limits.NEED_DAYS.decimals
+MAX_DECIMALS_GBP = limits.DAY_RATE_GBP.decimals
+"""Decimal places accepted (the numeric bounds live in :mod:`broker.limits`)."""

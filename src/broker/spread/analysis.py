@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from broker.candidates import Candidates, build_candidates
+from broker.csvtext import write_csv
 from broker.scenario.model import Scenario
 from broker.spread.flow import FlowBound, coverage_bound
 from broker.spread.graphs import flow_table
@@ -332,9 +333,7 @@ def write_report(
     def csv(name: str, frame: pd.DataFrame) -> None:
         path = folder / f"{name}.csv"
         floats = frame.select_dtypes("float").columns
-        frame.assign(**{c: frame[c].round(6) for c in floats}).to_csv(
-            path, index=False, lineterminator="\n"
-        )
+        write_csv(frame.assign(**{c: frame[c].round(6) for c in floats}), path)
         paths[name] = path
 
     csv("la_scores", report.la)

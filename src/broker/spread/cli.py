@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 
 from broker.argtypes import nonneg_int, positive_float
-from broker.errors import InputError
 
 MAP_SCORES = (
     "balance_in_reach",
@@ -28,6 +27,18 @@ MAP_SCORES = (
     "share_priority_need_in_reach",
 )
 """Scores ``--map-score`` accepts (the keys of :data:`broker.spread.maps.SCHEMES`)."""
+
+SPREAD_OUTPUTS = (
+    "la_scores.csv",
+    "region_scores.csv",
+    "isolated_clients.csv",
+    "flows.csv",
+    "resilience.csv",
+    "recruitment_targets.csv",
+    "headline.json",
+    "map_*.png",
+)
+"""Files ``broker spread --out`` writes (``--force`` replaces a folder of only these)."""
 
 
 def add_subcommand(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
@@ -96,6 +107,11 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> argparse.ArgumentP
         "(default 10; 0: greedy estimates only)",
     )
     sp.add_argument("--no-maps", action="store_true", help="do not draw the PNG maps")
+    sp.add_argument(
+        "--force",
+        action="store_true",
+        help="replace OUT_DIR if it holds the outputs of an earlier 'broker spread'",
+    )
     sp.add_argument("--quiet", action="store_true", help="no progress messages")
     sp.set_defaults(func=cmd_spread)
     return sp
@@ -104,6 +120,7 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> argparse.ArgumentP
 def cmd_spread(args: argparse.Namespace) -> int:
     """Run ``broker spread``; returns the exit status."""
     from broker.candidates import build_candidates
+    from broker.outdir import check_output_folder, staged_folder
     from broker.scenario import read_scenario
     from broker.spread.analysis import analyse, format_headline, write_report
     from broker.spread.recruit import designation_pool, read_pool
@@ -115,16 +132,14 @@ def cmd_spread(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(f"[{time.perf_counter() - t0:6.1f}s] {message}", file=sys.stderr, flush=True)
 
+    if args.out is not None:
+        inputs = [args.scenario] + [p for p in (args.run_dir, args.pool) if p is not None]
+        check_output_folder(args.out, owned=SPREAD_OUTPUTS, inputs=inputs, force=args.force)
     scenario = read_scenario(args.scenario)
     say(
         f"read {scenario.name!r}: {len(scenario.clients)} clients, "
         f"{len(scenario.supporters)} supporters"
     )
-    if args.out is not None and Path(args.out).resolve() == Path(args.scenario).resolve():
-        raise InputError.one(
-            str(args.out),
-            "--out must not be the scenario folder; input files are never overwritten",
-        )
     cand = build_candidates(scenario)
     round_ = None
     if args.run_dir is not None:
@@ -149,7 +164,10 @@ def cmd_spread(args: argparse.Namespace) -> int:
     )
     print(format_headline(report))
     if args.out is not None:
-        paths = write_report(report, args.out, maps=not args.no_maps, map_score=args.map_score)
+        out = Path(args.out)
+        with staged_folder(out, owned=SPREAD_OUTPUTS, force=args.force) as tmp:
+            written = write_report(report, tmp, maps=not args.no_maps, map_score=args.map_score)
+        paths = {k: out / p.name for k, p in written.items()}
         print("  wrote " + ", ".join(str(p) for p in paths.values()))
     say("done")
     return 0

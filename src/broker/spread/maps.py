@@ -307,9 +307,11 @@ def la_map(
         title_fontsize=8,
         framealpha=0.92,
     )
-    fig.suptitle(title or f"{scenario.name}: {TITLES[column]}", fontsize=13, y=0.975)
+    fig.suptitle(
+        title or f"{scenario.name}: {TITLES[column]}", fontsize=13, y=0.975, parse_math=False
+    )
     if subtitle:
-        fig.text(0.5, 0.925, subtitle, ha="center", fontsize=8.5, color="#333333")
+        fig.text(0.5, 0.925, subtitle, ha="center", fontsize=8.5, color="#333333", parse_math=False)
     _footer(
         fig,
         "Local authorities (upper tier) shaded by the score; points are school "
@@ -435,9 +437,14 @@ def flow_map(
         title="Deployments",
         title_fontsize=8,
     )
-    fig.suptitle(title or f"{scenario.name}: deployments between authorities", fontsize=13, y=0.975)
+    fig.suptitle(
+        title or f"{scenario.name}: deployments between authorities",
+        fontsize=13,
+        y=0.975,
+        parse_math=False,
+    )
     if subtitle:
-        fig.text(0.5, 0.925, subtitle, ha="center", fontsize=8.5, color="#333333")
+        fig.text(0.5, 0.925, subtitle, ha="center", fontsize=8.5, color="#333333", parse_math=False)
     _footer(
         fig,
         "Arrows run from the supporter's authority to the client's (the "

@@ -20,6 +20,7 @@ import pandas as pd
 from broker.errors import InputError, Problem, ProblemCollector
 from broker.problem import ROLE_NAMES, ProblemData
 from broker.scenario.model import Scenario
+from broker.scenario.read import read_table
 
 
 @dataclass(frozen=True, eq=False)
@@ -122,13 +123,7 @@ def read_run_dir(run_dir: str | Path, scenario: Scenario, problem: ProblemData) 
         if not path.is_file():
             errors.add(str(path), "file not found; expected the file written by 'broker run'")
     errors.raise_if_any()
-    try:
-        table = pd.read_csv(apath, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputError.one(str(apath), f"cannot read as CSV: {exc}") from None
-    missing = [c for c in ("client_id", "supporter_id") if c not in table.columns]
-    if missing:
-        raise InputError.one(str(apath), f"missing required column(s) {', '.join(missing)}", row=1)
+    table = read_table(apath, ("client_id", "supporter_id"))
     try:
         summary = json.loads(spath.read_text(encoding="utf-8-sig"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -141,15 +136,14 @@ def read_run_dir(run_dir: str | Path, scenario: Scenario, problem: ProblemData) 
     chosen: list[int] = []
     seen: dict[tuple[str, str], int] = {}
     file = str(apath)
-    clients = table["client_id"].str.strip().tolist()
-    supporters = table["supporter_id"].str.strip().tolist()
+    clients = table["client_id"].tolist()
+    supporters = table["supporter_id"].tolist()
     roles = (
-        table["role"].str.strip().str.lower().tolist()
+        [r.strip().lower() for r in table["role"].tolist()]
         if "role" in table.columns
         else [""] * len(table)
     )
-    for r, (c, s, role_name) in enumerate(zip(clients, supporters, roles, strict=True)):
-        row = r + 2
+    for row, c, s, role_name in zip(table.index, clients, supporters, roles, strict=True):
         role_name = role_name or "lead"
         if role_name not in ROLE_NAMES:
             errors.add(
