@@ -64,27 +64,48 @@ def scenario(
     *,
     authorities: list[dict] | None = None,
     conflicts: list[tuple[str, str]] | None = None,
-    pinned: list[tuple[str, str]] | None = None,
+    pinned: list[tuple[str, ...]] | None = None,
+    proposals: list[tuple[str, ...]] | None = None,
     **config: object,
 ) -> Scenario:
-    """A validated scenario; ``conflicts`` and ``pinned`` are (client, supporter) pairs."""
+    """A validated scenario; ``conflicts``, ``pinned`` and ``proposals`` are
+    (client, supporter) pairs, the last two optionally with a role."""
     cfg = Config(name=str(config.pop("name", "test")), **config)  # type: ignore[arg-type]
+
+    def pairs(rows: list[tuple[str, ...]] | None) -> pd.DataFrame | None:
+        if not rows:
+            return None
+        cols = ["client_id", "supporter_id", "role"][: max(len(r) for r in rows)]
+        return pd.DataFrame(
+            [tuple(r) + ("lead",) * (len(cols) - len(r)) for r in rows], columns=cols
+        )
+
     return from_frames(
         cfg,
         pd.DataFrame(supporters),
         pd.DataFrame(clients),
         pd.DataFrame(authorities) if authorities else None,
         pd.DataFrame(conflicts, columns=["client_id", "supporter_id"]) if conflicts else None,
-        pd.DataFrame(pinned, columns=["client_id", "supporter_id"]) if pinned else None,
+        pairs(pinned),
+        proposals=pairs(proposals),
     )
 
 
 PHASES = ["primary", "secondary", "special"]
 
 
+KINDS = ["nle", "nle", "lle", "len_lead", "achievement_partner", "leading_edge"]
+CATEGORIES = ["", "requires_improvement", "inadequate"]
+TAGS = ["send", "behaviour", "maths"]
+
+
 @st.composite
 def small_scenarios(
-    draw: st.DrawFn, max_supporters: int = 5, max_clients: int = 8, with_pins: bool = True
+    draw: st.DrawFn,
+    max_supporters: int = 5,
+    max_clients: int = 8,
+    with_pins: bool = True,
+    rich: bool = True,
 ) -> Scenario:
     """Small valid scenarios that exercise every hard rule.
 
@@ -96,6 +117,10 @@ def small_scenarios(
     n_s = draw(st.integers(1, max_supporters))
     n_c = draw(st.integers(1, max_clients))
     coord = st.integers(0, 60)
+    # the format's later features (terms, kinds and modes, teams, expertise, funders,
+    # exclusions, proposals, continuity, soft networks, high need), each sometimes
+    terms = draw(st.sampled_from([1, 1, 2, 3])) if rich else 1
+    extras = rich and draw(st.booleans())
     sups = []
     for j in range(n_s):
         phases = draw(st.lists(st.sampled_from(PHASES), min_size=1, max_size=2, unique=True))
@@ -113,6 +138,16 @@ def small_scenarios(
                 network=draw(st.sampled_from(["", "", "north"])),
             )
         )
+        if terms > 1 and draw(st.booleans()):
+            caps = draw(
+                st.lists(st.sampled_from([0, 0.5, 1.0, 2.0]), min_size=terms, max_size=terms)
+            )
+            sups[-1]["capacity_by_term"] = ";".join(f"{c:g}" for c in caps)
+        if extras:
+            sups[-1]["kind"] = draw(st.sampled_from(KINDS))
+            sups[-1]["expertise"] = ";".join(
+                draw(st.lists(st.sampled_from(TAGS), unique=True, max_size=2))
+            )
     clis = []
     for i in range(n_c):
         clis.append(
@@ -128,6 +163,24 @@ def small_scenarios(
                 network=draw(st.sampled_from(["", "north"])),
             )
         )
+        c = clis[-1]
+        if terms > 1:
+            start = draw(st.integers(1, terms))
+            c["start_term"] = start
+            c["terms"] = draw(st.integers(1, terms - start + 1))
+        if extras:
+            c["category"] = draw(st.sampled_from(CATEGORIES))
+            if draw(st.integers(0, 3)) == 0:
+                c["team_size"] = 2
+                c["second_need_days"] = draw(st.sampled_from([0.5, 1.0]))
+            c["needs"] = ";".join(draw(st.lists(st.sampled_from(TAGS), unique=True, max_size=2)))
+            if draw(st.integers(0, 4)) == 0:
+                c["must"] = draw(st.sampled_from(TAGS))
+            if draw(st.integers(0, 4)) == 0:
+                c["exclude_kinds"] = draw(st.sampled_from(["lle", "achievement_partner"]))
+            if draw(st.booleans()):
+                c["previous_supporter_id"] = f"S{draw(st.integers(0, n_s - 1))}"
+            c["high_need"] = draw(st.booleans())
     authorities = [
         {
             "la_code": code,
@@ -156,12 +209,34 @@ def small_scenarios(
         if (c["client_id"], s["supporter_id"]) not in conflicts:
             pinned = [(c["client_id"], s["supporter_id"])]
     programme = draw(st.sampled_from([None, None, 80_000.0]))
+    config: dict[str, object] = {"terms": terms}
+    proposals: list[tuple[str, str]] = []
+    if extras:
+        config["funders"] = draw(
+            st.sampled_from([{}, {"network_support": "authority"}, {"coaching": "programme:fund"}])
+        )
+        config["funder_budgets_gbp"] = draw(st.sampled_from([{}, {"fund": 15_000.0}]))
+        config["high_need_weight"] = draw(st.sampled_from([0.0, 0.0, 1.5]))
+        config["no_school_isolated"] = draw(st.booleans())
+        config["network_rule"] = draw(st.sampled_from(["hard", "prefer"]))
+        proposals = draw(
+            st.lists(
+                st.tuples(
+                    st.sampled_from([c["client_id"] for c in clis]),
+                    st.sampled_from([s["supporter_id"] for s in sups]),
+                ),
+                max_size=3,
+                unique_by=lambda t: t[0],
+            )
+        )
+        proposals = [p for p in proposals if p not in conflicts]
     return scenario(
         sups,
         clis,
         authorities=authorities,
         conflicts=conflicts,
         pinned=pinned,
+        proposals=proposals,
         max_distance_km=30.0,
         weeks=draw(st.sampled_from([10, 39])),
         allow_cross_phase=draw(st.booleans()),
@@ -172,6 +247,7 @@ def small_scenarios(
             cross_phase=draw(st.sampled_from([0.0, 50.0])),
             other_la=25.0,
         ),
+        **config,
     )
 
 

@@ -39,9 +39,9 @@ def test_worst_cases_by_hand():
     # £10^10 in units of £0.0001
     assert w["budget_coefficient"] == 10**14
     # 1000 x (1000 x 18,200 [£k] + 1000 x 1500 km + 1e5 x 10 cross-phase (mode penalty)
-    #         + 1e5 other LA + 1e5 continuity + 1e4 x 62 expertise tags)
+    #         + 1e5 other LA + 1e5 continuity + 1e4 x 62 expertise tags + 1e5 outside network)
     assert w["level2_coefficient"] == 1000 * (
-        1000 * 18_200 + 1000 * 1500 + 100_000 * 10 + 100_000 + 100_000 + 10_000 * 62
+        1000 * 18_200 + 1000 * 1500 + 100_000 * 10 + 100_000 + 100_000 + 10_000 * 62 + 100_000
     )
     # a team of two: two pairs per client
     assert w["level2_solution"] == 2 * 200_000 * w["level2_coefficient"] < 2**53

@@ -10,6 +10,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from broker.candidates import build_candidates
+from broker.candidates.encode import level1_coefficients
 from broker.check import check_assignment
 from broker.errors import InputError
 from broker.explain import outcomes
@@ -71,11 +72,23 @@ def test_every_solution_passes_the_independent_checker(s):
         table = outcomes(s, cand, r)
         report = check_assignment(s, table)
         assert report.ok, report.violations
-        assert report.priority_matched == r.level1.value
-        pinned = dict(zip(s.pinned["client_id"], s.pinned["supporter_id"], strict=True))
-        got = dict(zip(table["client_id"], table["supporter_id"], strict=True))
-        assert all(got[c] == sup for c, sup in pinned.items())
+        coef, scale = level1_coefficients(s)
+        lead = table[(table["status"] != "unmatched") & (table["role"] == "lead")]
+        matched = s.clients["client_id"].isin(lead["client_id"]).to_numpy()
+        assert int(coef[matched].sum()) == r.level1.value
+        assert report.priority_matched == int(s.clients["priority"][matched].sum())
+        if scale == 1 and not s.config.no_school_isolated:
+            assert report.priority_matched == r.level1.value
+        got = set(zip(table["client_id"], table["supporter_id"], table["role"], strict=True))
+        pins = zip(s.pinned["client_id"], s.pinned["supporter_id"], s.pinned["role"], strict=True)
+        assert all(pin in got for pin in pins)
         assert set(table.loc[table["status"] == "unmatched", "reason_code"]) <= {
+            "no_mode_match",
+            "no_expertise_match",
+            "no_second_in_reach",
+            "no_second_supporter",
+            "school_budget",
+            "budget_mix",
             "no_supporter_in_reach",
             "no_phase_match",
             "outside_network",

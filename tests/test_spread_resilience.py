@@ -25,8 +25,7 @@ def by_id(table):
     return table.set_index("supporter_id")
 
 
-def check_against_naive(p: ProblemData, assignment, level1_optimal, **kw):
-    ks = p.assignment_to_pairs(assignment)
+def check_against_naive(p: ProblemData, ks, level1_optimal, **kw):
     est = by_id(supporter_resilience(p, ks, level1_optimal=level1_optimal, **kw))
     ref = by_id(resilience_naive(p, ks))
     assert (ref["bound"] == "exact").all()
@@ -46,7 +45,7 @@ def test_estimates_bound_the_true_loss_after_an_optimal_round(s):
     p = candidates_or_skip(s).problem
     r = solve(p, "highs", time_limit_s=10)
     assume(r.level1.optimal)
-    est = check_against_naive(p, r.assignment, True)
+    est = check_against_naive(p, r.pairs, True)
     assert set(est["method"]) <= {"unused", "greedy_reassign", "component_highs"}
 
 
@@ -55,7 +54,7 @@ def test_estimates_bound_the_true_loss_after_an_optimal_round(s):
 def test_estimates_bound_the_true_loss_after_a_greedy_round(s):
     p = candidates_or_skip(s).problem
     r = solve(p, "greedy")
-    est = check_against_naive(p, r.assignment, False)
+    est = check_against_naive(p, r.pairs, False)
     assert (est["bound"] == "upper_bound").all()  # nothing is exact without optimality
 
 
@@ -65,7 +64,7 @@ def test_neighbourhood_fallback_is_still_an_upper_bound(s):
     p = candidates_or_skip(s).problem
     r = solve(p, "highs", time_limit_s=10)
     assume(r.level1.optimal)
-    est = check_against_naive(p, r.assignment, True, max_pairs=1, solver="cpsat")
+    est = check_against_naive(p, r.pairs, True, max_pairs=1, solver="cpsat")
     refined = est[est["method"].str.startswith("neighbourhood") & (est["loss_estimate"] > 0)]
     assert (refined["bound"] == "upper_bound").all()  # an estimate of 0 is exact
 

@@ -33,11 +33,14 @@ from factories import client, scenario, small_scenarios, supporter
 STAGE_CODE = {
     "reach": "no_supporter_in_reach",
     "phase": "no_phase_match",
+    "mode": "no_mode_match",
+    "expertise": "no_expertise_match",
     "network": "outside_network",
     "authority": "authority_rule",
     "capacity": "need_exceeds_capacity",
     "conflict": "only_conflicting",
     "budget": "over_budget",
+    "team": "no_second_in_reach",
 }
 
 
@@ -221,7 +224,7 @@ def test_supply_in_reach_matches_brute_force(s):
     p = cand.problem
     t = la_scores(s, cand).set_index("la_code")
     cla = s.clients["la_code"].to_numpy()
-    cap = s.supporters["capacity_days"].to_numpy()
+    cap = p.capacity / 100  # days per week in the supporter's largest term
     for la in t.index:
         reach = {
             int(j) for i, j in zip(p.pair_client, p.pair_supporter, strict=True) if cla[i] == la
@@ -263,8 +266,11 @@ def test_feasibility_graph_has_exactly_the_candidate_pairs(two_las):
 def test_feasibility_graph_edges_equal_pairs_on_random_scenarios(s):
     cand = candidates_or_skip(s)
     g = feasibility_graph(s, cand)
-    assert g.number_of_edges() == cand.problem.n_pairs
-    assert sorted(d["pair"] for _, _, d in g.edges(data=True)) == list(range(cand.problem.n_pairs))
+    p = cand.problem
+    people = set(zip(p.pair_client.tolist(), p.pair_supporter.tolist(), strict=True))
+    assert g.number_of_edges() == len(people)  # one edge per (client, supporter)
+    ks = [d[key] for _, _, d in g.edges(data=True) for key in ("pair", "second_pair") if key in d]
+    assert sorted(ks) == list(range(p.n_pairs))
 
 
 def test_flow_table_and_graph(two_las):

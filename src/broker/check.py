@@ -209,7 +209,7 @@ def check_assignment(
                     f"rule 5: authority {cr.la_code} accepts only its own or "
                     f"neighbouring authorities' supporters; {s} is from {sr.la_code}"
                 )
-        if sr.network and sr.network != cr.network:
+        if sr.network and sr.network != cr.network and cfg.network_rule == "hard":
             v.append(
                 f"rule 5: {s} serves only network {sr.network!r}; {c} is in "
                 f"{cr.network or 'no network'!r}"

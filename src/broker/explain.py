@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from broker.candidates import STAGES, Candidates
-from broker.problem import LEAD, ROLE_NAMES, SECOND, LimitKind, ProblemData
+from broker.problem import LEAD, ROLE_NAMES, LimitKind, ProblemData
 from broker.scenario.model import Scenario
 from broker.solve.result import Result, SolveStatus
 from broker.units import DAY_SCALE, MONEY_SCALE
@@ -75,6 +75,8 @@ def _isolated_reason(scenario: Scenario, cand: Candidates, i: int) -> tuple[str,
             f"{'s' if before != 1 else ''} of other phases in reach; cross-phase work "
             "is not allowed for them)",
         )
+    if stage == "team":
+        return _isolated_second(cand, i, before)
     if stage == "mode":
         wanted = cli["mode"].iat[i] if "mode" in cli else ()
         return (
@@ -154,13 +156,17 @@ def _authority_budget(scenario: Scenario, la_code: str) -> float | None:
     return None if hit.empty or np.isnan(hit.iat[0]) else float(hit.iat[0])
 
 
-def _isolated_second(cand: Candidates, i: int) -> tuple[str, str]:
+def _isolated_second(cand: Candidates, i: int, before: int) -> tuple[str, str]:
     counts = cand.second_counts[i]
-    stage = STAGES[int(np.argmax(counts == 0))]
+    if counts[-2] > 0:  # second candidates survive every rule but are the lead's only one
+        why = "the only supporter allowed as its second is its only possible lead"
+    else:
+        stage = STAGES[int(np.argmax(counts == 0))]
+        why = f"the {stage} rule removes the last candidate for the second role"
     return (
         "no_second_in_reach",
-        "it needs a team of two, and no second supporter is allowed: the "
-        f"{stage} rule removes the last candidate for the second role",
+        f"it needs a team of two: {before} supporter{'s' if before != 1 else ''} could lead, "
+        f"but {why}",
     )
 
 
@@ -208,10 +214,8 @@ def outcomes(scenario: Scenario, cand: Candidates, result: Result) -> pd.DataFra
                 )
             continue
         lo, hi = int(starts[i]), int(starts[i + 1])
-        if lo == hi or not np.any(p.pair_role[lo:hi] == LEAD):
+        if lo == hi:
             code, text = _isolated_reason(scenario, cand, i)
-        elif p.team_size[i] == 2 and not np.any(p.pair_role[lo:hi] == SECOND):
-            code, text = _isolated_second(cand, i)
         else:
             code, text = _blocked_reason(p, i, lo, hi, residual, served_min_priority, result)
         rows.append((cid, "", "", "", "unmatched", 0.0, 0.0, np.nan, code, text))

@@ -184,6 +184,7 @@ WEIGHT_CROSS_PHASE = Bound("cross_phase", 0, 100_000, "points per pairing")
 WEIGHT_OTHER_LA = Bound("other_la", 0, 100_000, "points per pairing")
 WEIGHT_CONTINUITY = Bound("continuity", 0, 100_000, "points per pairing")
 WEIGHT_EXPERTISE = Bound("expertise", 0, 10_000, "points per matched tag")
+WEIGHT_OUTSIDE_NETWORK = Bound("outside_network", 0, 100_000, "points per pairing")
 HIGH_NEED_WEIGHT = Bound("high_need_weight", 0, 100, "a weight (1 + weight for high need)")
 MAX_MODE_PENALTY = 10.0
 """Largest cross-phase penalty multiplier a mode may have (``models/modes.toml``)."""
@@ -205,6 +206,7 @@ BOUNDS: tuple[Bound, ...] = (
     WEIGHT_OTHER_LA,
     WEIGHT_CONTINUITY,
     WEIGHT_EXPERTISE,
+    WEIGHT_OUTSIDE_NETWORK,
     HIGH_NEED_WEIGHT,
 )
 """Every bound, in the order the README's table lists them."""
@@ -218,6 +220,7 @@ WEIGHTS: dict[str, Bound] = {
         WEIGHT_OTHER_LA,
         WEIGHT_CONTINUITY,
         WEIGHT_EXPERTISE,
+        WEIGHT_OUTSIDE_NETWORK,
     )
 }
 """Bounds of the ``[weights]`` keys of ``scenario.toml``."""
@@ -244,6 +247,7 @@ def worst_cases() -> dict[str, int]:
         + WEIGHT_OTHER_LA.maximum
         + WEIGHT_CONTINUITY.maximum
         + WEIGHT_EXPERTISE.maximum * MAX_TAGS
+        + WEIGHT_OUTSIDE_NETWORK.maximum
     )
     level2 = math.ceil(points * OBJECTIVE_SCALE)
     # level 1 in hundredths of a point when high need is weighted (broker.candidates)

@@ -13,10 +13,11 @@ import pandas as pd
 from broker.candidates import Candidates, build_candidates
 from broker.candidates.encode import level1_coefficients
 from broker.check import CheckReport, check_assignment
+from broker.errors import InputError
 from broker.explain import outcomes
 from broker.limits import SOLVER_SEED_RANGE, solver_seed
 from broker.scenario.model import Scenario
-from broker.solve import Result, SolveOptions, get_solver
+from broker.solve import Result, SolveOptions, SolveStatus, get_solver
 
 __all__ = ["SOLVER_SEED_RANGE", "MatchingRound", "run_round", "solver_seed"]
 
@@ -102,6 +103,21 @@ def run_round(
     )
     result = get_solver(solver).solve(p, options)
     timings["solve_s"] = time.perf_counter() - t
+    if not result.status.has_solution:
+        file = str(scenario.source / "pinned.csv") if scenario.source else "pinned.csv"
+        if result.status is SolveStatus.INFEASIBLE:
+            raise InputError.one(
+                file,
+                "no assignment keeps every pinned pair together with the hard rules (for "
+                "example a team of two whose pinned member leaves no room for the other); "
+                "change or remove pins",
+            )
+        raise InputError.one(
+            file,
+            f"the {result.solver} solver found no assignment that keeps every pinned pair "
+            f"within its limit ({result.stopped_by.replace('_', ' ')}); try --solver cpsat or "
+            "a longer --time-limit",
+        )
     t = time.perf_counter()
     table = outcomes(scenario, cand, result)
     report = check_assignment(scenario, table)

@@ -662,6 +662,7 @@ class ProblemData:
         rhs: np.ndarray,
         *,
         keep_pair: np.ndarray | None = None,
+        drop_pins_of: np.ndarray | None = None,
         name: str | None = None,
     ) -> tuple[ProblemData, np.ndarray]:
         """The problem restricted to ``clients``, with limits ``rhs`` (e.g. a residual).
@@ -676,6 +677,9 @@ class ProblemData:
         keep_pair
             Optional boolean mask over pairs; pairs outside it are dropped (e.g.
             the pairs of a withdrawn supporter).
+        drop_pins_of
+            Clients whose pins are not carried over (e.g. those a withdrawn
+            supporter served: their agreed deployment is gone).
 
         Returns
         -------
@@ -697,6 +701,10 @@ class ProblemData:
         idx = self._entries(ks)
         pin_mask = np.zeros(self.n_pairs, dtype=bool)
         pin_mask[self.pinned] = True
+        if drop_pins_of is not None and len(drop_pins_of):
+            gone = np.zeros(self.n_clients, dtype=bool)
+            gone[np.asarray(drop_pins_of, dtype=np.int64)] = True
+            pin_mask &= ~gone[self.pair_client]
         sub = ProblemData(
             client_ids=tuple(self.client_ids[i] for i in clients),
             supporter_ids=self.supporter_ids,

@@ -39,7 +39,7 @@ from broker.candidates.stages import (
     funder_budgets,
     generate,
 )
-from broker.errors import ProblemCollector
+from broker.errors import InputError, ProblemCollector
 from broker.problem import (
     FLAG_CROSS_PHASE,
     FLAG_OTHER_LA,
@@ -117,10 +117,24 @@ def level1_coefficients(scenario: Scenario) -> tuple[np.ndarray, int]:
     prio = cli["priority"].to_numpy(np.int64)
     w = scenario.config.high_need_weight
     if not w:
-        return prio, 1
-    high = cli["high_need"].to_numpy(bool) if "high_need" in cli else np.zeros(len(cli), bool)
-    coef = np.rint(HIGH_NEED_SCALE * prio * (1.0 + w * high)).astype(np.int64)
-    return coef, HIGH_NEED_SCALE
+        coef, scale = prio, 1
+    else:
+        high = cli["high_need"].to_numpy(bool) if "high_need" in cli else np.zeros(len(cli), bool)
+        coef = np.rint(HIGH_NEED_SCALE * prio * (1.0 + w * high)).astype(np.int64)
+        scale = HIGH_NEED_SCALE
+    if scenario.config.no_school_isolated:
+        # every matched client is worth more than all priorities together: the number
+        # matched comes first, lexicographically, then the (weighted) priority
+        bonus = int(coef.sum()) + 1
+        if bonus * (len(coef) + 1) >= 2**53:
+            raise InputError.one(
+                str(scenario.source / "scenario.toml") if scenario.source else "scenario.toml",
+                "no_school_isolated with these priorities exceeds the range the solvers "
+                "hold exactly (2^53); lower the priorities or the number of clients",
+                column="objective.no_school_isolated",
+            )
+        coef = coef + bonus
+    return coef, scale
 
 
 def _run_stages(
@@ -178,6 +192,7 @@ def build_candidates(scenario: Scenario) -> Candidates:
     dist_km = t.dist_m / 1000.0
     cross = t["cross"] if len(t) else np.zeros(0, bool)
     other = t["other_la"] if len(t) else np.zeros(0, bool)
+    outside = t["outside_network"] if len(t) else np.zeros(0, bool)
     pmode = t["mode"] if len(t) else np.zeros(0, np.int64)
     previous = ctx.c_previous[t.client] == t.supporter
     matched_tags = _popcount(ctx.c_needs[t.client] & ctx.s_tags[t.supporter])
@@ -186,6 +201,7 @@ def build_candidates(scenario: Scenario) -> Candidates:
         + w.distance_per_km * dist_km
         + w.cross_phase * ctx.mode_penalty[pmode] * cross
         + w.other_la * other
+        + w.outside_network * outside
         - w.continuity * previous
         - w.expertise * matched_tags
     )
@@ -333,7 +349,7 @@ def _pinned_pairs(
         c, s = pinned["client_id"].iat[r], pinned["supporter_id"].iat[r]
         role = pinned["role"].iat[r] if "role" in pinned else "lead"
         if role == "second" and ctx.c_team[i] != 2:
-            why = "rule 1 (teams): the client needs no second supporter"
+            why = "rule 1 (teams): the client needs no second supporter"  # (caught earlier)
         else:
             pos = np.flatnonzero(all_key == w)
             if len(pos) == 0:

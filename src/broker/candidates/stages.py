@@ -18,7 +18,8 @@ Rules (numbering as in ``docs/scenario-format.md``):
     member, one of its ``second_mode``); the pair's mode is the first such mode in
     the client's order;
 ``network`` (rule 5)
-    a supporter with a ``network`` serves only clients of that network;
+    a supporter with a ``network`` serves only clients of that network (with
+    ``[defaults] network = "prefer"`` others too, at a level-2 penalty);
 ``authority`` (rule 5)
     the client's authority rule (``own_only``: same LA; ``neighbours``: same or
     adjacent LA);
@@ -30,7 +31,10 @@ Rules (numbering as in ``docs/scenario-format.md``):
     not listed in ``conflicts.csv``, not a school paired with itself, and not a
     supporter kind the client excludes (``exclude_kinds``);
 ``budget`` (rule 7)
-    the package cost fits the client's, its funder's and the programme's budget.
+    the package cost fits the client's, its funder's and the programme's budget;
+``team`` (rule 1)
+    a client that needs a team of two keeps its pairs only if a lead and a second,
+    two different supporters, are both still possible.
 """
 
 from __future__ import annotations
@@ -137,7 +141,11 @@ def mode(ctx: Context, t: PairTable) -> np.ndarray:
 
 def network(ctx: Context, t: PairTable) -> np.ndarray:
     snet = ctx.s_net[t.supporter]
-    return (snet == "") | (snet == ctx.c_net[t.client])
+    inside = (snet == "") | (snet == ctx.c_net[t.client])
+    t["outside_network"] = ~inside
+    if ctx.scenario.config.network_rule == "prefer":
+        return np.ones(len(t), dtype=bool)  # others allowed, at a level-2 penalty
+    return inside
 
 
 def authority(ctx: Context, t: PairTable) -> np.ndarray:
@@ -246,6 +254,22 @@ def funder_budgets(ctx: Context) -> dict[str, int]:
     return out
 
 
+def team(ctx: Context, t: PairTable) -> np.ndarray:
+    """A team of two needs a lead and a second, two different people: drop every pair
+    of a team client that cannot have both."""
+    n_c = ctx.n_clients
+    lead, second = t.role == LEAD, t.role == SECOND
+    n_lead = np.bincount(t.client[lead], minlength=n_c)
+    n_second = np.bincount(t.client[second], minlength=n_c)
+    first_lead = np.full(n_c, -1, dtype=np.int64)
+    first_second = np.full(n_c, -1, dtype=np.int64)
+    first_lead[t.client[lead][::-1]] = t.supporter[lead][::-1]
+    first_second[t.client[second][::-1]] = t.supporter[second][::-1]
+    only_one = (n_lead == 1) & (n_second == 1) & (first_lead == first_second)
+    ok = (ctx.c_team != 2) | ((n_lead > 0) & (n_second > 0) & ~only_one)
+    return ok[t.client]
+
+
 Stage = Callable[[Context, PairTable], np.ndarray]
 
 STAGE_FUNCTIONS: tuple[tuple[str, Stage], ...] = (
@@ -258,6 +282,7 @@ STAGE_FUNCTIONS: tuple[tuple[str, Stage], ...] = (
     ("expertise", expertise),
     ("conflict", conflict),
     ("budget", budget),
+    ("team", team),
 )
 STAGES: tuple[str, ...] = tuple(name for name, _ in STAGE_FUNCTIONS)
 
@@ -276,4 +301,6 @@ RULE_TEXT = {
     "with itself, or is of a kind the client excludes",
     "budget": "rule 7 (cost): the package costs more than the client's, its funder's or "
     "the programme's budget",
+    "team": "rule 1 (teams): the client needs a team of two, and no other supporter is "
+    "allowed beside this one",
 }

@@ -206,10 +206,11 @@ def write_scenario(scenario: Scenario, folder: str | Path) -> Path:
         f"other_la = {_toml_num(w.other_la)}",
         "",
     ]
-    if cfg.weights.continuity != 100.0 or cfg.weights.expertise != 20.0:
+    if (w.continuity, w.expertise, w.outside_network) != (100.0, 20.0, 50.0):
         lines[-1:-1] = [
-            f"continuity = {w.continuity:g}",
-            f"expertise = {w.expertise:g}",
+            f"continuity = {_toml_num(w.continuity)}",
+            f"expertise = {_toml_num(w.expertise)}",
+            f"outside_network = {_toml_num(w.outside_network)}",
         ]
     if cfg.terms != 1:
         lines.insert(lines.index("[round]") + 2, f"terms = {cfg.terms}")
@@ -219,8 +220,15 @@ def write_scenario(scenario: Scenario, folder: str | Path) -> Path:
     if cfg.funders:
         lines += ["[funders]"] + [f"{k} = {_toml_str(v)}" for k, v in sorted(cfg.funders.items())]
         lines += [""]
+    objective = []
     if cfg.high_need_weight:
-        lines += ["[objective]", f"high_need_weight = {cfg.high_need_weight:g}", ""]
+        objective.append(f"high_need_weight = {_toml_num(cfg.high_need_weight)}")
+    if cfg.no_school_isolated:
+        objective.append("no_school_isolated = true")
+    if objective:
+        lines += ["[objective]", *objective, ""]
+    if cfg.network_rule != "hard":
+        lines.insert(lines.index("[defaults]") + 1, f'network = "{cfg.network_rule}"')
     (root / "scenario.toml").write_text("\n".join(lines), encoding="utf-8")
 
     from broker.rules.modes import load_modes

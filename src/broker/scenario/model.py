@@ -20,6 +20,7 @@ class Weights:
         + cross_phase * [pair is cross-phase]
         + other_la * [client's authority prefers its own and the supporter is not from it]
 
+        + outside_network * [the supporter's network is not the client's; ``network = "prefer"``]
         - continuity * [the supporter is the client's previous supporter]
         - expertise * (number of the client's needs tags the supporter has)
 
@@ -34,6 +35,7 @@ class Weights:
     other_la: float = 25.0
     continuity: float = 100.0
     expertise: float = 20.0
+    outside_network: float = 50.0
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,14 @@ class Config:
     high_need_weight
         Level-1 weight of high need (``[objective] high_need_weight``): a matched
         client counts ``priority x (1 + high_need_weight)`` if it is high-need.
+    network_rule
+        ``"hard"`` (default): a supporter with a ``network`` serves only its
+        network; ``"prefer"``: it may serve others at the ``outside_network``
+        level-2 penalty (``[defaults] network``).
+    no_school_isolated
+        ``[objective] no_school_isolated``: level 1 first maximises the number of
+        clients matched, then priority, so every client that can be reached gets a
+        supporter if at all possible, and the others a reason.
     """
 
     name: str
@@ -78,6 +88,8 @@ class Config:
     funders: dict[str, str] = field(default_factory=dict)
     funder_budgets_gbp: dict[str, float] = field(default_factory=dict)
     high_need_weight: float = 0.0
+    network_rule: str = "hard"
+    no_school_isolated: bool = False
 
 
 @dataclass(frozen=True)

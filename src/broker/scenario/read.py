@@ -870,7 +870,7 @@ _CONFIG_KEYS: dict[str, set[str]] = {
         "objective",
     },
     "round": {"weeks", "terms"},
-    "defaults": {"max_distance_km", "allow_cross_phase"},
+    "defaults": {"max_distance_km", "allow_cross_phase", "network"},
     "budget": {"programme_gbp", "funders"},
     "weights": {
         "cost_per_1000_gbp",
@@ -879,8 +879,9 @@ _CONFIG_KEYS: dict[str, set[str]] = {
         "other_la",
         "continuity",
         "expertise",
+        "outside_network",
     },
-    "objective": {"high_need_weight"},
+    "objective": {"high_need_weight", "no_school_isolated"},
 }
 
 
@@ -1025,6 +1026,15 @@ def read_config(path: Path, *, data: bytes | None = None) -> Config:
         lambda v: limits.HIGH_NEED_WEIGHT.problem(v) is None,
         f"{limits.HIGH_NEED_WEIGHT.unit}, {limits.HIGH_NEED_WEIGHT.expected()}",
     )
+    network_rule = get(
+        "defaults",
+        "network",
+        str,
+        "hard",
+        lambda v: v in ("hard", "prefer"),
+        'network = "hard" (a supporter serves only its network) or "prefer" (others at a penalty)',
+    )
+    isolated = get("objective", "no_school_isolated", bool, False, expect="true or false")
     errors.raise_if_any()
     settings = {
         "round.weeks": weeks,
@@ -1046,6 +1056,8 @@ def read_config(path: Path, *, data: bytes | None = None) -> Config:
         funders=funders,
         funder_budgets_gbp=funder_budgets,
         high_need_weight=float(high_need),
+        network_rule=str(network_rule),
+        no_school_isolated=bool(isolated),
     )
 
 

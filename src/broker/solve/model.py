@@ -191,8 +191,25 @@ def fill(p: ProblemData, order: np.ndarray, start: np.ndarray | None = None) -> 
         k = int(k)
         p.take(k, residual)
         chosen.append(k)
-        if p.pair_role[k] == LEAD:
-            matched[p.pair_client[k]] = True
+        matched[p.pair_client[k]] = True
+    # a team with only one member pinned (or started) gets its other member now
+    taken = set(chosen)
+    for c in np.flatnonzero(matched & (p.team_size == 2)).tolist():
+        lo, hi = int(starts[c]), int(starts[c + 1])
+        mine = [k for k in range(lo, hi) if k in taken]
+        if len(mine) != 1:
+            continue
+        have = mine[0]
+        others = np.arange(lo, hi)
+        others = others[
+            (p.pair_role[others] != p.pair_role[have])
+            & (p.pair_supporter[others] != p.pair_supporter[have])
+        ]
+        others = others[np.lexsort((p.pair_level2[others], rank[others]))]
+        partner = next((int(o) for o in others if p.fits(int(o), residual)), -1)
+        if partner >= 0:
+            p.take(partner, residual)
+            chosen.append(partner)
     for k in order.tolist():
         i = int(p.pair_client[k])
         if matched[i] or p.pair_role[k] != LEAD or not p.fits(k, residual):
@@ -227,8 +244,11 @@ def client_order_pairs(p: ProblemData, client_order: np.ndarray) -> np.ndarray:
 
 
 def is_complete(p: ProblemData, pairs: np.ndarray) -> bool:
-    """Whether every required client has its lead (and, for teams, its second)."""
+    """Whether every required client has its lead and every team both its members."""
     ks = p.as_pair_indices(pairs)
     lead = np.zeros(p.n_clients, bool)
+    second = np.zeros(p.n_clients, bool)
     lead[p.pair_client[ks[p.pair_role[ks] == LEAD]]] = True
-    return bool(np.all(lead[p.required]))
+    second[p.pair_client[ks[p.pair_role[ks] == SECOND]]] = True
+    team = p.team_size == 2
+    return bool(np.all(lead[p.required]) and np.all(lead[team] == second[team]))

@@ -31,7 +31,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import maximum_flow
 
-from broker.problem import ProblemData
+from broker.problem import LEAD, SECOND, LimitKind, ProblemData
 from broker.units import DAY_SCALE
 
 METHODS = ("scipy", "networkx")
@@ -72,10 +72,62 @@ class FlowBound:
 
 
 def client_need(problem: ProblemData) -> np.ndarray:
-    """Need of every client in centidays, read from its pairs (0 for isolated clients)."""
-    need = np.zeros(problem.n_clients, dtype=np.int64)
-    np.maximum.at(need, problem.pair_client, problem.pair_load)
+    """Need of every client in centidays, read from its pairs (0 for isolated clients).
+
+    A team of two needs its lead's and its second's days together.
+    """
+    p = problem
+    need = np.zeros(p.n_clients, dtype=np.int64)
+    for role in (LEAD, SECOND):
+        part = np.zeros(p.n_clients, dtype=np.int64)
+        on = p.pair_role == role
+        np.maximum.at(part, p.pair_client[on], p.pair_load[on])
+        need += part
     return need
+
+
+def supporter_supply(problem: ProblemData) -> np.ndarray:
+    """Centidays each supporter can give in the flow relaxation.
+
+    With one term, its capacity. With several, a client uses its need in each of
+    its terms, so the need a supporter meets is at most the sum of its capacity
+    over the terms, and at most its smallest term's capacity when every client
+    covers every term; either keeps the flow an upper bound.
+    """
+    p = problem
+    cap = p.limit_kind == LimitKind.CAPACITY
+    owner = p.limit_owner[cap]
+    total = np.zeros(p.n_supporters, dtype=np.int64)
+    np.add.at(total, owner, p.limit_rhs[cap])
+    if p.n_terms == 1:
+        return total
+    smallest = np.full(p.n_supporters, np.iinfo(np.int64).max)
+    np.minimum.at(smallest, owner, p.limit_rhs[cap])
+    # does every pair's client use every one of its supporter's capacity rows?
+    rows_per_pair = np.diff(p.limit_ptr)
+    caps_in_pair = np.zeros(p.n_pairs, dtype=np.int64)
+    entry_pair = np.repeat(np.arange(p.n_pairs), rows_per_pair)
+    np.add.at(caps_in_pair, entry_pair, (p.limit_kind[p.limit_row] == LimitKind.CAPACITY))
+    full = np.ones(p.n_supporters, dtype=bool)
+    np.logical_and.at(full, p.pair_supporter, caps_in_pair == p.n_terms)
+    return np.where(full, smallest, total)
+
+
+def _edges(p: ProblemData, clients: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
+    """Supporter -> client edges, one per (client, supporter), capacity the larger of the
+    pair's roles' loads (one person fills at most one role)."""
+    if clients is None:
+        ks = np.arange(p.n_pairs)
+    else:
+        mask = np.zeros(p.n_clients, dtype=bool)
+        mask[clients] = True
+        ks = np.flatnonzero(mask[p.pair_client])
+    key = p.pair_client[ks].astype(np.int64) * max(p.n_supporters, 1) + p.pair_supporter[ks]
+    uniq, inverse = np.unique(key, return_inverse=True)
+    load = np.zeros(len(uniq), dtype=np.int64)
+    np.maximum.at(load, inverse, p.pair_load[ks])
+    n_s = max(p.n_supporters, 1)
+    return uniq // n_s, uniq % n_s, load
 
 
 def coverage_bound(
@@ -115,7 +167,7 @@ def coverage_bound(
         runtime_s=time.perf_counter() - t0,
         need_centidays=int(total_need.sum()),
         need_in_reach_centidays=int(total_need[in_reach].sum()),
-        supply_centidays=int(problem.capacity.sum()),
+        supply_centidays=int(supporter_supply(problem).sum()),
     )
 
 
@@ -125,29 +177,21 @@ def _scipy_flow(
     """Max flow with SciPy; ``clients`` restricts the network to those clients' pairs."""
     p = problem
     n_s, n_c = p.n_supporters, p.n_clients
-    if clients is None:
-        ks = np.arange(p.n_pairs)
-    else:
-        mask = np.zeros(n_c, dtype=bool)
-        mask[clients] = True
-        ks = np.flatnonzero(mask[p.pair_client])
+    ec, es, load = _edges(p, clients)
     flow = np.zeros(n_c, dtype=np.int64)
-    if len(ks) == 0:
+    if len(ec) == 0:
         return 0, flow
-    if max(int(p.capacity.sum()), int(need.sum())) >= np.iinfo(np.int32).max:
+    supply = supporter_supply(p)
+    if max(int(supply.sum()), int(need.sum())) >= np.iinfo(np.int32).max:
         raise OverflowError("capacities too large for SciPy's int32 max-flow")
     src, sink = 0, n_s + n_c + 1
     sup_node = 1 + np.arange(n_s)
     cli_node = 1 + n_s + np.arange(n_c)
-    used_s = np.unique(p.pair_supporter[ks])
-    used_c = np.unique(p.pair_client[ks])
-    rows = np.concatenate(
-        [np.full(len(used_s), src), sup_node[p.pair_supporter[ks]], cli_node[used_c]]
-    )
-    cols = np.concatenate(
-        [sup_node[used_s], cli_node[p.pair_client[ks]], np.full(len(used_c), sink)]
-    )
-    caps = np.concatenate([p.capacity[used_s], p.pair_load[ks], need[used_c]])
+    used_s = np.unique(es)
+    used_c = np.unique(ec)
+    rows = np.concatenate([np.full(len(used_s), src), sup_node[es], cli_node[used_c]])
+    cols = np.concatenate([sup_node[used_s], cli_node[ec], np.full(len(used_c), sink)])
+    caps = np.concatenate([supply[used_s], load, need[used_c]])
     n = n_s + n_c + 2
     graph = sp.csr_array((caps.astype(np.int32), (rows, cols)), shape=(n, n))
     graph.sum_duplicates()
@@ -162,16 +206,14 @@ def _networkx_flow(problem: ProblemData, need: np.ndarray) -> tuple[int, np.ndar
 
     p = problem
     g = nx.DiGraph()
+    supply = supporter_supply(p)
     g.add_edges_from(
-        (("source", ("s", j), {"capacity": int(c)}) for j, c in enumerate(p.capacity.tolist()))
+        (("source", ("s", j), {"capacity": int(c)}) for j, c in enumerate(supply.tolist()))
     )
+    ec, es, load = _edges(p)
     g.add_edges_from(
-        (
-            (("s", j), ("c", i), {"capacity": int(load)})
-            for i, j, load in zip(
-                p.pair_client.tolist(), p.pair_supporter.tolist(), p.pair_load.tolist(), strict=True
-            )
-        )
+        (("s", j), ("c", i), {"capacity": int(c)})
+        for i, j, c in zip(ec.tolist(), es.tolist(), load.tolist(), strict=True)
     )
     with_pairs = np.unique(p.pair_client)
     g.add_edges_from((("c", int(i)), "sink", {"capacity": int(need[i])}) for i in with_pairs)

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from broker.candidates import Candidates
-from broker.problem import FLAG_CROSS_PHASE, FLAG_OTHER_LA, ProblemData
+from broker.problem import FLAG_CROSS_PHASE, FLAG_OTHER_LA, ROLE_NAMES, SECOND, ProblemData
 from broker.scenario.model import Scenario
 from broker.spread.geography import la_names, la_regions
 from broker.units import DAY_SCALE, MONEY_SCALE
@@ -60,10 +60,13 @@ def feasibility_graph(scenario: Scenario, candidates: Candidates) -> nx.Graph:
         Client nodes ``("client", client_id)`` with ``bipartite=0``, ``index``,
         ``la_code``, ``need_days``, ``priority``; supporter nodes
         ``("supporter", supporter_id)`` with ``bipartite=1``, ``index``, ``la_code``,
-        ``capacity_days``, ``kind``. One edge per candidate pair ``k`` with ``pair``
-        (= k), ``distance_km``, ``cost_gbp`` (the package cost), ``days`` (the
-        client's need), ``cross_phase`` and ``other_la`` (penalised pairings). Every
-        node is present, including isolated clients and unused supporters.
+        ``capacity_days``, ``kind``. One edge per (client, supporter) that the
+        rules allow, with ``pair`` (its candidate pair index, the lead pair when
+        the supporter may fill either role of a team; the second pair is then
+        ``second_pair``), ``role``, ``distance_km``, ``cost_gbp`` (the package
+        cost), ``days`` (the need of that role), ``cross_phase`` and ``other_la``
+        (penalised pairings). Every node is present, including isolated clients and
+        unused supporters.
     """
     p = candidates.problem
     cli, sup = scenario.clients, scenario.supporters
@@ -93,23 +96,25 @@ def feasibility_graph(scenario: Scenario, candidates: Candidates) -> nx.Graph:
     days = (p.pair_load / DAY_SCALE).tolist()
     cross = ((p.pair_flags & FLAG_CROSS_PHASE) != 0).tolist()
     other = ((p.pair_flags & FLAG_OTHER_LA) != 0).tolist()
-    g.add_edges_from(
-        (
-            (CLIENT, c),
-            (SUPPORTER, s),
-            {
-                "pair": k,
-                "distance_km": d,
-                "cost_gbp": m,
-                "days": dy,
-                "cross_phase": x,
-                "other_la": o,
-            },
+    roles = p.pair_role.tolist()
+    for k, (c, s, d, m, dy, x, o) in enumerate(
+        zip(cids, sids, dist, cost, days, cross, other, strict=True)
+    ):
+        u, v = (CLIENT, c), (SUPPORTER, s)
+        if roles[k] == SECOND and g.has_edge(u, v):
+            g.edges[u, v]["second_pair"] = k  # the same person as the team's second
+            continue
+        g.add_edge(
+            u,
+            v,
+            pair=k,
+            role=ROLE_NAMES[roles[k]],
+            distance_km=d,
+            cost_gbp=m,
+            days=dy,
+            cross_phase=x,
+            other_la=o,
         )
-        for k, (c, s, d, m, dy, x, o) in enumerate(
-            zip(cids, sids, dist, cost, days, cross, other, strict=True)
-        )
-    )
     return g
 
 

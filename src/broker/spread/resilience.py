@@ -8,7 +8,8 @@ For a round with matched priority :math:`V` and a supporter :math:`j`, the
     L_j = V - OPT_{-j},
 
 where :math:`OPT_{-j}` is the best priority matched by any assignment that obeys
-the hard rules without :math:`j` (pins to :math:`j` are dropped). Re-solving the
+the hard rules without :math:`j` (pins of the clients :math:`j` serves are
+dropped: that agreed deployment is gone). Re-solving the
 whole problem once per supporter is what :func:`resilience_naive` does; it is the
 reference for small scenarios. :func:`supporter_resilience` estimates :math:`L_j` cheaply:
 
@@ -132,6 +133,13 @@ def _greedy_replace(
     pos[order] = np.arange(sub.n_clients)
     pair_order = np.lexsort((sub.pair_supporter, sub.pair_level2, pos[sub.pair_client]))
     chosen = fill(sub, pair_order)
+    # only whole teams count (a pinned member may have found no partner)
+    lead = np.bincount(
+        sub.pair_client[chosen], weights=sub.pair_role[chosen] == LEAD, minlength=sub.n_clients
+    )
+    size = np.bincount(sub.pair_client[chosen], minlength=sub.n_clients)
+    whole = (lead == 1) & (size == sub.team_size)
+    chosen = chosen[whole[sub.pair_client[chosen]]]
     return int(sub.pair_priority[chosen].sum()), ks[chosen]
 
 
@@ -161,17 +169,21 @@ def _coupling_components(p: ProblemData, drop: int) -> np.ndarray:
 
 
 def _subproblem(
-    p: ProblemData, st: _State, clients: np.ndarray, drop: int
+    p: ProblemData, st: _State, clients: np.ndarray, drop: int, round_: _State | None = None
 ) -> tuple[ProblemData, np.ndarray]:
     """Re-optimisation of ``clients`` without supporter ``drop``, everything else fixed.
 
     Returns the sub-problem and its pairs' indices in ``p``.
     """
     rhs = st.residual + p.usage(st.of(clients))
+    # pins of the clients the withdrawn supporter served go with it
+    r = st if round_ is None else round_
+    served = np.unique(p.pair_client[r.pairs[p.pair_supporter[r.pairs] == drop]])
     return p.subproblem(
         clients,
         rhs,
         keep_pair=p.pair_supporter != drop,
+        drop_pins_of=served,
         name=f"{p.name} without {p.supporter_ids[drop]}",
     )
 
@@ -535,7 +547,7 @@ def resilience_naive(
     everyone = np.arange(p.n_clients)
     empty = _state(p, np.zeros(0, np.int64))
     for j in range(p.n_supporters):
-        sub, ks = _subproblem(p, empty, everyone, j)
+        sub, ks = _subproblem(p, empty, everyone, j, round_=st)
         hint = _hint(st, everyone, ks, np.zeros(0, np.int64), j, p)
         value, optimal, stopped = max_priority(
             sub,
