@@ -278,3 +278,24 @@ def rebuild(p, **changes):  # type: ignore[no-untyped-def]
     )
     args.update(changes)
     return ProblemData.create(**args)
+
+
+def client_options(p) -> list[list[tuple[int, ...]]]:  # type: ignore[no-untyped-def]
+    """Every way each client can be served: nobody, one lead, or a lead and a second
+    supporter (teams); a pinned client only its pins."""
+    starts = p.client_pair_ranges()
+    pins = set(p.pinned.tolist())
+    options = []
+    for i in range(p.n_clients):
+        ks = range(starts[i], starts[i + 1])
+        leads = [k for k in ks if p.pair_role[k] == 0]
+        seconds = [k for k in ks if p.pair_role[k] == 1]
+        if p.team_size[i] == 1:
+            opts = [(k,) for k in leads]
+        else:
+            opts = [
+                (a, b) for a in leads for b in seconds if p.pair_supporter[a] != p.pair_supporter[b]
+            ]
+        pinned = [o for o in opts if pins & set(ks) <= set(o)] if pins & set(ks) else opts
+        options.append(pinned if pins & set(ks) else [(), *opts])
+    return options

@@ -16,7 +16,7 @@ from broker.errors import InputError
 from broker.explain import outcomes
 from broker.problem import LimitKind, ProblemData
 from broker.solve import evaluate, solve
-from factories import small_scenarios
+from factories import client_options, small_scenarios
 
 
 def candidates_or_skip(s):
@@ -24,27 +24,6 @@ def candidates_or_skip(s):
         return build_candidates(s)
     except InputError:
         assume(False)  # pinned pair breaks a rule: rejected, as it must be
-
-
-def client_options(p: ProblemData) -> list[list[tuple[int, ...]]]:
-    """Every way each client can be served: nobody, one lead, or a lead and a second
-    supporter (teams); a pinned client only its pins."""
-    starts = p.client_pair_ranges()
-    pins = set(p.pinned.tolist())
-    options = []
-    for i in range(p.n_clients):
-        ks = range(starts[i], starts[i + 1])
-        leads = [k for k in ks if p.pair_role[k] == 0]
-        seconds = [k for k in ks if p.pair_role[k] == 1]
-        if p.team_size[i] == 1:
-            opts = [(k,) for k in leads]
-        else:
-            opts = [
-                (a, b) for a in leads for b in seconds if p.pair_supporter[a] != p.pair_supporter[b]
-            ]
-        pinned = [o for o in opts if pins & set(ks) <= set(o)] if pins & set(ks) else opts
-        options.append(pinned if pins & set(ks) else [(), *opts])
-    return options
 
 
 def brute_force_level1(p: ProblemData) -> int:

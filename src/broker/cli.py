@@ -56,6 +56,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"read {scenario.name!r}: {len(scenario.clients)} clients, "
         f"{len(scenario.supporters)} supporters"
     )
+    recorder = None
+    if args.db is not None or args.top_up or args.round_name is not None:
+        from broker.ledger.run import RoundRecorder
+
+        recorder = RoundRecorder(
+            db=args.db, user=args.user, name=args.round_name, top_up=args.top_up, progress=say
+        )
+        scenario = recorder.prepare(scenario, out)
     seed_text = str(args.seed)
     if solver_seed(args.seed) != args.seed:
         seed_text += f", solver seed {solver_seed(args.seed)}"
@@ -70,8 +78,24 @@ def cmd_run(args: argparse.Namespace) -> int:
         progress=say,
         started_at=started,
     )
-    paths = write_outputs(rnd, out, draw_map=not args.no_map, force=args.force)
+    params = {k: getattr(args, k) for k in ("solver", "time_limit", "workers", "seed", "out")}
+    extra = (
+        recorder.record(rnd, {**params, "deterministic": not args.no_deterministic})
+        if recorder
+        else None
+    )
+    paths = write_outputs(
+        rnd,
+        out,
+        draw_map=not args.no_map,
+        force=args.force,
+        extra=extra,
+        extra_files=recorder.write_files if recorder else None,
+    )
     print(format_summary(rnd))
+    if recorder:
+        print(recorder.format())
+        recorder.close()
     print("  wrote " + ", ".join(str(p) for p in paths.values()))
     return 0
 
@@ -205,6 +229,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--quiet", action="store_true", help="no progress messages")
     run.set_defaults(func=cmd_run)
+    from broker.ledger.cli import add_run_options, add_subcommands
+
+    add_run_options(run)
 
     chk = sub.add_parser("check", help="check an assignments.csv against the hard rules")
     chk.add_argument("scenario", metavar="SCENARIO_DIR")
@@ -246,6 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_spread(sub)
     add_bench(sub)
+    add_subcommands(sub)
 
     val = sub.add_parser("validate", help="validate a scenario folder")
     val.add_argument("scenario", metavar="SCENARIO_DIR")

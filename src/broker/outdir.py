@@ -30,8 +30,8 @@ from broker.errors import InputError
 OS_CLUTTER = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
 """Files an operating system drops into folders; never a reason to refuse ``--force``."""
 
-RUN_OUTPUTS = ("assignments.csv", "summary.json", "map.png")
-"""Files ``broker run`` writes."""
+RUN_OUTPUTS = ("assignments.csv", "summary.json", "map.png", "topup_scenario", "topup_*.csv")
+"""Files ``broker run`` writes (the ``topup_`` ones for a top-up round, see docs/ledger.md)."""
 
 
 def _owned(name: str, patterns: Iterable[str]) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import platform
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,7 @@ def summary(rnd: MatchingRound) -> dict[str, object]:
     lead = matched[matched["role"] == "lead"]
     return {
         "scenario": rnd.scenario.name,
+        "scenario_dir": str(rnd.scenario.source.resolve()) if rnd.scenario.source else None,
         "broker_version": broker.__version__,
         "run_id": rnd.run_id,
         "started_at": rnd.started_at.isoformat(timespec="milliseconds"),
@@ -91,7 +93,13 @@ def summary(rnd: MatchingRound) -> dict[str, object]:
 
 
 def write_outputs(
-    rnd: MatchingRound, out: str | Path, *, draw_map: bool = False, force: bool = False
+    rnd: MatchingRound,
+    out: str | Path,
+    *,
+    draw_map: bool = False,
+    force: bool = False,
+    extra: dict[str, Any] | None = None,
+    extra_files: Callable[[Path], list[str]] | None = None,
 ) -> dict[str, Path]:
     """Write ``assignments.csv``, ``summary.json`` and, with ``draw_map``, ``map.png``.
 
@@ -99,7 +107,9 @@ def write_outputs(
     when all are complete (:func:`broker.outdir.staged_folder`): ``out`` must be
     new or empty, or with ``force`` a folder holding only these files. Text cells
     of ``assignments.csv`` are neutralised against formula injection
-    (:mod:`broker.csvtext`).
+    (:mod:`broker.csvtext`). ``extra`` adds fields to ``summary.json`` (the
+    ledger's ``round_id``); ``extra_files`` writes more files into the folder
+    before it is committed and returns their names (a top-up round's tables).
     """
     folder = Path(out)
     with staged_folder(folder, owned=RUN_OUTPUTS, force=force) as tmp:
@@ -110,8 +120,10 @@ def write_outputs(
         names = {"assignments": "assignments.csv", "summary": "summary.json"}
         write_csv(t[ASSIGNMENT_COLUMNS], tmp / names["assignments"])
         (tmp / names["summary"]).write_text(
-            json.dumps(summary(rnd), indent=2) + "\n", encoding="utf-8"
+            json.dumps({**summary(rnd), **(extra or {})}, indent=2) + "\n", encoding="utf-8"
         )
+        for name in extra_files(tmp) if extra_files else ():
+            names[name] = name
         if draw_map:
             from broker.maps import round_map
 
