@@ -77,7 +77,18 @@ def cmd_run(args: argparse.Namespace) -> int:
         deterministic=not args.no_deterministic,
         progress=say,
         started_at=started,
+        stop=getattr(args, "stop_token", None),
     )
+    stop = getattr(args, "stop_token", None)
+    if stop is not None and stop.is_set():
+        from broker.interrupt import signal_name
+
+        # the best solution so far, checked like any other; no map (it takes seconds)
+        say(f"{signal_name(stop.signum)}: writing the best solution found so far")
+        args.no_map = True
+        if recorder:  # an interrupted round is never recorded in the programme year
+            recorder.close()
+            recorder = None
     params = {k: getattr(args, k) for k in ("solver", "time_limit", "workers", "seed", "out")}
     extra = (
         recorder.record(rnd, {**params, "deterministic": not args.no_deterministic})
@@ -97,6 +108,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(recorder.format())
         recorder.close()
     print("  wrote " + ", ".join(str(p) for p in paths.values()))
+    if stop is not None and stop.is_set():
+        from broker.interrupt import exit_status, signal_name
+
+        print(
+            f"broker: interrupted by {signal_name(stop.signum)}: the solution above is the "
+            "best found so far (stopped_by: interrupted in summary.json)",
+            file=sys.stderr,
+        )
+        return exit_status(stop.signum)
     return 0
 
 
@@ -297,16 +317,27 @@ def _install_warnings() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    _install_warnings()
+    """Run one command; Ctrl-C and SIGTERM stop it (exit 130 or 143, see broker.interrupt)."""
+    from broker.interrupt import Interrupted, handle_signals
+
+    args: argparse.Namespace | None = None
     try:
-        return int(args.func(args))
-    except InputError as exc:
-        print(f"broker: error in input\n{exc}", file=sys.stderr)
-        return EXIT_INPUT
-    except KeyboardInterrupt:
-        print("broker: interrupted", file=sys.stderr)
+        with handle_signals() as stop:
+            parser = build_parser()
+            args = parser.parse_args(argv)
+            args.stop_token = stop
+            _install_warnings()
+            try:
+                return int(args.func(args))
+            except InputError as exc:
+                print(f"broker: error in input\n{exc}", file=sys.stderr)
+                return EXIT_INPUT
+    except Interrupted as exc:
+        what = "; no outputs written" if getattr(args, "command", None) == "run" else ""
+        print(f"broker: stopped by {exc}{what}", file=sys.stderr)
+        return exc.exit_status
+    except KeyboardInterrupt:  # a SIGINT before broker's own handler was installed
+        print("broker: stopped by SIGINT", file=sys.stderr)
         return 130
 
 
