@@ -69,12 +69,13 @@ def test_signal_during_solve_writes_best_so_far(tmp_path, sig, status):
     assert "interrupted" in err
 
 
-@pytest.mark.parametrize("delay_s", [0.05, 0.6])
+@pytest.mark.parametrize("delay_s", [0.3, 0.8])
 def test_signal_during_start_up_writes_nothing(tmp_path, delay_s):
+    # From broker's first line (broker.entry) on; a signal inside the interpreter's
+    # own start-up (import site, before any broker code runs) is Python's to handle.
     out = tmp_path / "out"
     code, took, err = _broker_run(out, delay_s, signal.SIGINT)
-    # -2: the signal came before Python itself was up (no handler can exist yet)
-    assert code in (130, -signal.SIGINT), err
+    assert code == 130, err
     assert took < EXIT_WITHIN_S
     assert "Traceback" not in err
     assert not out.exists()
@@ -125,3 +126,39 @@ def test_stop_token_ends_the_portfolio(monkeypatch):
     if r.status.has_solution:
         assert violations(p, r.assignment) == []
         assert np.all(r.assignment >= 0)  # every GAP job is required
+
+
+# ---------------------------------------------------------------- time limit
+@pytest.mark.parametrize(
+    "make",
+    [
+        pytest.param(lambda: _gap("D", 40, 1600), id="gapD-40x1600"),
+        pytest.param(lambda: _national(), id="synthetic-national"),
+    ],
+)
+def test_time_limit_bounds_the_whole_solve(make):
+    """The contract: ``time_limit_s`` bounds the solve's wall time within max(1 s, 10%)."""
+    from broker.solve import get_solver
+
+    p = make()
+    get_solver("cpsat")  # imports are not part of a solve
+    limit = 3.0
+    t0 = time.perf_counter()
+    r = solve(p, "cpsat", time_limit_s=limit, seed=0)
+    took = time.perf_counter() - t0
+    assert took <= limit + max(1.0, 0.1 * limit) + 0.5  # 0.5 s margin for a loaded machine
+    assert r.stopped_by in ("time_limit", "work_limit", "optimal")
+    if r.status.has_solution:
+        assert violations(p, r.assignment, second=r.second) == []
+
+
+def _gap(kind: str, m: int, n: int):
+    from broker.bench.gapgen import generate
+
+    return gap.to_problem(generate(kind, m, n, 0))
+
+
+def _national():
+    from broker.bench.instances import synthetic_national
+
+    return synthetic_national(0)

@@ -52,8 +52,9 @@ from broker.problem import ProblemData
 from broker.solve import search
 from broker.solve.base import SolveOptions, register
 from broker.solve.child import ChildTask
+from broker.solve.deadline import Deadline
 from broker.solve.greedy import greedy_pairs
-from broker.solve.model import build_cpsat, is_complete, scaled
+from broker.solve.model import build_cpsat, is_complete, level1_is_fixed, scaled
 from broker.solve.result import Level, Result, SolveStatus, StopReason, evaluate, make_result
 
 LEVEL1_SHARE = 0.7
@@ -61,6 +62,9 @@ LEVEL1_SHARE = 0.7
 
 TWIN_MIN_PAIRS = 1_000
 """From this many pairs, the exact path runs a second seeded search on the second core."""
+
+TWIN_GRACE_S = 0.3
+"""How long past the deadline the twin search may take to answer before it is killed."""
 
 EXACT_PAIR_LIMIT = 4_000
 """Above this many candidate pairs the portfolio (bound thread + LNS) is used."""
@@ -148,13 +152,18 @@ class CpSatSolver:
         then level 2; a tie goes to the first), so the outcome stays reproducible.
         Bounds are combined where both refer to the same level-1 value.
         """
+        until = Deadline.after(options.time_limit_s)
         twin = dataclasses.replace(options, seed=options.seed + 1, progress=None)
         task: ChildTask[Result] = ChildTask(self._solve_exact, original, p, twin)
         with options.stop.watch(task.kill):
             first = self._solve_exact(original, p, options)
+            if not task.poll(until.remaining() + TWIN_GRACE_S):
+                task.kill()  # the wall clock wins
             second = task.result()
-        if second is None:  # a failed or stopped twin never costs the first result
-            return first
+        if second is None or not second.status.has_solution:
+            return first  # a failed, stopped or empty-handed twin never costs the first
+        if not first.status.has_solution:
+            return dataclasses.replace(second, seed=options.seed)
 
         def key(r: Result) -> tuple[int, int]:
             return (r.level1.value, -r.level2.value)
@@ -194,12 +203,14 @@ class CpSatSolver:
 
     def _solve_exact(self, original: ProblemData, p: ProblemData, options: SolveOptions) -> Result:
         t0 = time.perf_counter()
+        until = Deadline.after(options.time_limit_s)
         say = options.progress or (lambda _msg: None)
         log: list[str] = []
         total_time = float(options.time_limit_s)
         total_work = float(
             options.work_limit if options.work_limit is not None else options.time_limit_s
         )
+        fixed = level1_is_fixed(p)
 
         model, x = build_model(p)
         build_s = time.perf_counter() - t0
@@ -207,23 +218,31 @@ class CpSatSolver:
             f"model: {p.n_pairs} pairs, {len(model.proto.constraints)} constraints, "
             f"built in {build_s:.2f}s"
         )
-        hint = greedy_pairs(p)
+        hint = greedy_pairs(p, until.share(0.1))
         hint_pairs = set(hint.tolist()) if is_complete(p, hint) else set()
         for k, var in enumerate(x):
             model.add_hint(var, k in hint_pairs)
 
         prio = [int(v) for v in p.pair_priority]
         level1_expr = cp_model.LinearExpr.weighted_sum(x, prio)
-        model.maximize(level1_expr)
-        remaining = total_time - (time.perf_counter() - t0)
-        s1, st1 = self._run(
-            model,
-            options,
-            LEVEL1_SHARE * remaining,
-            LEVEL1_SHARE * total_work,
-            "level 1 (priority matched)",
-            t0,
-        )
+        level2_expr = cp_model.LinearExpr.weighted_sum(x, [int(v) for v in p.pair_level2])
+        if fixed:
+            # every client required: level 1 is the same in every solution, so the
+            # one search goes straight to level 2 with all the time
+            model.minimize(level2_expr)
+            s1, st1 = self._run(
+                model, options, until.remaining(), total_work, "level 2 (level 1 fixed)", t0
+            )
+        else:
+            model.maximize(level1_expr)
+            s1, st1 = self._run(
+                model,
+                options,
+                LEVEL1_SHARE * until.remaining(),
+                LEVEL1_SHARE * total_work,
+                "level 1 (priority matched)",
+                t0,
+            )
         used_work = s1.deterministic_time
         log.append(
             f"level 1: {st1.value} {s1.objective_value:,.0f} bound "
@@ -235,6 +254,8 @@ class CpSatSolver:
         if not st1.has_solution:
             bound = (
                 int(np.floor(s1.best_objective_bound + 1e-6))
+                if st1 is not SolveStatus.INFEASIBLE and not fixed
+                else int(p.priority.sum())
                 if st1 is not SolveStatus.INFEASIBLE
                 else 0
             )
@@ -258,25 +279,30 @@ class CpSatSolver:
                 log=log,
             )
         chosen1 = np.array(s1.boolean_values(x), dtype=bool) if x else np.zeros(0, bool)
-        l1 = int(round(s1.objective_value))
-        l1_bound = int(np.floor(s1.best_objective_bound + 1e-6))
-        l1_opt = st1 is SolveStatus.OPTIMAL
+        if fixed:
+            l1 = l1_bound = int(p.priority.sum())
+            l1_opt = True
+            s2, st2 = s1, st1
+            used_work = 0.0
+        else:
+            l1 = int(round(s1.objective_value))
+            l1_bound = int(np.floor(s1.best_objective_bound + 1e-6))
+            l1_opt = st1 is SolveStatus.OPTIMAL
 
-        # ---- level 2
-        model.add(level1_expr >= l1)
-        model.clear_hints()
-        for var, v in zip(x, chosen1, strict=True):
-            model.add_hint(var, bool(v))
-        model.minimize(cp_model.LinearExpr.weighted_sum(x, [int(v) for v in p.pair_level2]))
-        remaining = total_time - (time.perf_counter() - t0)
-        s2, st2 = self._run(
-            model,
-            options,
-            remaining,
-            max(total_work - used_work, 0.05),
-            "level 2 (cost, distance, penalties)",
-            t0,
-        )
+            # ---- level 2
+            model.add(level1_expr >= l1)
+            model.clear_hints()
+            for var, v in zip(x, chosen1, strict=True):
+                model.add_hint(var, bool(v))
+            model.minimize(level2_expr)
+            s2, st2 = self._run(
+                model,
+                options,
+                until.remaining(),
+                max(total_work - used_work, 0.05),
+                "level 2 (cost, distance, penalties)",
+                t0,
+            )
         if st2.has_solution:
             a = np.array(s2.boolean_values(x), dtype=bool)
             l2_opt = st2 is SolveStatus.OPTIMAL

@@ -18,6 +18,7 @@ import numpy as np
 
 from broker.problem import LEAD, ProblemData
 from broker.solve.base import SolveOptions, register
+from broker.solve.deadline import Deadline
 from broker.solve.model import client_order_pairs, fill, is_complete
 from broker.solve.result import Level, Result, SolveStatus, evaluate, make_result
 
@@ -32,9 +33,12 @@ def greedy_order(problem: ProblemData) -> np.ndarray:
     return np.lexsort((np.arange(p.n_clients), need, -p.priority, ~p.required))
 
 
-def greedy_pairs(problem: ProblemData) -> np.ndarray:
-    """The greedy solution as sorted pair indices (see the module docstring)."""
-    return fill(problem, client_order_pairs(problem, greedy_order(problem)))
+def greedy_pairs(problem: ProblemData, until: Deadline | None = None) -> np.ndarray:
+    """The greedy solution as sorted pair indices (see the module docstring).
+
+    With ``until``, it stops adding pairs when that deadline passes.
+    """
+    return fill(problem, client_order_pairs(problem, greedy_order(problem)), until=until)
 
 
 class GreedySolver:
