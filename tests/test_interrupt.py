@@ -162,3 +162,36 @@ def _national():
     from broker.bench.instances import synthetic_national
 
     return synthetic_national(0)
+
+
+# ---------------------------------------------------------------- GAP starts
+@pytest.mark.parametrize("kind", ["C", "D", "E"])
+def test_gap_starts_are_complete_feasible_and_local_search_never_worsens(kind):
+    from broker.solve.deadline import Deadline
+    from broker.solve.localsearch import assignment_matrices, improve_assignment
+    from broker.solve.model import is_complete
+    from broker.solve.regret import regret_start
+
+    p = _gap(kind, 10, 100)
+    assert assignment_matrices(p) is not None
+    start = regret_start(p)
+    assert start is not None and is_complete(p, start)
+    assert violations(p, p.pairs_to_roles(start)[0]) == []
+    better = improve_assignment(p, start, Deadline.after(5))
+    assert violations(p, p.pairs_to_roles(better)[0]) == []
+    assert len(better) == p.n_clients
+    assert int(p.pair_level2[better].sum()) <= int(p.pair_level2[start].sum())
+
+
+def test_gap_generator_is_seeded_and_follows_the_recipes():
+    from broker.bench.gapgen import generate
+
+    a, b = generate("D", 5, 50, 3), generate("D", 5, 50, 3)
+    assert np.array_equal(a.cost, b.cost) and np.array_equal(a.weight, b.weight)
+    assert not np.array_equal(a.cost, generate("D", 5, 50, 4).cost)
+    c = generate("C", 5, 50, 0)
+    assert c.weight.min() >= 5 and c.weight.max() <= 25
+    assert c.cost.min() >= 10 and c.cost.max() <= 50
+    assert np.array_equal(c.capacity, np.floor(0.8 * c.weight.sum(axis=1) / 5))
+    e = generate("E", 5, 50, 0)
+    assert np.all(e.capacity >= e.weight.max(axis=1)) and e.weight.min() >= 1

@@ -54,7 +54,9 @@ from broker.solve.base import SolveOptions, register
 from broker.solve.child import ChildTask
 from broker.solve.deadline import Deadline
 from broker.solve.greedy import greedy_pairs
+from broker.solve.localsearch import improve_assignment
 from broker.solve.model import build_cpsat, is_complete, level1_is_fixed, scaled
+from broker.solve.regret import regret_start
 from broker.solve.result import Level, Result, SolveStatus, StopReason, evaluate, make_result
 
 LEVEL1_SHARE = 0.7
@@ -219,6 +221,11 @@ class CpSatSolver:
             f"built in {build_s:.2f}s"
         )
         hint = greedy_pairs(p, until.share(0.1))
+        if fixed and not is_complete(p, hint):
+            regret = regret_start(p, until.share(0.2))
+            hint = hint if regret is None else regret
+        if fixed:  # assignment-shaped (GAP-like): shift and swap first
+            hint = improve_assignment(p, hint, until.share(0.1))
         hint_pairs = set(hint.tolist()) if is_complete(p, hint) else set()
         for k, var in enumerate(x):
             model.add_hint(var, k in hint_pairs)

@@ -40,8 +40,10 @@ from broker.solve.child import ChildTask
 from broker.solve.deadline import Deadline
 from broker.solve.greedy import greedy_pairs
 from broker.solve.lns import improve
+from broker.solve.localsearch import improve_assignment
 from broker.solve.lp import solve_lp
 from broker.solve.model import build_cpsat, fill, is_complete, level1_is_fixed
+from broker.solve.regret import regret_start
 from broker.solve.result import Level, Result, SolveStatus, evaluate, make_result
 from broker.solve.stop import StopToken
 
@@ -206,9 +208,28 @@ def solve_portfolio(
     )
     fixed = level1_is_fixed(p)
     lp = None
+    lp2_bound: float | None = None
     if not fixed:
         lp = lp_relaxation(p, min(LP_SHARE * total_time, until.remaining()), options.stop)
+    else:  # level 1 is fixed: the LP bounds level 2 instead
+        lp2 = solve_lp(
+            p,
+            p.pair_level2.astype(float),
+            maximize=False,
+            time_limit_s=min(LP_SHARE * total_time, until.remaining()),
+            stop=options.stop,
+        )
+        lp2_bound = lp2.bound
+        if lp2_bound is not None:
+            log.append(f"LP relaxation of level 2: bound {lp2_bound:,.2f} in {lp2.seconds:.2f}s")
+            say(log[-1])
     starts = [greedy_pairs(p, until.share(START_SHARE))]
+    if fixed and not is_complete(p, starts[0]):
+        regret = regret_start(p, until.share(2 * START_SHARE))
+        if regret is not None:
+            starts.append(regret)
+    if fixed:  # assignment-shaped (GAP-like): shift and swap from every complete start
+        starts = [improve_assignment(p, s, until.share(START_SHARE)) for s in starts]
     lp_bound = None
     if lp is not None:
         lp_bound, xs = lp
@@ -235,6 +256,7 @@ def solve_portfolio(
         total_time,
         total_work,
         fixed,
+        lp2_bound,
     )
 
 
@@ -252,6 +274,7 @@ def _two_levels(
     total_time,
     total_work,
     fixed,
+    lp2_bound=None,
 ) -> Result:
     # Work limits (deterministic) bind on an idle machine; the wall clock always wins.
     wall_clock = False
@@ -319,11 +342,13 @@ def _two_levels(
         l1_opt = True
     # level-2 search may also find more priority (lexicographically better): keep it
     l2_opt = bool(a2.get("optimal"))
-    l2_bound = (
-        int(np.ceil(a2["bound"] - 1e-6))
-        if "bound" in a2 and np.isfinite(a2["bound"])
-        else int(np.minimum(p.pair_level2, 0).sum())
-    )
+    l2_bounds = [int(np.minimum(p.pair_level2, 0).sum())]
+    if "bound" in a2 and np.isfinite(a2["bound"]):
+        l2_bounds.append(int(np.ceil(a2["bound"] - 1e-6)))
+    if lp2_bound is not None and np.isfinite(lp2_bound) and fixed:
+        l2_bounds.append(int(np.ceil(lp2_bound - 1e-6)))
+    l2_bound = max(l2_bounds)
+    l2_opt = l2_opt or v2 <= l2_bound
     log.append(f"level 2: {v2:,} bound {l2_bound:,}")
     say(log[-1])
     runtime = time.perf_counter() - t0
