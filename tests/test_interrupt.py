@@ -30,11 +30,24 @@ ENGLAND = REPO / "scenarios" / "england"
 EXIT_WITHIN_S = 3.0
 
 
-def _broker_run(out: Path, delay_s: float, sig: int) -> tuple[int, float, str]:
-    """Start ``broker run`` on the national scenario, signal it after ``delay_s``."""
+def _broker_run(
+    out: Path, delay_s: float, sig: int, after: str | None = None
+) -> tuple[int, float, str]:
+    """Start ``broker run`` on the national scenario and signal it.
+
+    The signal goes ``delay_s`` after the start, or after the first progress line
+    containing ``after`` (so a loaded machine cannot make it land elsewhere).
+    """
     cmd = [sys.executable, "-m", "broker.entry", "run", str(ENGLAND), "--out", str(out)]
     cmd += ["--time-limit", "60", "--no-map"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen: list[str] = []
+    if after is not None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            seen.append(line)
+            if after in line:
+                break
     time.sleep(delay_s)
     sent = time.perf_counter()
     proc.send_signal(sig)
@@ -43,7 +56,7 @@ def _broker_run(out: Path, delay_s: float, sig: int) -> tuple[int, float, str]:
     except subprocess.TimeoutExpired:  # pragma: no cover - the failure being tested
         proc.kill()
         _out, err = proc.communicate()
-    return proc.returncode, time.perf_counter() - sent, err
+    return proc.returncode, time.perf_counter() - sent, "".join(seen) + err
 
 
 def _assert_complete_or_absent(out: Path) -> str:
@@ -61,7 +74,7 @@ def _assert_complete_or_absent(out: Path) -> str:
 )
 def test_signal_during_solve_writes_best_so_far(tmp_path, sig, status):
     out = tmp_path / "out"
-    code, took, err = _broker_run(out, 4.0, sig)
+    code, took, err = _broker_run(out, 1.0, sig, after="start: level 1")
     assert code == status, err
     assert took < EXIT_WITHIN_S, err
     assert "Traceback" not in err

@@ -78,7 +78,7 @@ from scipy import sparse
 from broker.limits import solver_seed
 from broker.problem import ProblemData
 from broker.solve.model import build_cpsat, constraint_matrix
-from broker.solve.result import Level, Result, SolveStatus, evaluate, freeze, make_result
+from broker.solve.result import Level, Result, Sense, SolveStatus, evaluate, freeze, make_result
 
 _ISOLATED = False
 
@@ -228,8 +228,8 @@ def _result(
         return make_result(
             p,
             np.zeros(0, np.int64),
-            level1=Level(0, b1, False, "max"),
-            level2=Level(0, weighting.lower, False, "min"),
+            level1=Level(0, b1, False, Sense.MAX),
+            level2=Level(0, weighting.lower, False, Sense.MIN),
             status=SolveStatus.INFEASIBLE if infeasible else SolveStatus.UNKNOWN,
             solver=name,
             params=params,
@@ -246,8 +246,8 @@ def _result(
     return make_result(
         p,
         chosen,
-        level1=Level(v1, b1, b1 == v1, "max"),
-        level2=Level(v2, b2, both or (b1 == v1 and b2 == v2), "min"),
+        level1=Level(v1, b1, b1 == v1, Sense.MAX),
+        level2=Level(v2, b2, both or (b1 == v1 and b2 == v2), Sense.MIN),
         status=SolveStatus.OPTIMAL if both else SolveStatus.FEASIBLE,
         solver=name,
         params=params,

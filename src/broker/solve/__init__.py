@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from broker.problem import ProblemData
 from broker.solve.base import SolveOptions, Solver, get_solver, register, solver_names
-from broker.solve.result import Level, Result, SolveStatus, evaluate
+from broker.solve.result import Level, Result, Sense, SolveStatus, StopReason, evaluate
 
 
 def solve(problem: ProblemData, solver: str = "cpsat", **options: object) -> Result:
@@ -32,7 +32,9 @@ __all__ = [
     "Level",
     "Result",
     "SolveOptions",
+    "Sense",
     "SolveStatus",
+    "StopReason",
     "Solver",
     "evaluate",
     "get_solver",

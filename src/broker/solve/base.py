@@ -51,12 +51,11 @@ class SolveOptions:
 class Solver(Protocol):
     """A solver: ``solve(problem, options) -> Result``.
 
-    ``exact`` declares whether the solver proves optimality (and so reports a
-    meaningful bound); heuristics report the trivial bound.
+    Whether a bound is meaningful is in the result itself (``Level.bound``; a
+    heuristic reports the trivial bound), so solvers declare no capability flag.
     """
 
     name: str
-    exact: bool
 
     def solve(self, problem: ProblemData, options: SolveOptions) -> Result: ...
 

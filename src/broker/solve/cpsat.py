@@ -24,7 +24,10 @@ Strategy by size (measured on 2 cores, see ``benchmarks/README.md``):
 
 * up to ``EXACT_PAIR_LIMIT`` candidate pairs: the exact two-level model above,
   which proves optimality on every bundled local scenario in about a second;
-* above it, a deterministic two-thread portfolio per level. Thread A runs the
+* above it, when every client is required (GAP-like), a plain multi-worker
+  CP-SAT arm raced against broker's own starts (:mod:`broker.solve.required`;
+  not reproducible under load);
+* above it otherwise, a deterministic two-thread portfolio per level. Thread A runs the
   full model single-worker at linearization level 2, which proves the strongest
   bound we measured (2,749 vs 2,796 for the default two-worker search and 2,772.8
   for the LP, national scenario at 20 s). Thread B runs large-neighbourhood
@@ -57,7 +60,7 @@ from broker.solve.greedy import greedy_pairs
 from broker.solve.localsearch import improve_assignment
 from broker.solve.model import build_cpsat, is_complete, level1_is_fixed, scaled
 from broker.solve.regret import regret_start
-from broker.solve.result import Level, Result, SolveStatus, StopReason, evaluate, make_result
+from broker.solve.result import Level, Result, Sense, SolveStatus, StopReason, evaluate, make_result
 
 LEVEL1_SHARE = 0.7
 """Share of the time and work limits level 1 may use; level 2 gets the rest."""
@@ -105,7 +108,6 @@ class CpSatSolver:
     """Two-level lexicographic CP-SAT solve; see the module docstring."""
 
     name = "cpsat"
-    exact = True
 
     def parameters(self, options: SolveOptions) -> dict[str, object]:
         """CP-SAT parameters of the exact path.
@@ -138,6 +140,11 @@ class CpSatSolver:
         return solver, _STATUS[code]
 
     def solve(self, problem: ProblemData, options: SolveOptions) -> Result:
+        if problem.n_pairs > EXACT_PAIR_LIMIT and options.workers >= 2:
+            if level1_is_fixed(problem):  # every client required: race a plain arm
+                from broker.solve.required import solve_required
+
+                return solve_required(self.name, problem, scaled(problem), options)
         if problem.n_pairs > EXACT_PAIR_LIMIT:
             from broker.solve.portfolio import solve_portfolio
 
@@ -173,7 +180,7 @@ class CpSatSolver:
         best = second if key(second) > key(first) else first
         l1_bound = min(first.level1.bound, second.level1.bound)
         l1_opt = first.level1.optimal or second.level1.optimal or best.level1.value >= l1_bound
-        level1 = Level(best.level1.value, max(l1_bound, best.level1.value), l1_opt, "max")
+        level1 = Level(best.level1.value, max(l1_bound, best.level1.value), l1_opt, Sense.MAX)
         level2 = best.level2
         if first.level1.value == second.level1.value:
             l2_bound = max(first.level2.bound, second.level2.bound)
@@ -181,7 +188,7 @@ class CpSatSolver:
                 best.level2.value,
                 min(l2_bound, best.level2.value),
                 best.level2.optimal or best.level2.value <= l2_bound,
-                "min",
+                Sense.MIN,
             )
         both = level1.optimal and level2.optimal
         return dataclasses.replace(
@@ -269,8 +276,8 @@ class CpSatSolver:
             return make_result(
                 p,
                 np.zeros(0, np.int64),
-                level1=Level(0, bound, False, "max"),
-                level2=Level(0, 0, False, "min"),
+                level1=Level(0, bound, False, Sense.MAX),
+                level2=Level(0, 0, False, Sense.MIN),
                 status=st1,
                 solver=self.name,
                 params=params,
@@ -339,8 +346,8 @@ class CpSatSolver:
         return make_result(
             original,
             a,
-            level1=Level(v1, max(l1_bound, v1), l1_opt, "max"),
-            level2=Level(v2, min(l2_bound, v2), l2_opt, "min"),
+            level1=Level(v1, max(l1_bound, v1), l1_opt, Sense.MAX),
+            level2=Level(v2, min(l2_bound, v2), l2_opt, Sense.MIN),
             status=SolveStatus.OPTIMAL if both else SolveStatus.FEASIBLE,
             solver=self.name,
             params=params,

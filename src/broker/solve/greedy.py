@@ -20,7 +20,7 @@ from broker.problem import LEAD, ProblemData
 from broker.solve.base import SolveOptions, register
 from broker.solve.deadline import Deadline
 from broker.solve.model import client_order_pairs, fill, is_complete
-from broker.solve.result import Level, Result, SolveStatus, evaluate, make_result
+from broker.solve.result import Level, Result, Sense, SolveStatus, evaluate, make_result
 
 
 def greedy_order(problem: ProblemData) -> np.ndarray:
@@ -43,7 +43,6 @@ def greedy_pairs(problem: ProblemData, until: Deadline | None = None) -> np.ndar
 
 class GreedySolver:
     name = "greedy"
-    exact = False
 
     def solve(self, problem: ProblemData, options: SolveOptions) -> Result:
         t0 = time.perf_counter()
@@ -54,8 +53,8 @@ class GreedySolver:
         return make_result(
             problem,
             ks,
-            level1=Level(l1, trivial, l1 == trivial, "max"),
-            level2=Level(l2, int(np.minimum(problem.pair_level2, 0).sum()), False, "min"),
+            level1=Level(l1, trivial, l1 == trivial, Sense.MAX),
+            level2=Level(l2, int(np.minimum(problem.pair_level2, 0).sum()), False, Sense.MIN),
             status=SolveStatus.FEASIBLE if complete else SolveStatus.UNKNOWN,
             solver=self.name,
             params={},

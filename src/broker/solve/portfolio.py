@@ -35,16 +35,17 @@ from ortools.sat.python import cp_model
 
 from broker.problem import ProblemData
 from broker.solve import search
+from broker.solve.arm import NOTHING, ArmResult
 from broker.solve.base import SolveOptions
 from broker.solve.child import ChildTask
 from broker.solve.deadline import Deadline
 from broker.solve.greedy import greedy_pairs
-from broker.solve.lns import improve
+from broker.solve.lns import LnsStats, improve
 from broker.solve.localsearch import improve_assignment
 from broker.solve.lp import solve_lp
 from broker.solve.model import build_cpsat, fill, is_complete, level1_is_fixed
 from broker.solve.regret import regret_start
-from broker.solve.result import Level, Result, SolveStatus, evaluate, make_result
+from broker.solve.result import Level, Result, Sense, SolveStatus, evaluate, make_result
 from broker.solve.stop import StopToken
 
 WALL_SAFETY = 1.0
@@ -86,13 +87,12 @@ def ordered_fill(
 
 def _cpsat_worker(
     p: ProblemData, level: int, hint: np.ndarray, hold: int, work: float, wall: float, seed: int
-) -> dict:
+) -> ArmResult:
     """Full-model CP-SAT solve for one level (runs in a child process).
 
     ``wall`` seconds from the call bound the whole of it, model building included.
     """
     until = Deadline.after(wall)
-    out: dict = {}
     model, x = build_cpsat(p)
     prio = cp_model.LinearExpr.weighted_sum(x, [int(v) for v in p.pair_priority])
     if level == 1:
@@ -111,41 +111,16 @@ def _cpsat_worker(
         max_time_in_seconds=max(until.remaining(), 0.001),
     )
     status = solver.solve(model)
-    out["status"] = status
-    if status != cp_model.UNKNOWN:
-        # With UNKNOWN, CP-SAT's best_objective_bound is not a proven bound (it reads 0).
-        out["bound"] = solver.best_objective_bound
-    out["work"] = solver.deterministic_time
-    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        out["pairs"] = np.flatnonzero(np.array(solver.boolean_values(x), bool))
-    out["optimal"] = status == cp_model.OPTIMAL
-    out["wall_clock"] = until.passed()
-    return out
-
-
-def _lns_run(
-    p: ProblemData,
-    level: int,
-    start: np.ndarray,
-    work: float,
-    wall: float,
-    seed: int,
-    stop,
-    out: dict,
-    progress,
-) -> None:  # type: ignore[no-untyped-def]
-    a, stats = improve(
-        p,
-        start,
-        level=level,
-        work_limit=work,
-        time_limit_s=wall,
-        seed=seed,
-        should_stop=stop,
-        progress=progress,
+    has = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+    return ArmResult(
+        pairs=np.flatnonzero(np.array(solver.boolean_values(x), bool)) if has else None,
+        # with UNKNOWN, CP-SAT's best_objective_bound is not a proven bound (it reads 0)
+        bound=float(solver.best_objective_bound) if status != cp_model.UNKNOWN else None,
+        optimal=status == cp_model.OPTIMAL,
+        infeasible=status == cp_model.INFEASIBLE,
+        work=float(solver.deterministic_time),
+        wall_clock=until.passed(),
     )
-    out["pairs"] = a
-    out["stats"] = stats
 
 
 def _run_level(
@@ -158,10 +133,9 @@ def _run_level(
     seed: int,
     progress,
     token,
-) -> tuple[np.ndarray, dict, dict]:  # type: ignore[no-untyped-def]
-    b_out: dict = {}
+) -> tuple[np.ndarray, ArmResult, LnsStats]:  # type: ignore[no-untyped-def]
     until = Deadline.after(wall)
-    task: ChildTask[dict] = ChildTask(_cpsat_worker, p, level, start, hold, work, wall, seed)
+    task: ChildTask[ArmResult] = ChildTask(_cpsat_worker, p, level, start, hold, work, wall, seed)
 
     def stop() -> bool:
         # stopped from outside, or thread A proved optimality (nothing left to improve)
@@ -169,26 +143,31 @@ def _run_level(
             return True
         if task.poll():
             a = task.result()
-            return bool(a is not None and a.get("optimal"))
+            return bool(a is not None and a.optimal)
         return False
 
     with token.watch(task.kill):
-        _lns_run(p, level, start, work, wall, seed + 1, stop, b_out, progress)
+        lns_pairs, stats = improve(
+            p,
+            start,
+            level=level,
+            work_limit=work,
+            time_limit_s=wall,
+            seed=seed + 1,
+            should_stop=stop,
+            progress=progress,
+        )
         if not task.poll(until.remaining() + CHILD_GRACE_S):
             task.kill()  # the wall clock wins over the bound process's work limit
-        a_out = task.result() or {"wall_clock": True}
-    candidates = [
-        x
-        for x in (a_out.get("pairs"), b_out.get("pairs"), start)
-        if x is not None and is_complete(p, x)
-    ]
+        a_out = task.result() or NOTHING
+    candidates = [x for x in (a_out.pairs, lns_pairs, start) if x is not None and is_complete(p, x)]
 
     def key(x: np.ndarray) -> tuple[int, int]:
         v1, v2 = evaluate(p, x)
         return (v1, -v2) if level == 1 else (v1 >= hold, -v2)
 
     best = max(candidates, key=key) if candidates else start
-    return best, a_out, b_out
+    return best, a_out, stats
 
 
 def solve_portfolio(
@@ -280,29 +259,27 @@ def _two_levels(
     wall_clock = False
     if fixed:
         # every client required: level 1 is the sum of priorities in any solution
-        b1: dict = {}
-        best1, a1 = start, {"bound": float(p.priority.sum())}
+        stats1: LnsStats | None = None
+        best1, a1 = start, ArmResult(bound=float(p.priority.sum()))
         l1 = int(p.priority.sum())
         used1 = 0.0
         log.append("level 1: every client required, so level 1 is fixed; all time to level 2")
         say(log[-1])
     else:
         wall1 = max(0.7 * until.remaining(), 0.05)
-        best1, a1, b1 = _run_level(
+        best1, a1, stats1 = _run_level(
             p, 1, start, 0, 0.7 * total_work, wall1, options.seed, say, options.stop
         )
         l1, _ = evaluate(p, best1)
-        stats1 = b1.get("stats")
-        wall_clock = bool(a1.get("wall_clock")) or bool(stats1 and stats1.wall_clock)
-        used1 = max(a1.get("work", 0.0), stats1.work if stats1 else 0.0)
-    bounds = [float(a1["bound"])] if "bound" in a1 else []
+        wall_clock = a1.wall_clock or bool(stats1 and stats1.wall_clock)
+        used1 = max(a1.work, stats1.work if stats1 else 0.0)
+    bounds = [a1.bound] if a1.bound is not None else []
     if lp_bound is not None:
         bounds.append(lp_bound)
     l1_bound = int(np.floor(min(bounds) + 1e-6)) if bounds else int(p.priority.sum())
-    l1_opt = bool(a1.get("optimal")) or (l1 >= l1_bound and is_complete(p, best1))
+    l1_opt = a1.optimal or (l1 >= l1_bound and is_complete(p, best1))
     if not fixed:
-        stats1 = b1.get("stats")
-        cp_bound = a1.get("bound", float("nan"))  # absent if thread A proved nothing
+        cp_bound = a1.bound if a1.bound is not None else float("nan")  # none: proved nothing
         log.append(
             f"level 1: {l1:,} bound {l1_bound:,} (CP-SAT bound {cp_bound:,.0f},"
             f" LNS {stats1.iterations if stats1 else 0} steps, "
@@ -311,22 +288,21 @@ def _two_levels(
         say(log[-1])
 
     work2 = max(total_work - used1, 0.05)
-    a2: dict = {}
+    a2 = NOTHING
     best2 = best1
     if not options.stop.is_set() and not until.passed():
-        best2, a2, b2 = _run_level(
+        best2, a2, stats2 = _run_level(
             p, 2, best1, l1, work2, until.remaining(), options.seed + 7, say, options.stop
         )
-        stats2 = b2.get("stats")
-        wall_clock = wall_clock or bool(a2.get("wall_clock")) or bool(stats2 and stats2.wall_clock)
+        wall_clock = wall_clock or a2.wall_clock or bool(stats2 and stats2.wall_clock)
     else:
         wall_clock = wall_clock or until.passed()
     if not is_complete(p, best2):
         return make_result(
             original,
             np.zeros(0, np.int64),
-            level1=Level(0, l1_bound, False, "max"),
-            level2=Level(0, 0, False, "min"),
+            level1=Level(0, l1_bound, False, Sense.MAX),
+            level2=Level(0, 0, False, Sense.MIN),
             status=SolveStatus.UNKNOWN,
             solver=solver.name,
             params={"strategy": "portfolio"},
@@ -341,10 +317,10 @@ def _two_levels(
     if fixed:
         l1_opt = True
     # level-2 search may also find more priority (lexicographically better): keep it
-    l2_opt = bool(a2.get("optimal"))
+    l2_opt = a2.optimal
     l2_bounds = [int(np.minimum(p.pair_level2, 0).sum())]
-    if "bound" in a2 and np.isfinite(a2["bound"]):
-        l2_bounds.append(int(np.ceil(a2["bound"] - 1e-6)))
+    if a2.bound is not None and np.isfinite(a2.bound):
+        l2_bounds.append(int(np.ceil(a2.bound - 1e-6)))
     if lp2_bound is not None and np.isfinite(lp2_bound) and fixed:
         l2_bounds.append(int(np.ceil(lp2_bound - 1e-6)))
     l2_bound = max(l2_bounds)
@@ -372,8 +348,8 @@ def _two_levels(
     return make_result(
         original,
         best2,
-        level1=Level(v1, max(l1_bound, v1), l1_opt, "max"),
-        level2=Level(v2, min(l2_bound, v2), l2_opt, "min"),
+        level1=Level(v1, max(l1_bound, v1), l1_opt, Sense.MAX),
+        level2=Level(v2, min(l2_bound, v2), l2_opt, Sense.MIN),
         status=SolveStatus.OPTIMAL if both else SolveStatus.FEASIBLE,
         solver=solver.name,
         params=params,
