@@ -208,3 +208,14 @@ def test_gap_generator_is_seeded_and_follows_the_recipes():
     assert np.array_equal(c.capacity, np.floor(0.8 * c.weight.sum(axis=1) / 5))
     e = generate("E", 5, 50, 0)
     assert np.all(e.capacity >= e.weight.max(axis=1)) and e.weight.min() >= 1
+
+
+def test_incumbents_are_reported_and_end_on_the_result():
+    from broker.bench.instances import synthetic_national
+
+    p = synthetic_national(0, 0.1)  # small: the exact path
+    seen: list[tuple[float, int, int]] = []
+    r = solve(p, "cpsat", time_limit_s=5, seed=0, on_incumbent=lambda *a: seen.append(a))
+    assert seen, "no incumbent reported"
+    assert [s[0] for s in seen] == sorted(s[0] for s in seen)
+    assert seen[-1][1] == r.level1.value

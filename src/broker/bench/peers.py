@@ -621,7 +621,20 @@ def run_solver(
         return PEERS[name](problem, time_limit_s=time_limit_s, seed=seed, workers=workers)
     from broker.solve import solve
 
-    return solve(problem, name, time_limit_s=time_limit_s, seed=seed, workers=workers)
+    trace: list[tuple[float, int, int]] = []
+    result = solve(
+        problem,
+        name,
+        time_limit_s=time_limit_s,
+        seed=seed,
+        workers=workers,
+        on_incumbent=lambda t, l1, l2: trace.append((t, l1, l2)),
+    )
+    if not trace:
+        return result
+    # broker's incumbents (SolveOptions.on_incumbent) as the trace the runner reads
+    params = dict(result.params) | {"trace": tuple(trace), "trace_source": "callback"}
+    return dataclasses.replace(result, params=params)
 
 
 def time_to_final(result: Result, primary: str = "level1") -> float:

@@ -203,7 +203,7 @@ def run_one(inst: Instance, problem: ProblemData, solver: str, seed: int, config
         "time_limit_s": config.time_limit_s,
         "seed": seed,
         "workers": config.workers,
-        "probe": True,
+        "probe": False,  # broker solvers report incumbents themselves
     }
     answer, failure = call_worker(job, timeout_s=3 * config.time_limit_s + 120)
     if answer is None:

@@ -81,14 +81,22 @@ def build_model(problem: ProblemData) -> tuple[cp_model.CpModel, list[cp_model.I
 
 
 class _Progress(cp_model.CpSolverSolutionCallback):
-    def __init__(self, label: str, say, t0: float) -> None:  # type: ignore[no-untyped-def]
+    """Progress lines (at most one a second) and incumbents, from CP-SAT's solutions."""
+
+    def __init__(  # type: ignore[no-untyped-def]
+        self, label: str, say, t0: float, levels=None, on_incumbent=None
+    ) -> None:
         super().__init__()
         self.label, self.say, self.t0 = label, say, t0
+        self.levels, self.on_incumbent = levels, on_incumbent
         self.last = -1e9
 
     def on_solution_callback(self) -> None:
         now = time.perf_counter() - self.t0
-        if now - self.last >= 1.0:
+        if self.on_incumbent is not None and self.levels is not None:
+            l1, l2 = self.levels
+            self.on_incumbent(now, int(self.value(l1)), int(self.value(l2)))
+        if self.say is not None and now - self.last >= 1.0:
             self.last = now
             self.say(
                 f"{self.label}: {self.objective_value:,.0f} "
@@ -128,12 +136,15 @@ class CpSatSolver:
         work: float,
         label: str,
         t0: float,
+        levels: tuple[cp_model.LinearExpr, cp_model.LinearExpr] | None = None,
     ) -> tuple[cp_model.CpSolver, SolveStatus]:
         solver = search.new_solver(**self.parameters(options))
         solver.parameters.max_time_in_seconds = max(time_s, 0.01)
         if options.deterministic:
             solver.parameters.max_deterministic_time = max(work, 0.01)
-        callback = _Progress(label, options.progress, t0) if options.progress else None
+        callback = None
+        if options.progress or (options.on_incumbent and levels is not None):
+            callback = _Progress(label, options.progress, t0, levels, options.on_incumbent)
         code = search.run(solver, model, options.stop, callback)
         if code not in _STATUS:
             raise RuntimeError(f"CP-SAT returned {solver.status_name(code)}")
@@ -162,7 +173,7 @@ class CpSatSolver:
         Bounds are combined where both refer to the same level-1 value.
         """
         until = Deadline.after(options.time_limit_s)
-        twin = dataclasses.replace(options, seed=options.seed + 1, progress=None)
+        twin = dataclasses.replace(options, seed=options.seed + 1, progress=None, on_incumbent=None)
         task: ChildTask[Result] = ChildTask(self._solve_exact, original, p, twin)
         with options.stop.watch(task.kill):
             first = self._solve_exact(original, p, options)
@@ -178,6 +189,8 @@ class CpSatSolver:
             return (r.level1.value, -r.level2.value)
 
         best = second if key(second) > key(first) else first
+        if best is second and options.on_incumbent is not None:
+            options.on_incumbent(second.runtime_s, second.level1.value, second.level2.value)
         l1_bound = min(first.level1.bound, second.level1.bound)
         l1_opt = first.level1.optimal or second.level1.optimal or best.level1.value >= l1_bound
         level1 = Level(best.level1.value, max(l1_bound, best.level1.value), l1_opt, Sense.MAX)
@@ -245,7 +258,13 @@ class CpSatSolver:
             # one search goes straight to level 2 with all the time
             model.minimize(level2_expr)
             s1, st1 = self._run(
-                model, options, until.remaining(), total_work, "level 2 (level 1 fixed)", t0
+                model,
+                options,
+                until.remaining(),
+                total_work,
+                "level 2 (level 1 fixed)",
+                t0,
+                (level1_expr, level2_expr),
             )
         else:
             model.maximize(level1_expr)
@@ -256,6 +275,7 @@ class CpSatSolver:
                 LEVEL1_SHARE * total_work,
                 "level 1 (priority matched)",
                 t0,
+                (level1_expr, level2_expr),
             )
         used_work = s1.deterministic_time
         log.append(
@@ -316,6 +336,7 @@ class CpSatSolver:
                 max(total_work - used_work, 0.05),
                 "level 2 (cost, distance, penalties)",
                 t0,
+                (level1_expr, level2_expr),
             )
         if st2.has_solution:
             a = np.array(s2.boolean_values(x), dtype=bool)

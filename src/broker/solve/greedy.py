@@ -19,6 +19,7 @@ import numpy as np
 from broker.problem import LEAD, ProblemData
 from broker.solve.base import SolveOptions, register
 from broker.solve.deadline import Deadline
+from broker.solve.incumbent import Incumbents
 from broker.solve.model import client_order_pairs, fill, is_complete
 from broker.solve.result import Level, Result, Sense, SolveStatus, evaluate, make_result
 
@@ -47,6 +48,7 @@ class GreedySolver:
     def solve(self, problem: ProblemData, options: SolveOptions) -> Result:
         t0 = time.perf_counter()
         ks = greedy_pairs(problem)
+        Incumbents(problem, options.on_incumbent).offer(ks)
         l1, l2 = evaluate(problem, ks)
         complete = is_complete(problem, ks)
         trivial = int(problem.priority.sum())

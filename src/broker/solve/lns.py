@@ -212,12 +212,13 @@ def improve(
     sub_work: float = 0.15,
     should_stop: Callable[[], bool] | None = None,
     progress: Callable[[str], None] | None = None,
+    on_improve: Callable[[np.ndarray], None] | None = None,
 ) -> tuple[np.ndarray, LnsStats]:
     """Improve a feasible pair set ``start`` by LNS (see the module docstring).
 
     Stops when ``work_limit`` deterministic units are spent (reproducible), the wall
     clock passes ``time_limit_s`` (which then wins: ``LnsStats.wall_clock``), or
-    ``should_stop()`` is true.
+    ``should_stop()`` is true. ``on_improve`` receives every improved pair set.
     """
     t0 = time.perf_counter()
     until = Deadline.after(time_limit_s)
@@ -264,6 +265,8 @@ def improve(
         if new is not None:
             a = new
             stats.improvements += 1
+            if on_improve is not None:
+                on_improve(a)
         if progress is not None and time.perf_counter() - last_report > 2.0:
             last_report = time.perf_counter()
             value = int(p.pair_priority[a].sum()) if level == 1 else int(p.pair_level2[a].sum())

@@ -40,6 +40,7 @@ from broker.solve.base import SolveOptions
 from broker.solve.child import ChildTask
 from broker.solve.deadline import Deadline
 from broker.solve.greedy import greedy_pairs
+from broker.solve.incumbent import Incumbents
 from broker.solve.lns import LnsStats, improve
 from broker.solve.localsearch import improve_assignment
 from broker.solve.lp import solve_lp
@@ -59,6 +60,9 @@ START_SHARE = 0.1
 
 CHILD_GRACE_S = 0.2
 """How long past a level's deadline the bound process may take to answer."""
+
+CHILD_MARGIN_S = 0.3
+"""The bound process stops this long (or 5% of its time) before its level's deadline."""
 
 
 def lp_relaxation(
@@ -133,9 +137,15 @@ def _run_level(
     seed: int,
     progress,
     token,
+    incumbents: Incumbents | None = None,
 ) -> tuple[np.ndarray, ArmResult, LnsStats]:  # type: ignore[no-untyped-def]
     until = Deadline.after(wall)
-    task: ChildTask[ArmResult] = ChildTask(_cpsat_worker, p, level, start, hold, work, wall, seed)
+    # the bound process stops a little before the level's deadline so that its
+    # answer arrives before the grace period ends, also on a loaded machine
+    child_wall = max(wall - max(CHILD_MARGIN_S, 0.05 * wall), 0.05)
+    task: ChildTask[ArmResult] = ChildTask(
+        _cpsat_worker, p, level, start, hold, work, child_wall, seed
+    )
 
     def stop() -> bool:
         # stopped from outside, or thread A proved optimality (nothing left to improve)
@@ -156,6 +166,7 @@ def _run_level(
             seed=seed + 1,
             should_stop=stop,
             progress=progress,
+            on_improve=incumbents.offer if incumbents is not None else None,
         )
         if not task.poll(until.remaining() + CHILD_GRACE_S):
             task.kill()  # the wall clock wins over the bound process's work limit
@@ -167,6 +178,8 @@ def _run_level(
         return (v1, -v2) if level == 1 else (v1 >= hold, -v2)
 
     best = max(candidates, key=key) if candidates else start
+    if incumbents is not None:
+        incumbents.offer(best)
     return best, a_out, stats
 
 
@@ -178,6 +191,7 @@ def solve_portfolio(
 ) -> Result:
     """Two-level solve of a large instance; see the module docstring."""
     t0 = time.perf_counter()
+    incumbents = Incumbents(p, options.on_incumbent)
     total_time = float(options.time_limit_s)
     until = Deadline.after(WALL_SAFETY * total_time)
     say = options.progress or (lambda _m: None)
@@ -219,6 +233,7 @@ def solve_portfolio(
         say(log[-1])
     complete = [s for s in starts if is_complete(p, s)]
     start = max(complete, key=lambda a: evaluate(p, a)) if complete else starts[0]
+    incumbents.offer(start)
     log.append(f"start: level 1 = {evaluate(p, start)[0]:,}")
     say(log[-1])
     return _two_levels(
@@ -236,6 +251,7 @@ def solve_portfolio(
         total_work,
         fixed,
         lp2_bound,
+        incumbents,
     )
 
 
@@ -254,6 +270,7 @@ def _two_levels(
     total_work,
     fixed,
     lp2_bound=None,
+    incumbents=None,
 ) -> Result:
     # Work limits (deterministic) bind on an idle machine; the wall clock always wins.
     wall_clock = False
@@ -268,7 +285,7 @@ def _two_levels(
     else:
         wall1 = max(0.7 * until.remaining(), 0.05)
         best1, a1, stats1 = _run_level(
-            p, 1, start, 0, 0.7 * total_work, wall1, options.seed, say, options.stop
+            p, 1, start, 0, 0.7 * total_work, wall1, options.seed, say, options.stop, incumbents
         )
         l1, _ = evaluate(p, best1)
         wall_clock = a1.wall_clock or bool(stats1 and stats1.wall_clock)
@@ -292,7 +309,16 @@ def _two_levels(
     best2 = best1
     if not options.stop.is_set() and not until.passed():
         best2, a2, stats2 = _run_level(
-            p, 2, best1, l1, work2, until.remaining(), options.seed + 7, say, options.stop
+            p,
+            2,
+            best1,
+            l1,
+            work2,
+            until.remaining(),
+            options.seed + 7,
+            say,
+            options.stop,
+            incumbents,
         )
         wall_clock = wall_clock or a2.wall_clock or bool(stats2 and stats2.wall_clock)
     else:

@@ -37,6 +37,7 @@ from broker.solve.base import SolveOptions
 from broker.solve.child import ChildTask
 from broker.solve.deadline import Deadline
 from broker.solve.greedy import greedy_pairs
+from broker.solve.incumbent import Incumbents
 from broker.solve.localsearch import improve_assignment
 from broker.solve.lp import solve_lp
 from broker.solve.model import build_cpsat, is_complete
@@ -51,6 +52,9 @@ LP_MIN_S = 1.0
 
 GRACE_S = 0.3
 """How long past the deadline the plain arm may take to answer before it is killed."""
+
+ANSWER_MARGIN_S = 0.5
+"""The plain arm stops this long (or 5% of the limit) before the deadline."""
 
 
 def _plain_arm(p: ProblemData, wall: float, seed: int, workers: int) -> ArmResult:
@@ -80,11 +84,15 @@ def solve_required(
 ) -> Result:
     """Race the plain arm against broker's arm (see the module docstring)."""
     t0 = time.perf_counter()
+    incumbents = Incumbents(p, options.on_incumbent)
     until = Deadline.after(options.time_limit_s)
     say = options.progress or (lambda _m: None)
     log: list[str] = []
+    # the arm stops a little before the deadline, so that its answer (a solution of
+    # every pair, pickled through a pipe) arrives in time even on a loaded machine
+    margin = max(ANSWER_MARGIN_S, 0.05 * float(options.time_limit_s))
     task: ChildTask[ArmResult] = ChildTask(
-        _plain_arm, p, until.remaining(), options.seed, options.workers
+        _plain_arm, p, max(until.remaining() - margin, 0.1), options.seed, options.workers
     )
     with options.stop.watch(task.kill):
         # a complete start first (it is what this arm is for), then the LP bound
@@ -95,6 +103,7 @@ def solve_required(
             start = start if regret is None else regret
         if is_complete(p, start) and not options.stop.is_set():
             start = improve_assignment(p, start, mine.share(0.8))
+            incumbents.offer(start)
             log.append(f"broker's arm: level 2 = {int(p.pair_level2[start].sum()):,}")
             say(log[-1])
         lp = solve_lp(
@@ -110,6 +119,7 @@ def solve_required(
         if not task.poll(until.remaining() + GRACE_S):
             task.kill()
         plain = task.result() or NOTHING
+        incumbents.offer(plain.pairs)
     candidates = [s for s in (plain.pairs, start) if s is not None and is_complete(p, s)]
     if plain.pairs is not None:
         log.append(f"plain arm: level 2 = {int(p.pair_level2[plain.pairs].sum()):,}")
