@@ -553,7 +553,8 @@ def solve_cpsat_plain(
     chosen = None
     if st in ("optimal", "feasible"):
         chosen = np.array(solver.boolean_values(x), dtype=bool) if x else np.zeros(0, bool)
-    bound = float(solver.best_objective_bound) if st != "infeasible" else math.inf
+    # with UNKNOWN, CP-SAT's best_objective_bound is no proof (it reads 0): no bound
+    bound = float(solver.best_objective_bound) if st in ("optimal", "feasible") else math.inf
     params: dict[str, object] = {
         "num_workers": workers,
         "random_seed": seed,

@@ -230,7 +230,9 @@ def write_markdown(rows: list[Row], path: Path, config: RunConfig, notes: list[s
     """``results.md``: provenance header, summary per solver, one line per run."""
     m, v = machine_info(), versions()
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    gap_set = any(r.get("best_known") is not None for r in rows)
+    gap_set = any(r.get("best_known") is not None for r in rows) or config.set_name.startswith(
+        "gap"
+    )
     objective = (
         "the GAP objective (total cost when minimising, profit when maximising)"
         if gap_set
