@@ -75,3 +75,25 @@ def test_best_of_run_compares_every_solver_with_the_best_checked_objective():
     assert rows[0]["gap_best_of_run"] == pytest.approx(0.1)
     assert rows[1]["gap_best_of_run"] == 0.0
     assert "gap_best_of_run" not in rows[2] and "gap_best_of_run" not in rows[4]
+
+
+def test_lazy_neighbourhoods_survive_clients_without_pairs(monkeypatch):
+    """Regression: a client with no candidate pair broke the on-demand neighbourhoods."""
+    from broker.problem import ProblemData
+    from broker.solve import lns
+
+    monkeypatch.setattr(lns, "DENSE_ADJACENCY", 0)  # force the on-demand path
+    p = ProblemData.create(
+        client_ids=["a", "b", "lonely"],
+        supporter_ids=["s", "t"],
+        priority=np.array([1, 2, 3]),
+        capacity=np.array([100, 100]),
+        pair_client=np.array([0, 0, 1]),
+        pair_supporter=np.array([0, 1, 1]),
+        pair_load=np.array([60, 60, 60]),
+        pair_level2=np.array([1, 2, 3]),
+    )
+    best, _stats = lns.improve(
+        p, np.zeros(0, np.int64), level=1, work_limit=1.0, time_limit_s=5, seed=0
+    )
+    assert int(p.pair_priority[best].sum()) == 3  # a and b matched, lonely cannot be

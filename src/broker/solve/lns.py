@@ -104,11 +104,12 @@ class Neighbourhoods:
         if self.neighbours is not None:
             return rng.permutation(self.neighbours[u])
         members = self.members[u]
-        pairs = np.concatenate(
-            [np.arange(self.starts[i], self.starts[i + 1]) for i in members.tolist()]
-        )
+        ranges = [np.arange(self.starts[i], self.starts[i + 1]) for i in members.tolist()]
+        pairs = np.concatenate(ranges) if ranges else np.zeros(0, np.int64)
         sups = np.unique(self.p.pair_supporter[pairs])
         picked = rng.permutation(sups)[:LAZY_SUPPORTERS]
+        if not len(picked):  # clients without candidate pairs have no neighbours
+            return np.zeros(0, np.int64)
         units = np.concatenate([self.sup_units[int(j)] for j in picked])
         units = np.unique(units[units != u])
         return rng.permutation(units)[: 4 * self.target]
