@@ -41,6 +41,11 @@ DENSE_ADJACENCY = 2e5
 LAZY_SUPPORTERS = 3
 """Supporters whose units are drawn from per expansion on dense instances."""
 
+MIN_TIME_S = 0.2
+SETUP_S_PER_PAIR = 2e-6
+"""The LNS starts only with at least ``MIN_TIME_S + n_pairs * SETUP_S_PER_PAIR`` seconds
+left (its set-up took about 2 s at 1.6 million pairs on a loaded machine)."""
+
 STEP_OVERHEAD_WORK = 0.03
 """Work charged per step on top of CP-SAT's own count, for the model building it does
 not see (about 25 ms of Python per step on the reference machine)."""
@@ -225,7 +230,8 @@ def improve(
     until = Deadline.after(time_limit_s)
     stats = LnsStats()
     a = p.as_pair_indices(start)
-    if until.passed():
+    if until.remaining() < MIN_TIME_S + p.n_pairs * SETUP_S_PER_PAIR:
+        # not even time to set up (seconds at a million pairs): keep the start
         stats.wall_clock = True
         return a, stats
     rng = np.random.default_rng(seed)

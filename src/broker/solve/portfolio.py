@@ -201,6 +201,10 @@ def solve_portfolio(
         options.work_limit if options.work_limit is not None else options.time_limit_s
     )
     fixed = level1_is_fixed(p)
+    # the plain greedy first: it is the safety net (6 s at 1.6 million pairs), the LP
+    # after it may not finish at that size
+    starts = [greedy_pairs(p, until.share(START_SHARE))]
+    incumbents.offer(starts[0])
     lp = None
     lp2_bound: float | None = None
     if not fixed:
@@ -217,7 +221,6 @@ def solve_portfolio(
         if lp2_bound is not None:
             log.append(f"LP relaxation of level 2: bound {lp2_bound:,.2f} in {lp2.seconds:.2f}s")
             say(log[-1])
-    starts = [greedy_pairs(p, until.share(START_SHARE))]
     if fixed and not is_complete(p, starts[0]):
         regret = regret_start(p, until.share(START_SHARE))
         if regret is not None:
