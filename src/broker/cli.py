@@ -225,7 +225,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=positive_float,
         default=20.0,
         metavar="SECONDS",
-        help="solving budget in seconds (default 20)",
+        help="wall-clock limit of the solve in seconds, kept within max(1 s, 10%%) "
+        "(default 20; see docs/time-and-interrupts.md)",
     )
     run.add_argument(
         "--seed", type=nonneg_int, default=0, metavar="N", help="random seed (default 0)"
