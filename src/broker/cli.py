@@ -324,15 +324,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     args: argparse.Namespace | None = None
     try:
         with handle_signals() as stop:
-            parser = build_parser()
-            args = parser.parse_args(argv)
-            args.stop_token = stop
-            _install_warnings()
             try:
+                parser = build_parser()
+                args = parser.parse_args(argv)
+                args.stop_token = stop
+                _install_warnings()
                 return int(args.func(args))
             except InputError as exc:
                 print(f"broker: error in input\n{exc}", file=sys.stderr)
                 return EXIT_INPUT
+            except Exception:
+                # a signal can surface as another error, e.g. the ImportError pybind11
+                # makes of an exception raised while OR-Tools' extension initialises
+                if stop.is_set():
+                    raise Interrupted(stop.signum) from None
+                raise
     except Interrupted as exc:
         what = "; no outputs written" if getattr(args, "command", None) == "run" else ""
         print(f"broker: stopped by {exc}{what}", file=sys.stderr)

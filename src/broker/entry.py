@@ -13,8 +13,11 @@ import signal
 import sys
 from types import FrameType
 
+_SEEN: list[int] = []
+
 
 def _early(signum: int, _frame: FrameType | None) -> None:
+    _SEEN.append(signum)
     name = signal.Signals(signum).name
     os.write(2, f"broker: stopped by {name}\n".encode())
     raise SystemExit(128 + signum)
@@ -25,9 +28,16 @@ def main() -> int:
     for s in (signal.SIGINT, signal.SIGTERM):
         if signal.getsignal(s) is not signal.SIG_IGN:
             signal.signal(s, _early)
-    from broker.cli import main as cli_main
+    try:
+        from broker.cli import main as cli_main
 
-    return cli_main()
+        return cli_main()
+    except Exception:
+        # raised inside a C extension's initialisation, the SystemExit above comes
+        # back as another error (pybind11 makes it an ImportError)
+        if _SEEN:
+            return 128 + _SEEN[0]
+        raise
 
 
 if __name__ == "__main__":  # pragma: no cover

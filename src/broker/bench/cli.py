@@ -290,13 +290,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="broker")
     add_subcommand(parser.add_subparsers(dest="command", required=True))
     try:
-        with handle_signals():  # Ctrl-C and SIGTERM as in broker.cli.main
+        with handle_signals() as stop:  # Ctrl-C and SIGTERM as in broker.cli.main
             args = parser.parse_args(["bench", *(sys.argv[1:] if argv is None else argv)])
             try:
                 return int(args.func(args))
             except InputError as exc:
                 print(f"broker: error in input\n{exc}", file=sys.stderr)
                 return EXIT_INPUT
+            except Exception:
+                if stop.is_set():  # a signal surfaced as another error
+                    raise Interrupted(stop.signum) from None
+                raise
     except Interrupted as exc:
         print(f"broker: stopped by {exc}", file=sys.stderr)
         return exc.exit_status
