@@ -124,7 +124,9 @@ def test_nle_is_commissioned_by_the_clients_la_from_it_or_a_neighbour(nle_round)
     assert all(
         (c, s) in adjacent for c, s in zip(cross["client_la"], cross["supporter_la"], strict=True)
     )
-    assert set(nle_round.scenario.authorities["cross_la"]) == {"neighbours"}
+    rule = nle_round.scenario.authorities.set_index("la_code")["cross_la"]
+    assert set(rule) <= {"neighbours", "own_only"}
+    assert (cross["client_la"].map(rule) == "neighbours").all()
 
 
 def test_some_nle_packages_need_a_team_led_by_two_headteachers():
