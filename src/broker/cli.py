@@ -25,6 +25,8 @@ from pathlib import Path
 
 from broker.argtypes import nonneg_int, positive_float
 from broker.errors import LOG, InputError
+from broker.generate.programmes import PROGRAMMES
+from broker.generate.programmes import add_options as add_programme_options
 
 EXIT_INPUT = 2
 EXIT_CHECK_FAILED = 1
@@ -166,7 +168,11 @@ def cmd_scenario(args: argparse.Namespace) -> int:
     say = _progress(args.quiet)
     out = Path(args.out)
     check_output_folder(out, owned=SCENARIO_FILES, force=args.force)
-    if args.area == "leicestershire":
+    if args.area in PROGRAMMES:
+        from broker.generate.programmes import build_from_args
+
+        scenario = build_from_args(args)
+    elif args.area == "leicestershire":
         from broker.generate.leicestershire import build as build_leics
 
         scenario = build_leics(seed=args.seed)
@@ -180,7 +186,7 @@ def cmd_scenario(args: argparse.Namespace) -> int:
                 la_codes=tuple(args.la or ()),
                 scale=args.scale,
                 budgets=not args.no_budgets,
-                max_distance_km=args.max_distance_km,
+                max_distance_km=args.max_distance_km or 30.0,
                 name=args.name,
             )
         )
@@ -261,9 +267,11 @@ def build_parser() -> argparse.ArgumentParser:
     scen = sub.add_parser("scenario", help="generate a scenario folder from the real register")
     scen.add_argument(
         "area",
-        choices=["england", "leicestershire"],
-        help="england (optionally narrowed by --region/--la) or the LEEP Leicestershire scenario",
+        choices=["england", "leicestershire", *PROGRAMMES],
+        help="england (optionally narrowed by --region/--la), the LEEP Leicestershire scenario, "
+        "or a programme's own round (docs/programmes.md)",
     )
+    add_programme_options(scen)
     scen.add_argument("--out", required=True, metavar="OUT_DIR")
     scen.add_argument("--seed", type=nonneg_int, default=1, metavar="N")
     scen.add_argument("--region", metavar="NAME", help="ONS region, e.g. 'North West'")
@@ -278,7 +286,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="multiply the school population with jittered copies (default 1)",
     )
     scen.add_argument("--no-budgets", action="store_true", help="no LA budgets")
-    scen.add_argument("--max-distance-km", type=positive_float, default=30.0, metavar="KM")
+    scen.add_argument(
+        "--max-distance-km",
+        type=positive_float,
+        metavar="KM",
+        help="default reach (30; programme rounds: their own, docs/programmes.md)",
+    )
     scen.add_argument("--name", help="scenario name")
     scen.add_argument(
         "--force",
