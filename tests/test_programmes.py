@@ -192,6 +192,13 @@ def test_leading_together_is_free_to_schools(lt_round):
     assert "leading_together" in lt_round.scenario.config.funder_budgets_gbp
 
 
+def test_a_spent_programme_budget_is_named_as_such_not_as_an_authoritys(lt_round):
+    codes = set(lt_round.outcomes["reason_code"].dropna()) - {""}
+    assert "authority_budget" not in codes
+    budget = lt_round.outcomes[lt_round.outcomes["reason_code"] == "programme_budget"]
+    assert budget["reason"].str.contains("programme (leading_together)", regex=False).all()
+
+
 # ------------------------------------------------------------------------ LEEP
 
 
