@@ -53,12 +53,7 @@ def read_scenario(path: str | Path) -> Scenario:
     """
     from broker.scenario import read_scenario as read_folder
 
-    p = Path(path)
-    if p.suffix.lower() == ".xlsx":
-        from broker.scenario.workbook import read_workbook
-
-        return read_workbook(p)
-    return read_folder(p)
+    return read_folder(path)
 
 
 @dataclass(frozen=True)
