@@ -163,9 +163,9 @@ def read_workbook(path: str | Path) -> Scenario:
             mapping[str(root / f"{table}.csv")] = _sheet_label(p, ws.title)
         settings_label = _sheet_label(p, SETTINGS_SHEET)
         if SETTINGS_SHEET in sheets:
-            rows = [tuple(r) for r in sheets[SETTINGS_SHEET].iter_rows(values_only=True)]
+            settings = [tuple(r) for r in sheets[SETTINGS_SHEET].iter_rows(values_only=True)]
             settings_label = _sheet_label(p, sheets[SETTINGS_SHEET].title)
-            toml = _settings_toml(rows, settings_label)
+            toml = _settings_toml(settings, settings_label)
         else:
             from broker.scenario.build import _toml_str
 
