@@ -9,10 +9,14 @@ supporter to client.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from broker.pipeline import MatchingRound
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 MARGIN_M = 8_000.0
 
@@ -25,22 +29,64 @@ def round_map(rnd: MatchingRound, path: str | Path, *, dpi: int = 130) -> Path:
     import textwrap
 
     import matplotlib.pyplot as plt
+
+    from broker.data import ATTRIBUTION
+
+    x0, x1, y0, y1 = map_extent(rnd)
+    fig_w = 9.0
+    fig_h = float(np.clip(fig_w * (y1 - y0) / max(x1 - x0, 1.0), 5.0, 12.0))
+    fig, ax = plt.subplots(figsize=(fig_w, fig_h))
+    draw_round(rnd, ax)
+    notice = (
+        "Map: British National Grid (EPSG:27700); solid lines are local authorities, "
+        "dashed lines districts. " + " ".join(ATTRIBUTION.split())
+    )
+    fig.text(
+        0.01,
+        0.004,
+        "\n".join(textwrap.wrap(notice, 190)),
+        fontsize=5.2,
+        color="#555555",
+        va="bottom",
+    )
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    out = Path(path)
+    fig.savefig(out, dpi=dpi)
+    plt.close(fig)
+    return out
+
+
+def map_extent(rnd: MatchingRound) -> tuple[float, float, float, float]:
+    """``(x0, x1, y0, y1)`` in EPSG:27700 metres: every school plus a margin."""
+    s = rnd.scenario
+    xs = np.concatenate([s.supporters["easting"].to_numpy(float), s.clients["easting"]])
+    ys = np.concatenate([s.supporters["northing"].to_numpy(float), s.clients["northing"]])
+    return (
+        float(xs.min() - MARGIN_M),
+        float(xs.max() + MARGIN_M),
+        float(ys.min() - MARGIN_M),
+        float(ys.max() + MARGIN_M),
+    )
+
+
+def draw_round(rnd: MatchingRound, ax: Axes) -> Axes:
+    """Draw the round on the matplotlib axes ``ax`` and return it.
+
+    Authority (and, for small areas, district) boundaries, supporters by kind,
+    matched and unmatched clients, and a line for each match, in British National
+    Grid metres with equal aspect.
+    """
+    import matplotlib.pyplot as plt
     from matplotlib.collections import LineCollection
     from matplotlib.lines import Line2D
 
-    from broker.data import ATTRIBUTION, load_la_boundaries, load_lad_boundaries
+    from broker.data import load_la_boundaries, load_lad_boundaries
 
     s = rnd.scenario
     sup, cli = s.supporters, s.clients
     sx, sy = sup["easting"].to_numpy(float), sup["northing"].to_numpy(float)
     cx, cy = cli["easting"].to_numpy(float), cli["northing"].to_numpy(float)
-    xs, ys = np.concatenate([sx, cx]), np.concatenate([sy, cy])
-    x0, x1 = xs.min() - MARGIN_M, xs.max() + MARGIN_M
-    y0, y1 = ys.min() - MARGIN_M, ys.max() + MARGIN_M
-    width, height = x1 - x0, y1 - y0
-    fig_w = 9.0
-    fig_h = float(np.clip(fig_w * height / max(width, 1.0), 5.0, 12.0))
-    fig, ax = plt.subplots(figsize=(fig_w, fig_h))
+    x0, x1, y0, y1 = map_extent(rnd)
 
     boundaries = load_la_boundaries().cx[x0:x1, y0:y1]
     boundaries.plot(ax=ax, facecolor="#f4f4f0", edgecolor="#8a8a8a", linewidth=0.8)
@@ -141,20 +187,4 @@ def round_map(rnd: MatchingRound, path: str | Path, *, dpi: int = 130) -> Path:
     ax.set_yticks([])
     ax.set_xlabel("")
     ax.set_ylabel("")
-    notice = (
-        "Map: British National Grid (EPSG:27700); solid lines are local authorities, "
-        "dashed lines districts. " + " ".join(ATTRIBUTION.split())
-    )
-    fig.text(
-        0.01,
-        0.004,
-        "\n".join(textwrap.wrap(notice, 190)),
-        fontsize=5.2,
-        color="#555555",
-        va="bottom",
-    )
-    fig.tight_layout(rect=(0, 0.05, 1, 1))
-    out = Path(path)
-    fig.savefig(out, dpi=dpi)
-    plt.close(fig)
-    return out
+    return ax

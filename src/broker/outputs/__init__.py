@@ -1,0 +1,67 @@
+"""Readable outputs of a round: tables with names, a workbook and a web page.
+
+Consumers of a finished round (:class:`broker.pipeline.MatchingRound`): nothing
+here solves or changes a result.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from broker.csvtext import write_csv
+from broker.pipeline import MatchingRound
+
+READABLE_FILES = ("supporters.csv", "authorities.csv", "report.xlsx")
+"""Files every ``broker run`` writes beside ``assignments.csv`` and ``summary.json``."""
+
+
+def write_readable(
+    rnd: MatchingRound,
+    folder: Path,
+    figures: dict[str, Any],
+    *,
+    fixes: pd.DataFrame | None = None,
+    alternates: pd.DataFrame | None = None,
+) -> dict[str, str]:
+    """Write ``supporters.csv``, ``authorities.csv``, ``report.xlsx`` and, when given,
+    ``fixes.csv`` and ``alternates.csv`` into ``folder``; return ``{key: file name}``.
+    """
+    from broker.outputs.tables import assignments_table, authorities_table, supporters_table
+    from broker.outputs.workbook import write_workbook
+
+    names: dict[str, str] = {}
+    supporters = supporters_table(rnd)
+    authorities = authorities_table(rnd)
+    write_csv(_formatted(supporters), folder / "supporters.csv")
+    names["supporters"] = "supporters.csv"
+    write_csv(_formatted(authorities), folder / "authorities.csv")
+    names["authorities"] = "authorities.csv"
+    if fixes is not None:
+        write_csv(_formatted(fixes), folder / "fixes.csv")
+        names["fixes"] = "fixes.csv"
+    if alternates is not None:
+        write_csv(_formatted(alternates), folder / "alternates.csv")
+        names["alternates"] = "alternates.csv"
+    write_workbook(
+        folder / "report.xlsx",
+        summary=figures,
+        assignments=assignments_table(rnd, fixes),
+        supporters=supporters,
+        authorities=authorities,
+        fixes=fixes,
+        alternates=alternates,
+    )
+    names["report_xlsx"] = "report.xlsx"
+    return names
+
+
+def _formatted(frame: pd.DataFrame) -> pd.DataFrame:
+    """Numbers written briefly: ``:g`` for floats (NaN blank), as they are otherwise."""
+    out = frame.copy()
+    for c in out.columns:
+        if pd.api.types.is_float_dtype(out[c]):
+            out[c] = [("" if pd.isna(v) else f"{v:.2f}".rstrip("0").rstrip(".")) for v in out[c]]
+    return out
