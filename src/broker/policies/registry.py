@@ -87,7 +87,8 @@ def register_policy(
 
 def _load_builtin() -> None:
     # imported lazily: importing broker does no policy work
-    from broker.policies import exact, fair, manual, stable  # noqa: F401
+    from broker.policies import exact, manual, stable  # noqa: F401, I001
+    from broker.policies import fair  # noqa: F401
 
 
 def policy_names() -> list[str]:
