@@ -87,14 +87,18 @@ def register_policy(
 
 def _load_builtin() -> None:
     # imported lazily: importing broker does no policy work
-    from broker.policies import exact, manual, stable  # noqa: F401, I001
-    from broker.policies import fair  # noqa: F401
+    from broker.policies import exact, fair, manual, stable  # noqa: F401
+
+
+FAMILIES = ("exact", "manual", "stable", "fair")
+"""Families in the order policies are listed (then in their module's order)."""
 
 
 def policy_names() -> list[str]:
-    """Registered policy names, in a stable order (registration order)."""
+    """Registered policy names, by family (:data:`FAMILIES`), then registration order."""
     _load_builtin()
-    return list(_REGISTRY)
+    rank = {f: n for n, f in enumerate(FAMILIES)}
+    return sorted(_REGISTRY, key=lambda n: rank.get(_REGISTRY[n].family, len(rank)))
 
 
 def get_policy(name: str) -> PolicySpec:
