@@ -306,6 +306,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_spread(sub)
     add_bench(sub)
+    from broker.policies.compare import register as add_compare
+    from broker.sweep.cli import register as add_sweep
+
+    add_compare(sub)
+    add_sweep(sub)
     add_subcommands(sub)
 
     val = sub.add_parser("validate", help="validate a scenario folder")
