@@ -277,9 +277,13 @@ def round_map(session: Session, scope: Scope, detail: sc.RoundDetail) -> dict[st
     Clients are the round's visible outcomes; supporters only those matched to them.
     Coordinates are British National Grid metres, scaled into a 600 x 520 box.
     """
+    empty = {"clients": [], "supporters": [], "lines": [], "width": 600, "height": 520}
     if not detail.outcomes:
-        return {"clients": [], "supporters": [], "lines": [], "width": 600, "height": 520}
-    scen = stored_scenario(session, detail.scenario_id)
+        return empty
+    try:
+        scen = stored_scenario(session, detail.scenario_id)
+    except InputError:  # a scenario this broker can no longer read: no map, the tables stay
+        return empty
     cli = scen.clients.drop_duplicates("client_id").set_index("client_id")
     sup = scen.supporters.drop_duplicates("supporter_id").set_index("supporter_id")
     cids = sorted({o.client_id for o in detail.outcomes if o.client_id in cli.index})
@@ -471,8 +475,8 @@ def start_round(
     max_time_s: float,
 ) -> ServiceJob:
     """Queue a round on a stored scenario; it is solved and recorded by a worker process."""
-    scope.require("start_round")
     rec = scope.get(session, ScenarioRecord, body.scenario_id)
+    scope.require("start_round")
     params = {
         "name": body.name,
         "top_up": body.top_up,
@@ -689,11 +693,15 @@ def recommend(session: Session, scope: Scope, body: sc.RecommendIn) -> sc.Recomm
     from broker.ledger.recommend import recommend as best
 
     rnd = scope.get(session, Round, body.round_id)
+    visible = session.scalar(
+        scope.select(
+            RoundOutcome, RoundOutcome.round_id == rnd.id, RoundOutcome.client_id == body.client_id
+        ).limit(1)
+    )
+    if visible is None and not scope.everything:
+        raise NotInScope(f"no client {body.client_id}")
     scope.require("recommend")
     scen = stored_scenario(session, rnd.scenario_id)
-    row = scen.clients[scen.clients["client_id"] == body.client_id]
-    if row.empty or not scope.sees_la(str(row["la_code"].iloc[0])):
-        raise NotInScope(f"no client {body.client_id}")
     deployments = repo.deployments_frame(session)
     r = best(scen, deployments, body.client_id, top=body.top)
     visible = set(session.scalars(select(Deployment.client_id).where(scope.clause(Deployment))))
@@ -702,7 +710,7 @@ def recommend(session: Session, scope: Scope, body: sc.RecommendIn) -> sc.Recomm
         displaces = str(t["displaces"] or "")
         if not scope.everything and displaces:
             parts = [p.strip() for p in displaces.split(";")]
-            shown = [p for p in parts if p.split(" ")[0] in visible]
+            shown = [p for p in parts if p.split(" ")[0] in seen]
             hidden = len(parts) - len(shown)
             displaces = "; ".join(
                 shown + ([f"{hidden} proposal(s) of other authorities"] if hidden else [])
