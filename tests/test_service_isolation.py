@@ -12,13 +12,13 @@ import re
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
-from ledger_helpers import record
-from service_helpers import PASSWORD, auth, make_users
 
 from broker.ledger.models import utcnow
 from broker.ledger.service_tables import ServiceJob
 from broker.service.app import create_app
 from broker.service.config import Settings
+from ledger_helpers import record
+from service_helpers import PASSWORD, auth, make_users
 
 OWN = ["AA855A", "AA855B"]
 OTHER = ["ZZ856A", "ZZ856B"]
@@ -193,7 +193,8 @@ def test_resources_named_in_a_body_give_404(world):
         r = client.post(path, json=body, headers=h)
         assert r.status_code == 404, (path, r.text)
     # a visible round, but a client of another authority
-    r = client.post("/api/recommendations", json={"round_id": world[3], "client_id": OTHER[0]}, headers=h)  # fmt: skip
+    body = {"round_id": world[3], "client_id": OTHER[0]}
+    r = client.post("/api/recommendations", json=body, headers=h)
     assert r.status_code == 404
 
 
@@ -230,5 +231,6 @@ def test_supporter_and_viewer_scopes(world):
     assert detail["outcomes"] == [] and detail["clients"] == 2
     counts = client.get("/api/summary", headers=view).json()
     assert sum(c["deployments"] for c in counts["by_stage"]) == 4
-    r = client.post(f"/api/deployments/{ids['deployment_id']}/stage", json={"stage": "scoped"}, headers=view)  # fmt: skip
+    url = f"/api/deployments/{ids['deployment_id']}/stage"
+    r = client.post(url, json={"stage": "scoped"}, headers=view)
     assert r.status_code == 404

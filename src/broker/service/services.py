@@ -704,7 +704,7 @@ def recommend(session: Session, scope: Scope, body: sc.RecommendIn) -> sc.Recomm
     scen = stored_scenario(session, rnd.scenario_id)
     deployments = repo.deployments_frame(session)
     r = best(scen, deployments, body.client_id, top=body.top)
-    visible = set(session.scalars(select(Deployment.client_id).where(scope.clause(Deployment))))
+    seen = set(session.scalars(select(Deployment.client_id).where(scope.clause(Deployment))))
     rows = []
     for t in r.table.to_dict("records"):
         displaces = str(t["displaces"] or "")
