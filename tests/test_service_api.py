@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from service_helpers import PASSWORD, auth, make_users, wait_job, write_scenario, zip_folder
 
 from broker.service.app import create_app
 from broker.service.config import Settings
+from service_helpers import PASSWORD, auth, make_users, wait_job, write_scenario, zip_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -151,7 +151,8 @@ def test_authentication(svc):
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
     bad = client.post("/login", data={"name": "prog", "password": "wrong", "csrf_token": token})
     assert "Wrong name or password" in bad.text
-    nocsrf = client.post("/login", data={"name": "prog", "password": PASSWORD}, follow_redirects=False)  # fmt: skip
+    form = {"name": "prog", "password": PASSWORD}
+    nocsrf = client.post("/login", data=form, follow_redirects=False)
     assert nocsrf.headers["location"] == "/login?error=expired"
     page = client.get("/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
