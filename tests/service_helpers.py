@@ -21,7 +21,7 @@ weeks = 10
 max_distance_km = 30
 """
 
-# Two authorities 20 km apart: 855 (C*, S1-S2) and 856 (D*, S3-S4). C9 is 200 km away
+# Two authorities 20 km apart: 855 (C*, S1-S2) and 856 (D*, S3-S4). C9 is 45 km away
 # from every supporter, so it stays unmatched with a reason.
 SUPPORTERS = """supporter_id,name,kind,phase,la_code,easting,northing,capacity_days,day_rate_gbp
 S1,Alpha Primary,nle,primary,855,450000,300000,2,400
@@ -34,7 +34,7 @@ CLIENTS = """client_id,name,phase,la_code,easting,northing,need_days,priority
 C1,One Primary,primary,855,451000,301000,1,3
 C2,Two Primary,primary,855,452000,299000,1,2
 C3,Three Primary,primary,855,456000,303000,1,1
-C9,Far Primary,primary,855,650000,500000,1,1
+C9,Far Primary,primary,855,440000,345000,1,1
 D1,Four Primary,primary,856,471000,301000,1,3
 D2,Five Primary,primary,856,472000,299000,1,2
 D3,Six Primary,primary,856,476000,304000,1,1
