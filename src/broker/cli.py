@@ -312,6 +312,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_compare(sub)
     add_sweep(sub)
     add_subcommands(sub)
+    from broker.service.cli import register as add_service
+
+    add_service(sub)
 
     val = sub.add_parser("validate", help="validate a scenario folder")
     val.add_argument("scenario", metavar="SCENARIO_DIR")
