@@ -104,6 +104,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         force=args.force,
         extra=extra,
         extra_files=recorder.write_files if recorder else None,
+        # interrupted: only what must be there, so it is written within the grace period
+        readable=not (stop is not None and stop.is_set()),
     )
     print(format_summary(rnd))
     if recorder:
