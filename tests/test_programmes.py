@@ -251,7 +251,11 @@ def test_leading_edge_partners_have_the_focus_a_member_seeks(le_round):
 
 @pytest.mark.parametrize("programme", ["nle", "leading-together", "leep", "leading-edge"])
 def test_same_seed_same_scenario(programme):
-    opts = {"leep": {}, "nle": {"la_codes": ("830",)}}.get(programme, {"la_codes": ("341",)})
+    opts = {
+        "leep": {},
+        "nle": {"la_codes": ("830",)},
+        "leading-edge": {"region": "North East"},
+    }.get(programme, {"la_codes": ("341",)})
     a = build(programme, ProgrammeOptions(seed=5, **opts))  # type: ignore[arg-type]
     b = build(programme, ProgrammeOptions(seed=5, **opts))  # type: ignore[arg-type]
     pd.testing.assert_frame_equal(a.clients, b.clients)
@@ -276,6 +280,12 @@ def test_bundled_programme_scenarios_are_current_and_run(tmp_path, folder, args)
     assert f"broker scenario {' '.join(args[:1])}" in (bundled / "README.md").read_text()
     rnd = run_round(read_scenario(bundled), time_limit_s=TIME_LIMIT, seed=0)
     assert check_assignment(rnd.scenario, rnd.outcomes).ok
+
+
+def test_leading_edge_needs_two_members(capsys):
+    out = "/nonexistent/le"
+    assert main(["scenario", "leading-edge", "--la", "341", "--seed", "5", "--out", out]) == 2
+    assert "fewer than two Leading Edge member schools" in capsys.readouterr().err
 
 
 def test_leep_refuses_another_area(capsys):
