@@ -368,3 +368,20 @@ def test_run_summary_reports_the_high_need_share(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["high_need"]["clients"] >= 1
     assert 0 <= summary["high_need"]["share_of_matched_need"] <= 1
+
+
+def test_spread_reports_the_high_need_share_of_a_round(tmp_path, capsys):
+    import json
+
+    scen, run, out = ROOT / "scenarios" / "nle", tmp_path / "r", tmp_path / "s"
+    args = ["--quiet", "--no-map", "--time-limit", "5"]
+    assert main(["run", str(scen), "--out", str(run), *args]) == 0
+    summary = json.loads((run / "summary.json").read_text())
+    capsys.readouterr()
+    assert (
+        main(["spread", str(scen), "--round", str(run), "--out", str(out), "--no-maps", "--quiet"])
+        == 0
+    )
+    assert "high-need schools:" in capsys.readouterr().out
+    headline = json.loads((out / "headline.json").read_text())
+    assert headline["round"]["high_need"] == summary["high_need"]
