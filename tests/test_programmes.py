@@ -385,3 +385,15 @@ def test_spread_reports_the_high_need_share_of_a_round(tmp_path, capsys):
     assert "high-need schools:" in capsys.readouterr().out
     headline = json.loads((out / "headline.json").read_text())
     assert headline["round"]["high_need"] == summary["high_need"]
+
+
+def test_need_exceeds_capacity_quotes_a_supporter_the_authority_allows():
+    """The capacity reason counts only supporters left after the authority rule."""
+    import re
+
+    rnd = run_round(read_scenario(ROOT / "scenarios" / "nle"), time_limit_s=TIME_LIMIT, seed=0)
+    rows = rnd.outcomes[rnd.outcomes["reason_code"] == "need_exceeds_capacity"]
+    assert len(rows)
+    for reason in rows["reason"]:
+        need, most = map(float, re.findall(r"(\d+(?:\.\d+)?)", reason)[:2])
+        assert most < need, reason
