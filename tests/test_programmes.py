@@ -288,6 +288,11 @@ def test_leading_edge_needs_two_members(capsys):
     assert "fewer than two Leading Edge member schools" in capsys.readouterr().err
 
 
+def test_programme_rounds_refuse_scale(capsys):
+    assert main(["scenario", "nle", "--scale", "2", "--out", "/nonexistent/x", "--quiet"]) == 2
+    assert "--scale applies to england only" in capsys.readouterr().err
+
+
 def test_leep_refuses_another_area(capsys):
     assert (
         main(["scenario", "leep", "--region", "London", "--out", "/nonexistent/x", "--quiet"]) == 2
