@@ -208,6 +208,17 @@ def test_leep_outsiders_are_invited_only_at_a_penalty(leep_round):
     assert leep_round.check.priority_matched >= strict.check.priority_matched
 
 
+def test_leep_invites_others_from_outside_leep_to_coach_only(leep_round):
+    """A network may "invite colleagues from members of LEEP and others"."""
+    sup = leep_round.scenario.supporters
+    others = sup[sup["network"] == "outside LEEP"]
+    assert len(others) and set(others["kind"]) <= {"nle", "lle"}
+    assert set(others["la_code"]) == {"856"}  # Leicester City, a separate LA
+    assert all(tuple(m) == ("coaching",) for m in others["modes"])
+    leads = sup[sup["network"] != "outside LEEP"]
+    assert set(leads["kind"]) == {"len_lead"}
+
+
 def test_leep_is_paid_from_delegated_school_money(leep_round):
     pairs = _pairs(leep_round)
     assert len(pairs) and (pairs["funder"] == "school").all()
