@@ -59,9 +59,7 @@ from broker.generate.real import client_table, usable_schools
 from broker.scenario import Config, Scenario, Weights, from_frames
 
 DESIGNATION_RATES = {"nle": 0.30, "lle": 0.10}
-"""Share of eligible schools designated: 716 NLEs and 1,563 LLEs in England (seed 1).
-The register has fewer outstanding schools than at the programmes' peak, when about
-1,000 NLEs and 2,000 LLEs were designated."""
+"""Share of eligible schools designated: 716 NLEs and 1,563 LLEs in England (seed 1)."""
 
 TEAM_SHARE = 0.15
 """Share of schools in difficulty that need a team of two headteachers."""
