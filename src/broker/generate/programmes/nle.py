@@ -16,8 +16,8 @@ Supporters
 Clients
     Schools of the selected LAs graded 3, or judged inadequate with no later grade
     (:mod:`broker.generate.real`). A school in difficulty (inadequate, or graded 3
-    after being below good in 2019 too: the register holds only 3 usable
-    inadequate schools, since most were re-brokered as academies) needs executive headship
+    after being below good in 2019 too: the register drops grade 4, and only 3
+    usable schools were inadequate in 2019 with no 2024 grade) needs executive headship
     or, failing that, an NSS deployment ("a concentrated injection rather than a
     drip feed"); :data:`TEAM_SHARE` of them need "a team led by two
     headteachers": a lead and a second head coaching (0.5-1 day). A school graded
