@@ -84,6 +84,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         if recorder
         else None
     )
+    from broker.explain.cli import round_extras
+
+    fixes, alternates = round_extras(rnd, args, say)
     paths = write_outputs(
         rnd,
         out,
@@ -91,6 +94,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         force=args.force,
         extra=extra,
         extra_files=recorder.write_files if recorder else None,
+        fixes=fixes,
+        alternates=alternates,
     )
     print(format_summary(rnd))
     if recorder:
@@ -232,6 +237,9 @@ def build_parser() -> argparse.ArgumentParser:
     from broker.ledger.cli import add_run_options, add_subcommands
 
     add_run_options(run)
+    from broker.explain.cli import add_run_options as add_fix_options
+
+    add_fix_options(run)
 
     chk = sub.add_parser("check", help="check an assignments.csv against the hard rules")
     chk.add_argument("scenario", metavar="SCENARIO_DIR")

@@ -14,8 +14,15 @@ import pandas as pd
 from broker.csvtext import write_csv
 from broker.pipeline import MatchingRound
 
-READABLE_FILES = ("supporters.csv", "authorities.csv", "report.xlsx")
-"""Files every ``broker run`` writes beside ``assignments.csv`` and ``summary.json``."""
+READABLE_FILES = (
+    "supporters.csv",
+    "authorities.csv",
+    "fixes.csv",
+    "alternates.csv",
+    "report.xlsx",
+)
+"""Files ``broker run`` writes beside ``assignments.csv`` and ``summary.json`` (the
+fixes and alternates unless ``--no-fixes`` or ``--alternates 0``)."""
 
 
 def write_readable(
