@@ -96,6 +96,11 @@ def test_plot_draws_on_the_given_axes(leics):
     fig, ax = plt.subplots()
     assert leics.plot(ax=ax) is ax
     assert len(ax.collections) >= 3
+    texts = [t.get_text() for t in ax.texts]
+    assert texts.count("authority_budget") == 3  # each unmatched school labelled
+    assert "10 km" in texts  # the scale bar
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any(label.startswith("filled: full") for label in labels)
     plt.close(fig)
 
 

@@ -165,3 +165,17 @@ def test_xlsx_text_is_never_a_formula(tmp_path):
     assert wb["Unmatched"]["A2"].data_type == "s"
     assert wb["Unmatched"]["A2"].value == "=1+1"
     assert wb["Summary"]["B2"].value == "=HYPERLINK(1)"
+
+
+def test_progress_is_logging_quiet_and_verbose(tmp_path, capsys):
+    argv = ["run", str(LEICS), "--no-map", "--fix-solves", "2", "--alternates", "0"]
+    assert main([*argv, "--out", str(tmp_path / "q"), "--quiet"]) == 0
+    assert "[" not in capsys.readouterr().err
+    assert main([*argv, "--out", str(tmp_path / "v"), "--verbose"]) == 0
+    err = capsys.readouterr().err
+    assert "s] read 'Leicestershire LEEP'" in err
+    assert "fixes: C120176 (priority 2)" in err  # a detail, shown with --verbose only
+    assert main([*argv, "--out", str(tmp_path / "n")]) == 0
+    err = capsys.readouterr().err
+    assert "s] read 'Leicestershire LEEP'" in err and "fixes: C120176" not in err
+    assert not (tmp_path / "n" / "alternates.csv").exists()

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,14 +29,10 @@ EXIT_INPUT = 2
 EXIT_CHECK_FAILED = 1
 
 
-def _progress(quiet: bool) -> Callable[[str], None]:
-    t0 = time.perf_counter()
+def _progress(quiet: bool, verbose: bool = False) -> Callable[[str], None]:
+    from broker.progress import progress
 
-    def say(message: str) -> None:
-        if not quiet:
-            print(f"[{time.perf_counter() - t0:6.1f}s] {message}", file=sys.stderr, flush=True)
-
-    return say
+    return progress(quiet=quiet, verbose=verbose)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -48,7 +43,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from broker.scenario import read_scenario
 
     started = datetime.now(UTC)
-    say = _progress(args.quiet)
+    say = _progress(args.quiet, args.verbose)
     out = Path(args.out)
     check_output_folder(out, owned=RUN_OUTPUTS, inputs=[args.scenario], force=args.force)
     scenario = read_scenario(args.scenario)
@@ -233,6 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="replace OUT_DIR if it holds the outputs of an earlier run",
     )
     run.add_argument("--quiet", action="store_true", help="no progress messages")
+    run.add_argument("--verbose", action="store_true", help="more progress detail")
     run.set_defaults(func=cmd_run)
     from broker.ledger.cli import add_run_options, add_subcommands
 

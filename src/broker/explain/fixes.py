@@ -57,6 +57,7 @@ import pandas as pd
 from broker.errors import InputError
 from broker.pipeline import MatchingRound, run_round
 from broker.problem import LEAD
+from broker.progress import detail
 from broker.scenario.model import Scenario
 from broker.solve.result import SolveStatus
 from broker.units import MONEY_SCALE
@@ -660,6 +661,13 @@ def find_fixes(rnd: MatchingRound, options: FixOptions | None = None) -> pd.Data
                 found += run(search)
             except _OutOfTime:
                 continue
+        kinds = sorted({f.fix.kind for f in found})
+        detail(
+            f"fixes: {cid} (priority {int(prio[i])}): "
+            + (", ".join(kinds) if kinds else "none")
+            + f" in {search.solves} re-solves"
+            + (f" (stopped: {', '.join(sorted(budget.stopped))})" if budget.stopped else "")
+        )
         base = {
             "client_id": cid,
             "client_name": _name_of(s.clients, i),
