@@ -144,3 +144,16 @@ def test_spread_recruit_says_budget_binds(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "3 of the 3 unmatched clients already have a supporter in reach" in out
     assert "what binds is a budget for 3" in out
+
+
+def test_no_search_when_the_round_is_not_proven_optimal():
+    from dataclasses import replace
+
+    from broker.solve.result import SolveStatus
+
+    s = scenario([supporter("S1", x_km=12.34, max_distance_km=10)], [client("C1")])
+    rnd = run_round(s)
+    unproven = replace(rnd, result=replace(rnd.result, status=SolveStatus.FEASIBLE))
+    f = find_fixes(unproven, QUICK)
+    assert list(f["fix_kind"]) == ["none"] and list(f["solves"]) == [0]
+    assert "not proven optimal" in f["fix_text"].iat[0]

@@ -633,7 +633,9 @@ def find_fixes(rnd: MatchingRound, options: FixOptions | None = None) -> pd.Data
 
     Clients are searched in order of priority (highest first). A client with no
     fix gets one row of kind ``none`` saying whether the search was complete or
-    stopped by its time limit.
+    stopped by a limit. When the round itself was not proven optimal (a large
+    scenario stopped by its limit), re-solves under the shorter per-solve limit
+    could not be compared with it, so nothing is searched and each row says so.
 
     Returns
     -------
@@ -650,6 +652,31 @@ def find_fixes(rnd: MatchingRound, options: FixOptions | None = None) -> pd.Data
     budget = _Budget(o)
     cache: dict[tuple[object, ...], MatchingRound | None] = {}
     rows: list[dict[str, object]] = []
+    if rnd.result.status is not SolveStatus.OPTIMAL and o.solve_time_s < o.time_limit_s:
+        # re-solves under the shorter limit would all end unproven: say so at once
+        text = (
+            "not searched: the round itself was not proven optimal (stopped by "
+            f"{rnd.result.stopped_by.replace('_', ' ')}), so a re-solve within "
+            f"{o.solve_time_s:g}s cannot be compared with it; solve a smaller scenario "
+            "(one region or authority) or with a longer --time-limit"
+        )
+        for cid in unmatched:
+            i = index[cid]
+            rows.append(
+                {
+                    "client_id": cid,
+                    "client_name": _name_of(s.clients, i),
+                    "priority": int(prio[i]),
+                    "fix_kind": "none",
+                    "fix_target": "",
+                    "fix_amount": math.nan,
+                    "fix_unit": "",
+                    "fix_via": "",
+                    "fix_text": text,
+                    "solves": 0,
+                }
+            )
+        return pd.DataFrame(rows, columns=FIXES_COLUMNS)
     for cid in unmatched:
         i = index[cid]
         budget.start_client()
