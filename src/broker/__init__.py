@@ -11,13 +11,7 @@ Names are imported on first use, so ``import broker`` stays light.
 from __future__ import annotations
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
-
-try:
-    __version__ = version("broker")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0+unknown"
 
 if TYPE_CHECKING:
     from broker.api import Explanation, RoundResult, read_scenario, solve
@@ -48,6 +42,15 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    # Looked up on first use: importlib.metadata takes tens of milliseconds, and the
+    # command line installs its signal handlers only after ``import broker``.
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("broker")
+        except PackageNotFoundError:  # pragma: no cover - running from a source tree
+            return "0.0.0+unknown"
     if name == "solve":
         # The solvers' package, which is also callable: broker.solve(scenario, ...) runs
         # broker.api.solve (see broker/solve/__init__.py).

@@ -14,6 +14,7 @@ import pandas as pd
 
 import broker
 from broker.csvtext import write_csv
+from broker.high_need_share import high_need_share
 from broker.outdir import RUN_OUTPUTS, staged_folder
 from broker.pipeline import MatchingRound
 from broker.units import OBJECTIVE_SCALE
@@ -78,6 +79,7 @@ def summary(rnd: MatchingRound) -> dict[str, object]:
         "mean_distance_km": (
             round(float(matched["distance_km"].mean()), 2) if len(matched) else None
         ),
+        "high_need": high_need_share(rnd.scenario.clients, lead["client_id"]),
         "unmatched_reasons": {str(k): int(v) for k, v in reasons.items()},
         "solver": r.solver,
         "solver_status": r.status.value,
@@ -233,6 +235,13 @@ def format_summary(rnd: MatchingRound) -> str:
         + (f" (solver seed {s['solver_seed']})" if s["solver_seed"] != s["seed"] else ""),
         "  independent check: " + ("passed" if rnd.check.ok else "FAILED"),
     ]
+    if s["high_need"]:
+        hn = s["high_need"]
+        lines.append(
+            f"  high-need schools: {hn['matched']} of {hn['clients']} matched; "
+            f"{100 * hn['share_of_matched_need']:.1f}% of matched need "
+            f"({100 * hn['share_of_need']:.1f}% of all need)"
+        )
     if "proposals" in s:
         pr = s["proposals"]
         lines.append(

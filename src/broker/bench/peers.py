@@ -537,10 +537,13 @@ def solve_cpsat_plain(
             l1, l2 = weighting.levels(self.objective_value)
             trace.append((time.perf_counter() - t0, l1, l2))
 
-    solver = cp_model.CpSolver()
-    solver.parameters.num_workers = int(max(workers, 1))
-    solver.parameters.random_seed = int(seed)
-    solver.parameters.max_time_in_seconds = _remaining(t0, time_limit_s)
+    from broker.solve import search
+
+    solver = search.new_solver(
+        num_workers=int(max(workers, 1)),
+        random_seed=int(seed),
+        max_time_in_seconds=_remaining(t0, time_limit_s),
+    )
     code = solver.solve(model, Recorder())
     st = {
         cp_model.OPTIMAL: "optimal",

@@ -49,10 +49,12 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from broker.problem import ProblemData
+from broker.solve import search
 from broker.solve.base import SolveOptions, register
+from broker.solve.child import ChildTask
 from broker.solve.greedy import greedy_pairs
 from broker.solve.model import build_cpsat, is_complete, scaled
-from broker.solve.result import Level, Result, SolveStatus, evaluate, make_result
+from broker.solve.result import Level, Result, SolveStatus, StopReason, evaluate, make_result
 
 LEVEL1_SHARE = 0.7
 """Share of the time and work limits level 1 may use; level 2 gets the rest."""
@@ -119,14 +121,12 @@ class CpSatSolver:
         label: str,
         t0: float,
     ) -> tuple[cp_model.CpSolver, SolveStatus]:
-        solver = cp_model.CpSolver()
-        for key, value in self.parameters(options).items():
-            setattr(solver.parameters, key, value)
+        solver = search.new_solver(**self.parameters(options))
         solver.parameters.max_time_in_seconds = max(time_s, 0.01)
         if options.deterministic:
             solver.parameters.max_deterministic_time = max(work, 0.01)
         callback = _Progress(label, options.progress, t0) if options.progress else None
-        code = solver.solve(model, callback)
+        code = search.run(solver, model, options.stop, callback)
         if code not in _STATUS:
             raise RuntimeError(f"CP-SAT returned {solver.status_name(code)}")
         return solver, _STATUS[code]
@@ -148,18 +148,13 @@ class CpSatSolver:
         then level 2; a tie goes to the first), so the outcome stays reproducible.
         Bounds are combined where both refer to the same level-1 value.
         """
-        from concurrent.futures import ProcessPoolExecutor
-
-        from broker.solve.portfolio import _context
-
         twin = dataclasses.replace(options, seed=options.seed + 1, progress=None)
-        with ProcessPoolExecutor(max_workers=1, mp_context=_context()) as pool:
-            future = pool.submit(self._solve_exact, original, p, twin)
+        task: ChildTask[Result] = ChildTask(self._solve_exact, original, p, twin)
+        with options.stop.watch(task.kill):
             first = self._solve_exact(original, p, options)
-            try:
-                second = future.result()
-            except Exception:  # a failed twin never costs the first result
-                return first
+            second = task.result()
+        if second is None:  # a failed or stopped twin never costs the first result
+            return first
 
         def key(r: Result) -> tuple[int, int]:
             return (r.level1.value, -r.level2.value)
@@ -186,7 +181,13 @@ class CpSatSolver:
             params=best.params
             | {"twins": [options.seed, options.seed + 1], "winner_seed": best.seed},
             seed=options.seed,
-            stopped_by="optimal" if both else best.stopped_by,
+            stopped_by=(
+                StopReason.OPTIMAL
+                if both
+                else StopReason.INTERRUPTED
+                if options.stop.is_set()
+                else best.stopped_by
+            ),
             runtime_s=max(first.runtime_s, second.runtime_s),
             log=first.log + tuple(f"twin (seed {options.seed + 1}): {m}" for m in second.log),
         )
@@ -247,7 +248,13 @@ class CpSatSolver:
                 params=params,
                 seed=options.seed,
                 runtime_s=time.perf_counter() - t0,
-                stopped_by="infeasible" if st1 is SolveStatus.INFEASIBLE else "time_limit",
+                stopped_by=(
+                    StopReason.INFEASIBLE
+                    if st1 is SolveStatus.INFEASIBLE
+                    else StopReason.INTERRUPTED
+                    if options.stop.is_set()
+                    else StopReason.TIME_LIMIT
+                ),
                 log=log,
             )
         chosen1 = np.array(s1.boolean_values(x), dtype=bool) if x else np.zeros(0, bool)
@@ -290,6 +297,8 @@ class CpSatSolver:
         runtime = time.perf_counter() - t0
         if both:
             stopped = "optimal"
+        elif options.stop.is_set():
+            stopped = "interrupted"
         elif options.deterministic and (used_work + s2.deterministic_time >= total_work * 0.99):
             stopped = "work_limit"
         else:

@@ -31,6 +31,7 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from broker.problem import LimitKind, ProblemData
+from broker.solve import search
 from broker.solve.model import build_cpsat
 
 STEP_OVERHEAD_WORK = 0.03
@@ -142,10 +143,7 @@ def _sub_solve(
     else:
         model.add(cp_model.LinearExpr.weighted_sum(x, prio.tolist()) >= before1)
         model.minimize(cp_model.LinearExpr.weighted_sum(x, sub.pair_level2.tolist()))
-    solver = cp_model.CpSolver()
-    solver.parameters.num_workers = 1
-    solver.parameters.random_seed = seed
-    solver.parameters.max_deterministic_time = work
+    solver = search.new_solver(num_workers=1, random_seed=seed, max_deterministic_time=work)
     status = solver.solve(model)
     used = solver.deterministic_time
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):

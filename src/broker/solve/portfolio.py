@@ -20,29 +20,19 @@ plain greedy one (2,548 vs 2,414 on the national scenario).
 
 from __future__ import annotations
 
-import multiprocessing
-import threading
 import time
-from concurrent.futures import Future, ProcessPoolExecutor
 
 import numpy as np
 from ortools.sat.python import cp_model
 
 from broker.problem import ProblemData
+from broker.solve import search
 from broker.solve.base import SolveOptions
+from broker.solve.child import ChildTask
 from broker.solve.greedy import greedy_pairs
 from broker.solve.lns import improve
 from broker.solve.model import build_cpsat, constraint_matrix, fill, is_complete
 from broker.solve.result import Level, Result, SolveStatus, evaluate, make_result
-
-
-def _context() -> multiprocessing.context.BaseContext:
-    """``fork`` where available: unlike ``spawn`` and ``forkserver`` it does not re-run
-    the caller's ``__main__``, so scripts without a main guard work. The pool is
-    created before this solve starts any thread."""
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-
 
 WALL_SAFETY = 1.5
 """Wall-clock safety net as a multiple of the time limit; work limits bind first."""
@@ -86,12 +76,13 @@ def _cpsat_worker(
     chosen = set(hint.tolist()) if is_complete(p, hint) else set()
     for k, var in enumerate(x):
         model.add_hint(var, k in chosen)
-    solver = cp_model.CpSolver()
-    solver.parameters.num_workers = 1
-    solver.parameters.linearization_level = 2
-    solver.parameters.random_seed = seed
-    solver.parameters.max_deterministic_time = work
-    solver.parameters.max_time_in_seconds = wall
+    solver = search.new_solver(
+        num_workers=1,
+        linearization_level=2,
+        random_seed=seed,
+        max_deterministic_time=work,
+        max_time_in_seconds=wall,
+    )
     status = solver.solve(model)
     out["status"] = status
     if status != cp_model.UNKNOWN:
@@ -111,7 +102,7 @@ def _lns_run(
     work: float,
     wall: float,
     seed: int,
-    stop: threading.Event,
+    stop,
     out: dict,
     progress,
 ) -> None:  # type: ignore[no-untyped-def]
@@ -122,7 +113,7 @@ def _lns_run(
         work_limit=work,
         time_limit_s=wall,
         seed=seed,
-        should_stop=stop.is_set,
+        should_stop=stop,
         progress=progress,
     )
     out["pairs"] = a
@@ -130,7 +121,6 @@ def _lns_run(
 
 
 def _run_level(
-    pool: ProcessPoolExecutor,
     p: ProblemData,
     level: int,
     start: np.ndarray,
@@ -139,16 +129,23 @@ def _run_level(
     wall: float,
     seed: int,
     progress,
+    token,
 ) -> tuple[np.ndarray, dict, dict]:  # type: ignore[no-untyped-def]
     b_out: dict = {}
-    stop = threading.Event()
-    future: Future = pool.submit(_cpsat_worker, p, level, start, hold, work, wall, seed)
-    # thread A proved optimality: nothing left for the LNS to improve
-    future.add_done_callback(
-        lambda f: stop.set() if (not f.exception() and f.result().get("optimal")) else None
-    )
-    _lns_run(p, level, start, work, wall, seed + 1, stop, b_out, progress)
-    a_out = future.result()
+    task: ChildTask[dict] = ChildTask(_cpsat_worker, p, level, start, hold, work, wall, seed)
+
+    def stop() -> bool:
+        # stopped from outside, or thread A proved optimality (nothing left to improve)
+        if token.is_set():
+            return True
+        if task.poll():
+            a = task.result()
+            return bool(a is not None and a.get("optimal"))
+        return False
+
+    with token.watch(task.kill):
+        _lns_run(p, level, start, work, wall, seed + 1, stop, b_out, progress)
+        a_out = task.result() or {}
     candidates = [
         x
         for x in (a_out.get("pairs"), b_out.get("pairs"), start)
@@ -191,24 +188,19 @@ def solve_portfolio(
     log.append(f"start: level 1 = {evaluate(p, start)[0]:,}")
     say(log[-1])
 
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=_context())
-    try:
-        return _two_levels(
-            solver,
-            original,
-            p,
-            options,
-            pool,
-            t0,
-            start,
-            lp_bound,
-            log,
-            say,
-            total_time,
-            total_work,
-        )
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    return _two_levels(
+        solver,
+        original,
+        p,
+        options,
+        t0,
+        start,
+        lp_bound,
+        log,
+        say,
+        total_time,
+        total_work,
+    )
 
 
 def _two_levels(
@@ -216,7 +208,6 @@ def _two_levels(
     original,
     p,
     options,
-    pool,
     t0,
     start,
     lp_bound,
@@ -227,7 +218,9 @@ def _two_levels(
 ) -> Result:
     # Work limits (deterministic) are meant to bind; wall clocks are a safety net.
     wall1 = max(WALL_SAFETY * 0.7 * total_time - (time.perf_counter() - t0), 0.1)
-    best1, a1, b1 = _run_level(pool, p, 1, start, 0, 0.7 * total_work, wall1, options.seed, say)
+    best1, a1, b1 = _run_level(
+        p, 1, start, 0, 0.7 * total_work, wall1, options.seed, say, options.stop
+    )
     l1, _ = evaluate(p, best1)
     bounds = [float(a1["bound"])] if "bound" in a1 else []
     if lp_bound is not None:
@@ -246,7 +239,13 @@ def _two_levels(
 
     wall2 = max(WALL_SAFETY * total_time - (time.perf_counter() - t0), 0.1)
     work2 = max(total_work - used1, 0.05)
-    best2, a2, b2 = _run_level(pool, p, 2, best1, l1, work2, wall2, options.seed + 7, say)
+    a2: dict = {}
+    if options.stop.is_set():
+        best2 = best1
+    else:
+        best2, a2, _b2 = _run_level(
+            p, 2, best1, l1, work2, wall2, options.seed + 7, say, options.stop
+        )
     v1, v2 = evaluate(original, best2)
     if v1 < l1:
         raise AssertionError(f"level 2 lowered level 1 from {l1} to {v1}")
@@ -261,11 +260,14 @@ def _two_levels(
     say(log[-1])
     runtime = time.perf_counter() - t0
     both = l1_opt and l2_opt
-    stopped = (
-        "optimal"
-        if both
-        else ("time_limit" if runtime >= WALL_SAFETY * total_time * 0.98 else "work_limit")
-    )
+    if both:
+        stopped = "optimal"
+    elif options.stop.is_set():
+        stopped = "interrupted"
+    elif runtime >= WALL_SAFETY * total_time * 0.98:
+        stopped = "time_limit"
+    else:
+        stopped = "work_limit"
     params = {
         "strategy": "portfolio",
         "threads": 2,

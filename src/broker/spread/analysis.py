@@ -18,6 +18,7 @@ import pandas as pd
 
 from broker.candidates import Candidates, build_candidates
 from broker.csvtext import write_csv
+from broker.high_need_share import high_need_share
 from broker.scenario.model import Scenario
 from broker.spread.flow import FlowBound, coverage_bound
 from broker.spread.graphs import flow_table
@@ -240,6 +241,9 @@ def _headline(
             "priority_matched": int(p.priority[matched].sum()),
             "share_of_maxflow_bound": _r(m_need / bound.days) if bound.days else None,
             "share_matched_cross_la": _r(need[cross].sum() / m_need) if m_need else None,
+            "high_need": high_need_share(
+                scenario.clients, scenario.clients["client_id"].to_numpy()[matched]
+            ),
         }
         if res is not None and len(res):
             top = res.iloc[0]
@@ -289,6 +293,13 @@ def format_headline(report: SpreadReport) -> str:
             f"{_pct(r['share_of_maxflow_bound'])} of the bound; served across LA "
             f"boundaries {_pct(r['share_matched_cross_la'])}"
         )
+        if r.get("high_need"):
+            hn = r["high_need"]
+            lines.append(
+                f"  high-need schools: {_pct(hn['share_of_matched_need'])} of matched need "
+                f"({_pct(hn['share_of_need'])} of all need); {hn['matched']} of "
+                f"{hn['clients']} matched"
+            )
         if "most_depended_on" in r:
             m = r["most_depended_on"]
             lines.append(
