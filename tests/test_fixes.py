@@ -128,7 +128,7 @@ def test_every_fix_on_a_generated_region_matches_its_school():
     from broker.generate.national import NationalOptions, build
 
     s = build(NationalOptions(seed=1, region="North East", budgets=False))
-    f = _apply_every_fix(s, FixOptions(time_limit_s=5, per_client_solves=12))
+    f = _apply_every_fix(s, FixOptions(time_limit_s=5, per_client_solves=8))
     assert {"reach", "cross_phase"} & set(f["fix_kind"])
 
 

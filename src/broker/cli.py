@@ -83,6 +83,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         # the best solution so far, checked like any other; no map (it takes seconds)
         say(f"{signal_name(stop.signum)}: writing the best solution found so far")
         args.no_map = True
+        args.no_fixes = True  # and no fix search or readable reports: the user asked to stop
+        args.alternates = 0
+        args.readable = False
         if recorder:  # an interrupted round is never recorded in the programme year
             recorder.close()
             recorder = None
@@ -104,6 +107,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         extra_files=recorder.write_files if recorder else None,
         fixes=fixes,
         alternates=alternates,
+        readable=getattr(args, "readable", True),
     )
     print(format_summary(rnd))
     if recorder:
