@@ -25,22 +25,25 @@ displace           displaced client ids / priority   pin the client to ``fix_via
 
 **How the smallest amount is found.** Budgets: the raise is doubled from the
 shortfall of the cheapest package until the client is matched, then bisected to
-three significant figures (at least £1) between the last raise that failed and the
-first that worked. Reach:
-supporters beyond reach are tried nearest-threshold first, each with exactly the
-extra distance that brings the client into its reach (to 0.1 km), so the first
-that works is the smallest. Capacity: for each supporter in reach, in order of the
-days it lacks, the days it lacks (to 0.01), then the whole need, then a bisection
-(to 0.01 days). Cross-LA and cross-phase: the nearest supporters first. Displace:
-each supporter the client may have, pinned in turn; the one that displaces the
-least priority (only schools of the same or lower priority) wins.
+three significant figures (at least £1) between the last raise that failed and
+the first that worked. Reach: supporters beyond reach are tried nearest-threshold
+first, each with exactly the extra distance that brings the client into its
+reach (to 0.1 km), so the first that works is the smallest. Capacity: for each
+supporter in reach, in order of the days it lacks, the days it lacks (to 0.01),
+then the whole need, then a bisection (to 0.01 days). Cross-LA and cross-phase:
+the nearest supporters first. Displace: each supporter the client may have,
+pinned in turn; the one that displaces the least priority (only schools of the
+same or lower priority) wins. Before trying named supporters one by one for
+reach, capacity or cross-phase, all their changes are applied together in one
+re-solve; if even that does not match the client, the kind is skipped.
 
 Whether a client is matched need not be monotone in the amount (a larger budget
 can let the solver prefer another school), so a bisected amount is the smallest
-*found*, always verified by a re-solve; the text says when a limit stopped the
-search early. Every search is bounded (:class:`FixOptions`): a number of re-solves
-per client, shared among the kinds, a shorter limit per re-solve, a number of
-named supporters per kind, and wall-clock safety limits per client and in all.
+*found*, always verified by a re-solve, and the all-together pruning is a
+judgement, not a proof; the text says when a limit stopped the search early.
+Every search is bounded (:class:`FixOptions`): a number of re-solves per client,
+shared among the kinds, a shorter work limit per re-solve, a number of named
+supporters per kind, and wall-clock safety limits per client and in all.
 """
 
 from __future__ import annotations
@@ -101,10 +104,11 @@ class FixOptions:
         Re-solves per unmatched client, shared among the kinds of fix; the search
         is deterministic while this is what stops it.
     solve_time_s
-        Limit of one re-solve, if less than ``time_limit_s`` (deterministic work
-        seconds when ``deterministic``). A re-solve cut short by it counts only if
-        it proved both levels optimal (the round's own limit then gives the same
-        answer); otherwise that kind of fix is left undecided.
+        Deterministic work limit of one re-solve, if less than ``time_limit_s``
+        (with ``deterministic``; the wall-clock limit stays ``time_limit_s``). A
+        re-solve cut short by it counts only if it proved both levels optimal (the
+        round's own limit then gives the same answer); otherwise that kind of fix
+        is left undecided.
     per_client_s, total_s
         Wall-clock safety limits, per unmatched client and in all. Runs stopped by
         one of these (and only those) may differ from run to run.
@@ -270,7 +274,7 @@ class _Search:
         options: FixOptions,
         budget: _Budget,
         i: int,
-        cache: dict[tuple[object, ...], MatchingRound | None],
+        cache: dict[tuple[tuple[object, ...], ...], MatchingRound | None],
     ) -> None:
         self.rnd, self.options, self.budget, self.i = rnd, options, budget, i
         self.client_id = str(rnd.scenario.clients["client_id"].iat[i])
@@ -283,18 +287,36 @@ class _Search:
         Raises :class:`_OutOfTime` when the budget is spent, and :class:`_Inconclusive`
         when a re-solve under the shorter per-solve limit ends unproven.
         """
+        return self.matched_all([fix])
+
+    def any_can(self, fixes: list[Fix]) -> bool:
+        """Whether the changes together match the client: if not, none alone is tried.
+
+        One re-solve instead of one per change. (Matching is not monotone in the
+        changes, so this prunes by judgement, not by proof; see the module docstring.)
+        """
+        return len(fixes) <= 1 or self.matched_all(fixes)[0]
+
+    def matched_all(self, fixes: list[Fix]) -> tuple[bool, MatchingRound | None]:
+        """:meth:`matched` for several changes applied together."""
         o = self.options
-        limit = min(o.time_limit_s, o.solve_time_s)
-        key = _change_key(self.rnd.scenario, fix)
+        # the shorter limit is on deterministic work, the wall-clock limit stays the round's:
+        # a busy machine then cannot change a verdict
+        work = min(o.time_limit_s, o.solve_time_s)
+        key = tuple(_change_key(self.rnd.scenario, f) for f in fixes)
         if key in self.cache:  # the same change tried for another client
             changed = self.cache[key]
         else:
             self.budget.spend()
+            changed_scenario = self.rnd.scenario
+            for f in fixes:
+                changed_scenario = apply_fix(changed_scenario, f)
             try:
                 changed = run_round(
-                    apply_fix(self.rnd.scenario, fix),
+                    changed_scenario,
                     solver=o.solver,
-                    time_limit_s=limit,
+                    time_limit_s=o.time_limit_s,
+                    work_limit=work if o.deterministic else None,
                     seed=o.seed,
                     workers=o.workers,
                     deterministic=o.deterministic,
@@ -306,7 +328,7 @@ class _Search:
             self.cache[key] = changed
         if changed is None:
             return False, None
-        if limit < o.time_limit_s and changed.result.status is not SolveStatus.OPTIMAL:
+        if work < o.time_limit_s and changed.result.status is not SolveStatus.OPTIMAL:
             # stopped by the shorter limit: the round's own limit might decide otherwise
             self.budget.stopped.add("unproven")
             raise _Inconclusive
@@ -477,9 +499,17 @@ def _reach_fixes(search: _Search) -> list[_Found]:
     keep = reach[order] + extra <= MAX_REACH_KM
     order, extra = order[keep], extra[keep]
     rank = np.lexsort((d[order], extra))
-    for j, y in zip(order[rank][: search.options.max_supporters], extra[rank], strict=False):
-        sid = str(s.supporters["supporter_id"].iat[j])
-        fix = Fix(search.client_id, "reach", sid, float(max(y, 0.1)))
+    tries = [
+        (int(j), Fix(search.client_id, "reach", str(s.supporters["supporter_id"].iat[j]), y))
+        for j, y in zip(
+            order[rank][: search.options.max_supporters],
+            np.maximum(extra[rank], 0.1).astype(float),
+            strict=False,
+        )
+    ]
+    if not tries or not search.any_can([f for _, f in tries]):
+        return []
+    for j, fix in tries:
         ok, changed = search.matched(fix)
         if ok:
             return [_Found(fix, changed, detail=f"{reach[j]:g}")]
@@ -504,6 +534,19 @@ def _capacity_fixes(search: _Search) -> list[_Found]:
     ok_room = lack <= room + 1e-9
     within, lack, room = within[ok_room], lack[ok_room], room[ok_room]
     rank = np.lexsort((d[within], lack))
+    most = [  # every supporter tried, each given the whole need (or all it can take)
+        Fix(
+            search.client_id,
+            "capacity",
+            str(s.supporters["supporter_id"].iat[j]),
+            round(float(min(max(need, z0), z_max)), 2),
+        )
+        for j, z0, z_max in zip(
+            within[rank][: search.options.max_supporters], lack[rank], room[rank], strict=False
+        )
+    ]
+    if not most or not search.any_can(most):
+        return []
     best: _Found | None = None
     for j, z0, z_max in zip(
         within[rank][: search.options.max_supporters], lack[rank], room[rank], strict=False
@@ -566,9 +609,13 @@ def _cross_phase_fixes(search: _Search) -> list[_Found]:
     s = rnd.scenario
     d = _distances(rnd, i)
     order = np.flatnonzero(~_phase_ok(s, i) & (d <= rnd.candidates.reach_km + 1e-9))
-    for j in order[np.argsort(d[order], kind="stable")][: search.options.max_supporters]:
-        sid = str(s.supporters["supporter_id"].iat[j])
-        fix = Fix(search.client_id, "cross_phase", sid)
+    tries = [
+        Fix(search.client_id, "cross_phase", str(s.supporters["supporter_id"].iat[j]))
+        for j in order[np.argsort(d[order], kind="stable")][: search.options.max_supporters]
+    ]
+    if not tries or not search.any_can(tries):
+        return []
+    for fix in tries:
         ok, changed = search.matched(fix)
         if ok:
             return [_Found(fix, changed)]
@@ -650,7 +697,7 @@ def find_fixes(rnd: MatchingRound, options: FixOptions | None = None) -> pd.Data
     prio = s.clients["priority"].to_numpy(np.int64)
     unmatched.sort(key=lambda c: (-int(prio[index[c]]), index[c]))
     budget = _Budget(o)
-    cache: dict[tuple[object, ...], MatchingRound | None] = {}
+    cache: dict[tuple[tuple[object, ...], ...], MatchingRound | None] = {}
     rows: list[dict[str, object]] = []
     if rnd.result.status is not SolveStatus.OPTIMAL and o.solve_time_s < o.time_limit_s:
         # re-solves under the shorter limit would all end unproven: say so at once
