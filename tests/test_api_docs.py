@@ -38,7 +38,7 @@ def test_api_docs_run(capsys):
 
 @pytest.fixture(scope="module")
 def leics():
-    return broker.solve(broker.read_scenario(LEICS))
+    return broker.solve(broker.read_scenario(LEICS), fix_solves=6)
 
 
 def test_solve_matches_the_pipeline(leics):
@@ -47,6 +47,10 @@ def test_solve_matches_the_pipeline(leics):
 
     rnd = run_round(read_scenario(LEICS))
     assert leics.summary["priority_matched"] == rnd.check.priority_matched
+    assert set(leics.fixes["client_id"]) == set(
+        rnd.outcomes.loc[rnd.outcomes["status"] == "unmatched", "client_id"]
+    )
+    assert len(leics.alternates)
     assert list(leics.round.result.pairs) == list(rnd.result.pairs)
     assert leics.round.check.ok
 
@@ -92,6 +96,11 @@ def test_plot_draws_on_the_given_axes(leics):
     fig, ax = plt.subplots()
     assert leics.plot(ax=ax) is ax
     assert len(ax.collections) >= 3
+    texts = [t.get_text() for t in ax.texts]
+    assert texts.count("authority_budget") == 3  # each unmatched school labelled
+    assert "10 km" in texts  # the scale bar
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any(label.startswith("filled: full") for label in labels)
     plt.close(fig)
 
 

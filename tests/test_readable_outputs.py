@@ -18,7 +18,8 @@ LEICS = ROOT / "scenarios" / "leicestershire"
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("run") / "out"
-    assert main(["run", str(LEICS), "--out", str(out), "--quiet", "--no-map"]) == 0
+    argv = ["run", str(LEICS), "--out", str(out), "--quiet", "--no-map", "--fix-solves", "6"]
+    assert main(argv) == 0
     return out
 
 
@@ -61,7 +62,18 @@ def test_report_xlsx(run_dir):
     assert wb["Matched"].max_row == 1 + figures["matched"]
     assert wb["Unmatched"].max_row >= 1 + figures["unmatched"]
     header = [c.value for c in wb["Unmatched"][1]]
-    assert "reason" in header
+    assert {"reason", "fix_kind", "fix_text"} <= set(header)
+
+
+def test_fixes_and_alternates_csv(run_dir):
+    f = pd.read_csv(run_dir / "fixes.csv", dtype=str, keep_default_na=False)
+    t = pd.read_csv(run_dir / "assignments.csv", dtype=str, keep_default_na=False)
+    assert set(f["client_id"]) == set(t.loc[t["status"] == "unmatched", "client_id"])
+    first = f.drop_duplicates("client_id").set_index("client_id")["fix_text"]
+    shown = t[t["status"] == "unmatched"].set_index("client_id")["fix_text"]
+    assert (shown == first.reindex(shown.index)).all()
+    a = pd.read_csv(run_dir / "alternates.csv", dtype=str, keep_default_na=False)
+    assert set(a["client_id"]) <= set(t.loc[t["status"] != "unmatched", "client_id"])
 
 
 def _settings(folder: Path) -> pd.DataFrame:
@@ -93,12 +105,12 @@ def test_xlsx_scenario_solves_like_the_folder(tmp_path):
     import broker
 
     book = _workbook(tmp_path / "leics.xlsx")
-    a = broker.solve(broker.read_scenario(book))
-    b = broker.solve(broker.read_scenario(LEICS))
+    a = broker.solve(broker.read_scenario(book), fixes=False)
+    b = broker.solve(broker.read_scenario(LEICS), fixes=False)
     assert list(a.round.result.pairs) == list(b.round.result.pairs)
     assert a.scenario.source == book
     out = tmp_path / "out"
-    assert main(["run", str(book), "--out", str(out), "--quiet", "--no-map"]) == 0
+    assert main(["run", str(book), "--out", str(out), "--quiet", "--no-map", "--no-fixes"]) == 0
 
 
 def test_xlsx_errors_name_sheet_row_and_column(tmp_path, capsys):
@@ -153,3 +165,17 @@ def test_xlsx_text_is_never_a_formula(tmp_path):
     assert wb["Unmatched"]["A2"].data_type == "s"
     assert wb["Unmatched"]["A2"].value == "=1+1"
     assert wb["Summary"]["B2"].value == "=HYPERLINK(1)"
+
+
+def test_progress_is_logging_quiet_and_verbose(tmp_path, capsys):
+    argv = ["run", str(LEICS), "--no-map", "--fix-solves", "2", "--alternates", "0"]
+    assert main([*argv, "--out", str(tmp_path / "q"), "--quiet"]) == 0
+    assert "[" not in capsys.readouterr().err
+    assert main([*argv, "--out", str(tmp_path / "v"), "--verbose"]) == 0
+    err = capsys.readouterr().err
+    assert "s] read 'Leicestershire LEEP'" in err
+    assert "fixes: C120176 (priority 2)" in err  # a detail, shown with --verbose only
+    assert main([*argv, "--out", str(tmp_path / "n")]) == 0
+    err = capsys.readouterr().err
+    assert "s] read 'Leicestershire LEEP'" in err and "fixes: C120176" not in err
+    assert not (tmp_path / "n" / "alternates.csv").exists()

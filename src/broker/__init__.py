@@ -11,9 +11,13 @@ Names are imported on first use, so ``import broker`` stays light.
 from __future__ import annotations
 
 from importlib import import_module
-from typing import TYPE_CHECKING, Any
 
+# not ``from typing import TYPE_CHECKING``: importing typing (and re) here would delay
+# the command line's first signal handler (broker/entry.py)
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from broker.api import Explanation, RoundResult, read_scenario, solve
     from broker.errors import InputError
     from broker.scenario.model import Config, Scenario, Weights

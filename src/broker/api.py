@@ -228,6 +228,8 @@ class RoundResult:
             folder,
             draw_map=draw_map,
             force=force,
+            fixes=None if self.fixes.empty else self.fixes,
+            alternates=None if self.alternates.empty else self.alternates,
         )
 
 
@@ -239,6 +241,11 @@ def solve(
     seed: int = 0,
     workers: int = 2,
     deterministic: bool = True,
+    fixes: bool = True,
+    fix_solves: int = 20,
+    fix_time: float = 30.0,
+    fix_budget: float = 60.0,
+    alternates: int = 3,
 ) -> RoundResult:
     """Solve one matching round, as ``broker run`` does, and return its result.
 
@@ -249,6 +256,14 @@ def solve(
         :func:`read_scenario`.
     solver, time_limit, seed, workers, deterministic
         As the options of ``broker run`` (time limit in seconds).
+    fixes, fix_solves, fix_time, fix_budget
+        Search counterfactual fixes for every unmatched client
+        (:func:`broker.explain.fixes.find_fixes`) with up to ``fix_solves``
+        re-solves each, and wall-clock limits of ``fix_time`` seconds per client
+        and ``fix_budget`` in all; as ``--no-fixes``, ``--fix-solves``,
+        ``--fix-time`` and ``--fix-budget``.
+    alternates
+        Alternates listed per matched client (0: none), as ``--alternates``.
 
     Raises
     ------
@@ -271,4 +286,21 @@ def solve(
         workers=workers,
         deterministic=deterministic,
     )
-    return RoundResult(rnd)
+    from broker.explain.alternates import find_alternates
+    from broker.explain.fixes import FixOptions, find_fixes
+
+    fix_table = pd.DataFrame()
+    if fixes and (rnd.outcomes["status"] == "unmatched").any():
+        options = FixOptions(
+            solver=solver,
+            time_limit_s=time_limit,
+            seed=seed,
+            workers=workers,
+            deterministic=deterministic,
+            per_client_solves=fix_solves,
+            per_client_s=fix_time,
+            total_s=fix_budget,
+        )
+        fix_table = find_fixes(rnd, options)
+    alt_table = find_alternates(rnd, alternates) if alternates else pd.DataFrame()
+    return RoundResult(rnd, fix_table, alt_table)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,14 +31,10 @@ EXIT_INPUT = 2
 EXIT_CHECK_FAILED = 1
 
 
-def _progress(quiet: bool) -> Callable[[str], None]:
-    t0 = time.perf_counter()
+def _progress(quiet: bool, verbose: bool = False) -> Callable[[str], None]:
+    from broker.progress import progress
 
-    def say(message: str) -> None:
-        if not quiet:
-            print(f"[{time.perf_counter() - t0:6.1f}s] {message}", file=sys.stderr, flush=True)
-
-    return say
+    return progress(quiet=quiet, verbose=verbose)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -50,7 +45,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from broker.scenario import read_scenario
 
     started = datetime.now(UTC)
-    say = _progress(args.quiet)
+    say = _progress(args.quiet, args.verbose)
     out = Path(args.out)
     check_output_folder(out, owned=RUN_OUTPUTS, inputs=[args.scenario], force=args.force)
     scenario = read_scenario(args.scenario)
@@ -88,6 +83,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         # the best solution so far, checked like any other; no map (it takes seconds)
         say(f"{signal_name(stop.signum)}: writing the best solution found so far")
         args.no_map = True
+        args.no_fixes = True  # and no fix search or readable reports: the user asked to stop
+        args.alternates = 0
+        args.readable = False
         if recorder:  # an interrupted round is never recorded in the programme year
             recorder.close()
             recorder = None
@@ -97,6 +95,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         if recorder
         else None
     )
+    from broker.explain.cli import round_extras
+
+    fixes, alternates = round_extras(rnd, args, say)
     paths = write_outputs(
         rnd,
         out,
@@ -104,8 +105,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         force=args.force,
         extra=extra,
         extra_files=recorder.write_files if recorder else None,
-        # interrupted: only what must be there, so it is written within the grace period
-        readable=not (stop is not None and stop.is_set()),
+        fixes=fixes,
+        alternates=alternates,
+        readable=getattr(args, "readable", True),
     )
     print(format_summary(rnd))
     if recorder:
@@ -256,10 +258,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="replace OUT_DIR if it holds the outputs of an earlier run",
     )
     run.add_argument("--quiet", action="store_true", help="no progress messages")
+    run.add_argument("--verbose", action="store_true", help="more progress detail")
     run.set_defaults(func=cmd_run)
     from broker.ledger.cli import add_run_options, add_subcommands
 
     add_run_options(run)
+    from broker.explain.cli import add_run_options as add_fix_options
+
+    add_fix_options(run)
 
     chk = sub.add_parser("check", help="check an assignments.csv against the hard rules")
     chk.add_argument("scenario", metavar="SCENARIO_DIR")

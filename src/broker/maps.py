@@ -1,9 +1,13 @@
 """A plain map of a round: authority boundaries, supporters, clients and matches.
 
 Drawn with matplotlib (Agg backend, no screen needed) over the bundled ONS
-upper-tier boundaries in EPSG:27700. Supporters are triangles, clients circles
-(filled when matched, hollow red when unmatched), and each match is a line from
-supporter to client.
+upper-tier boundaries in EPSG:27700. Supporters are triangles coloured by kind
+(filled when full, hollow when they have spare days), clients circles (filled
+when matched, hollow red when unmatched, labelled with their reason code when
+there are at most :data:`MAX_LABELS`), each match is a line from supporter to
+client, and a scale bar gives the distance. :func:`draw_round` draws on any
+matplotlib axes (the Python API's ``plot(ax=...)`` and ``report.html`` use it);
+:func:`round_map` writes ``map.png``.
 """
 
 from __future__ import annotations
@@ -115,16 +119,29 @@ def draw_round(rnd: MatchingRound, ax: Axes) -> Axes:
     kinds = sorted(set(sup["kind"]))
     colors = plt.get_cmap("tab10").colors  # type: ignore[attr-defined]
     palette = dict(zip(kinds, colors, strict=False))
+    from broker.outputs.tables import supporters_table
+
+    full = (supporters_table(rnd)["spare_days"].to_numpy(float) <= 0).astype(bool)
     for kind in kinds:
         m = (sup["kind"] == kind).to_numpy()
-        ax.scatter(
-            sx[m],
-            sy[m],
+        ax.scatter(  # full supporters filled, those with spare days hollow
+            sx[m & full],
+            sy[m & full],
             marker="^",
             s=46,
             color=palette[kind],
             edgecolor="black",
             linewidth=0.4,
+            zorder=4,
+        )
+        ax.scatter(
+            sx[m & ~full],
+            sy[m & ~full],
+            marker="^",
+            s=46,
+            facecolor="white",
+            edgecolor=palette[kind],
+            linewidth=1.3,
             zorder=4,
         )
     ax.scatter(
@@ -140,6 +157,8 @@ def draw_round(rnd: MatchingRound, ax: Axes) -> Axes:
         zorder=3,
     )
 
+    _label_unmatched(ax, rnd, cx, cy, ~matched)
+    scale_bar(ax, x0, x1, y0, y1)
     handles = [
         Line2D(
             [],
@@ -151,6 +170,26 @@ def draw_round(rnd: MatchingRound, ax: Axes) -> Axes:
             label=f"supporter: {k.replace('_', ' ')}",
         )
         for k in kinds
+    ]
+    handles += [
+        Line2D(
+            [],
+            [],
+            marker="^",
+            linestyle="",
+            color="#777777",
+            markeredgecolor="black",
+            label=f"filled: full ({int(full.sum())})",
+        ),
+        Line2D(
+            [],
+            [],
+            marker="^",
+            linestyle="",
+            markerfacecolor="white",
+            color="#777777",
+            label=f"hollow: spare days ({int((~full).sum())})",
+        ),
     ]
     handles += [
         Line2D(
@@ -188,3 +227,60 @@ def draw_round(rnd: MatchingRound, ax: Axes) -> Axes:
     ax.set_xlabel("")
     ax.set_ylabel("")
     return ax
+
+
+MAX_LABELS = 40
+"""Unmatched clients are labelled with their reason code when there are at most this many."""
+
+
+def _label_unmatched(  # type: ignore[no-untyped-def]
+    ax: Axes, rnd: MatchingRound, cx, cy, unmatched
+) -> None:
+    """Write each unmatched client's reason code beside it (when there are few)."""
+    idx = np.flatnonzero(unmatched)
+    if not len(idx) or len(idx) > MAX_LABELS:
+        return
+    t = rnd.outcomes
+    codes = dict(zip(t["client_id"], t["reason_code"], strict=True))
+    ids = rnd.scenario.clients["client_id"].to_numpy()
+    for i in idx.tolist():
+        ax.annotate(
+            codes.get(ids[i], ""),
+            (cx[i], cy[i]),
+            xytext=(4, -3),
+            textcoords="offset points",
+            fontsize=6,
+            color="#a3200f",
+            zorder=5,
+            annotation_clip=True,
+        )
+
+
+def scale_bar(ax: Axes, x0: float, x1: float, y0: float, y1: float) -> None:
+    """A scale bar in the lower right corner: a round number of km near a fifth of the width."""
+    target_km = (x1 - x0) / 5000.0
+    exponent = np.floor(np.log10(max(target_km, 1e-3)))
+    length_km = min(
+        (m * 10**exponent for m in (1, 2, 5, 10)),
+        key=lambda v: abs(v - target_km),
+    )
+    length_m = float(length_km) * 1000.0
+    right = x1 - 0.04 * (x1 - x0)
+    base = y0 + 0.04 * (y1 - y0)
+    tick = 0.008 * (y1 - y0)
+    ax.plot(
+        [right - length_m, right - length_m, right, right],
+        [base + tick, base, base, base + tick],
+        color="black",
+        linewidth=1.2,
+        zorder=6,
+    )
+    ax.annotate(
+        f"{length_km:g} km",
+        (right - length_m / 2, base + tick),
+        xytext=(0, 2),
+        textcoords="offset points",
+        ha="center",
+        fontsize=7,
+        zorder=6,
+    )

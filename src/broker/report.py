@@ -108,8 +108,8 @@ def write_outputs(
 ) -> dict[str, Path]:
     """Write ``assignments.csv``, ``summary.json`` and, with ``draw_map``, ``map.png``.
 
-    With ``readable`` (the default) also ``supporters.csv``, ``authorities.csv``
-    and ``report.xlsx``, with ``fixes.csv`` and ``alternates.csv`` when given
+    With ``readable`` (the default) also ``supporters.csv``, ``authorities.csv``,
+    ``report.xlsx`` and ``report.html``, with ``fixes.csv`` and ``alternates.csv`` when given
     (:mod:`broker.outputs`); ``assignments.csv`` then carries names and the first
     fix of each unmatched client after its checked columns.
 
@@ -139,7 +139,11 @@ def write_outputs(
         if readable:
             from broker.outputs import write_readable
 
-            names.update(write_readable(rnd, tmp, figures, fixes=fixes, alternates=alternates))
+            names.update(
+                write_readable(
+                    rnd, tmp, figures, fixes=fixes, alternates=alternates, draw_map=draw_map
+                )
+            )
         for name in extra_files(tmp) if extra_files else ():
             names[name] = name
         if draw_map:

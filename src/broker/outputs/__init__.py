@@ -14,8 +14,16 @@ import pandas as pd
 from broker.csvtext import write_csv
 from broker.pipeline import MatchingRound
 
-READABLE_FILES = ("supporters.csv", "authorities.csv", "report.xlsx")
-"""Files every ``broker run`` writes beside ``assignments.csv`` and ``summary.json``."""
+READABLE_FILES = (
+    "supporters.csv",
+    "authorities.csv",
+    "fixes.csv",
+    "alternates.csv",
+    "report.xlsx",
+    "report.html",
+)
+"""Files ``broker run`` writes beside ``assignments.csv`` and ``summary.json`` (the
+fixes and alternates unless ``--no-fixes`` or ``--alternates 0``)."""
 
 
 def write_readable(
@@ -25,10 +33,13 @@ def write_readable(
     *,
     fixes: pd.DataFrame | None = None,
     alternates: pd.DataFrame | None = None,
+    draw_map: bool = True,
 ) -> dict[str, str]:
-    """Write ``supporters.csv``, ``authorities.csv``, ``report.xlsx`` and, when given,
-    ``fixes.csv`` and ``alternates.csv`` into ``folder``; return ``{key: file name}``.
+    """Write ``supporters.csv``, ``authorities.csv``, ``report.xlsx``, ``report.html``
+    (with its map when ``draw_map``) and, when given, ``fixes.csv`` and
+    ``alternates.csv`` into ``folder``; return ``{key: file name}``.
     """
+    from broker.outputs.html import write_html
     from broker.outputs.tables import assignments_table, authorities_table, supporters_table
     from broker.outputs.workbook import write_workbook
 
@@ -45,16 +56,18 @@ def write_readable(
     if alternates is not None:
         write_csv(_formatted(alternates), folder / "alternates.csv")
         names["alternates"] = "alternates.csv"
-    write_workbook(
-        folder / "report.xlsx",
-        summary=figures,
-        assignments=assignments_table(rnd, fixes),
-        supporters=supporters,
-        authorities=authorities,
-        fixes=fixes,
-        alternates=alternates,
-    )
+    tables = {
+        "summary": figures,
+        "assignments": assignments_table(rnd, fixes),
+        "supporters": supporters,
+        "authorities": authorities,
+        "fixes": fixes,
+        "alternates": alternates,
+    }
+    write_workbook(folder / "report.xlsx", **tables)  # type: ignore[arg-type]
     names["report_xlsx"] = "report.xlsx"
+    write_html(folder / "report.html", rnd, draw_map=draw_map, **tables)  # type: ignore[arg-type]
+    names["report_html"] = "report.html"
     return names
 
 

@@ -132,10 +132,17 @@ def assignments_table(rnd: MatchingRound, fixes: pd.DataFrame | None = None) -> 
         first = fixes.drop_duplicates("client_id").set_index("client_id")
         unmatched = t["status"] == "unmatched"
         for col in FIX_COLUMNS:
-            t.loc[unmatched, col] = (
-                first[col].reindex(t.loc[unmatched, "client_id"]).fillna("").astype(str).to_numpy()
-            )
+            values = first[col].reindex(t.loc[unmatched, "client_id"]).astype(object)
+            t.loc[unmatched, col] = [_fix_cell(v) for v in values]
     return t.reset_index(drop=True)
+
+
+def _fix_cell(v: object) -> str:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return ""
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v)
 
 
 def supporters_table(rnd: MatchingRound) -> pd.DataFrame:

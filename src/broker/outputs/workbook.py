@@ -111,7 +111,8 @@ def unmatched_table(assignments: pd.DataFrame, fixes: pd.DataFrame | None) -> pd
         return un.reset_index(drop=True)
     cols = ["client_id", "fix_kind", "fix_target", "fix_amount", "fix_unit", "fix_text"]
     merged = un.merge(fixes[[c for c in cols if c in fixes.columns]], on="client_id", how="left")
-    return merged.fillna("").reset_index(drop=True)
+    merged = merged.astype(object)
+    return merged.where(merged.notna(), "").reset_index(drop=True)
 
 
 def write_workbook(

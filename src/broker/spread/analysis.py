@@ -179,6 +179,10 @@ def analyse(
             seed=seed,
             label=pool_label,
         )
+        if round_ is not None:  # say when budgets or capacity, not reach, bind
+            from broker.explain.binding import binding_counts
+
+            rec.summary["binding"] = binding_counts(cand, round_.pairs)
         timed("recruitment", t)
     headline = _headline(scenario, p, facts, iso, indices, bound, round_, res, rec)
     headline["timings_s"] = dict(timings)
@@ -314,6 +318,12 @@ def format_headline(report: SpreadReport) -> str:
             f"({_pct(r['covered_share'])} of their {r['weight'].replace('_', ' x ')}; "
             f"{r['method']}{', optimal' if r['optimal'] else ''})"
         )
+        if "binding" in r:
+            from broker.explain.binding import binding_sentence
+
+            sentence = binding_sentence(r["binding"])  # type: ignore[arg-type]
+            if sentence:
+                lines.append(f"  {sentence}")
     return "\n".join(lines)
 
 
