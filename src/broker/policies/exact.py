@@ -25,7 +25,7 @@ DEFAULT_HIGH_NEED_WEIGHT = 1.0
 
 
 def _cpsat(instance: PolicyInstance, options: PolicyOptions, problem=None) -> Result:  # type: ignore[no-untyped-def]
-    opts = SolveOptions(time_limit_s=options.time_limit_s, seed=options.seed, workers=1)
+    opts = SolveOptions(time_limit_s=options.time_limit_s, seed=options.seed, workers=2)
     return get_solver("cpsat").solve(problem or instance.problem, opts)
 
 
