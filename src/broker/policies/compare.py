@@ -132,8 +132,14 @@ def plot_price_of_fairness(table: pd.DataFrame, path: Path, title: str = "") -> 
     x = table["worst_la_share"].to_numpy(float)
     y = table["priority_matched"].to_numpy(float)
     ax.scatter(x, y, color="#1f77b4", zorder=3)
+    labels: dict[tuple[float, float], list[str]] = {}
     for xi, yi, name in zip(x, y, table["policy"], strict=True):
-        ax.annotate(name, (xi, yi), textcoords="offset points", xytext=(4, 3), fontsize=8)
+        labels.setdefault((round(float(xi), 6), round(float(yi), 6)), []).append(str(name))
+    for (xi, yi), names in labels.items():  # policies with the same point share a label
+        ax.annotate(
+            " = ".join(names), (xi, yi), textcoords="offset points", xytext=(4, 3), fontsize=8
+        )
+    ax.margins(x=0.25, y=0.08)
     if "priority_bound" in table:
         ax.axhline(float(table["priority_bound"].iloc[0]), color="grey", ls="--", lw=0.8)
         ax.text(
