@@ -162,6 +162,21 @@ def test_every_policy_passes_the_checker_and_optimal_matches_most(sc):
             assert prio <= best.level1.value, name
 
 
+def test_high_need_weight_changes_who_is_matched():
+    # one supporter with room for one of two schools: C0 has priority 3, C1 priority 2
+    # and high need; weighted 1 + 1 = 2, C1 counts 4 > 3
+    sc = scenario(
+        [supporter("S0", capacity=1.0)],
+        [client("C0", priority=3, x_km=1), client("C1", priority=2, x_km=2, high_need=True)],
+    )
+    inst = build_instance(sc)
+    assert inst.high_need_source == "high_need column"
+    assert run_policy(inst, "optimal", FAST).assignment.tolist() == [0, -1]
+    assert run_policy(inst, "high_need", FAST).assignment.tolist() == [-1, 0]
+    light = PolicyOptions(time_limit_s=1.0, params={"high_need_weight": 0.25})
+    assert run_policy(inst, "high_need", light).assignment.tolist() == [0, -1]  # 2.5 < 3
+
+
 def test_seeded_policies_are_deterministic():
     inst = build_instance(read_scenario("scenarios/lancashire"))
     a = run_policy(inst, "lottery", PolicyOptions(seed=3))
