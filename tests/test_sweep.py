@@ -37,8 +37,7 @@ def write_config(tmp_path: Path, **extra: str) -> Path:
         "seeds = 2\n"
         "time_limit_s = 1\n"
         "[variants]\n"
-        "budget = [0.5, 1.0]\n"
-        "supply = [1.0, 1.5]\n",
+        "budget = [0.5, 1.0]\n",
         encoding="utf-8",
     )
     return path
@@ -46,10 +45,10 @@ def write_config(tmp_path: Path, **extra: str) -> Path:
 
 def test_config_grid_and_stable_keys(tmp_path):
     cfg = read_config(write_config(tmp_path))
-    assert len(cfg.grid()) == 4
+    assert len(cfg.grid()) == 2
     digest = scenario_digest(read_scenario(cfg.scenario))
     ts = tasks(cfg, digest)
-    assert len(ts) == 4 * (1 + 1 + 2)  # lottery is seeded, the others run once
+    assert len(ts) == 2 * (1 + 1 + 2)  # lottery is seeded, the others run once
     assert [t.key for t in ts] == [t.key for t in tasks(cfg, digest)]
     assert len({t.key for t in ts}) == len(ts)
 
@@ -125,8 +124,8 @@ def test_killed_sweep_resumes(tmp_path):
     done = len(list((out / "parts").glob("*.parquet")))
     assert 2 <= done
     summary = run_sweep(read_config(config), out, workers=1, progress=False)
-    assert summary.skipped == done and summary.computed == 16 - done
-    assert len(pd.read_parquet(out / "results.parquet")) == 16
+    assert summary.skipped == done and summary.computed == 8 - done
+    assert len(pd.read_parquet(out / "results.parquet")) == 8
 
 
 def _free_port() -> int:
@@ -138,15 +137,15 @@ def _free_port() -> int:
 def test_stopped_sweep_resumes_and_matches_an_external_cluster(tmp_path):
     cfg = read_config(write_config(tmp_path))
     out = tmp_path / "local"
-    first = run_sweep(cfg, out, workers=1, max_tasks=5, progress=False)
-    assert (first.computed, first.skipped, first.remaining) == (5, 0, 11)
-    assert first.results is None and len(list((out / "parts").glob("*.parquet"))) == 5
+    first = run_sweep(cfg, out, workers=1, max_tasks=3, progress=False)
+    assert (first.computed, first.skipped, first.remaining) == (3, 0, 5)
+    assert first.results is None and len(list((out / "parts").glob("*.parquet"))) == 3
     local = run_sweep(cfg, out, workers=1, progress=False)
-    assert (local.computed, local.skipped, local.remaining) == (11, 5, 0)
+    assert (local.computed, local.skipped, local.remaining) == (5, 3, 0)
     table = pd.read_parquet(out / "results.parquet")
-    assert len(table) == 16 and table["key"].is_unique
+    assert len(table) == 8 and table["key"].is_unique
     again = run_sweep(cfg, out, workers=1, progress=False)
-    assert again.computed == 0 and again.skipped == 16
+    assert again.computed == 0 and again.skipped == 8
 
     # the same configuration on a scheduler and a worker started as separate processes
     port = _free_port()
@@ -198,7 +197,7 @@ def test_stopped_sweep_resumes_and_matches_an_external_cluster(tmp_path):
             except subprocess.TimeoutExpired:
                 os.killpg(p.pid, signal.SIGKILL)
                 p.wait(timeout=10)
-    assert external.computed == 16
+    assert external.computed == 8
     a = _stable(pd.read_parquet(tmp_path / "local" / "results.parquet"))
     b = _stable(pd.read_parquet(tmp_path / "external" / "results.parquet"))
     pd.testing.assert_frame_equal(a, b)
