@@ -57,7 +57,7 @@ def test_config_errors_name_the_setting(tmp_path):
     path = tmp_path / "bad.toml"
     path.write_text(
         'scenario = "nowhere"\npolicies = ["optimal", "best"]\nseeds = 0\n'
-        "colour = 1\n[variants]\nbudget = [0, 1]\nheight = [1]\n",
+        "colour = 1\n[params]\nmin_share = 3\n[variants]\nbudget = [0, 1]\nheight = [1]\n",
         encoding="utf-8",
     )
     with pytest.raises(InputError) as err:
@@ -70,8 +70,16 @@ def test_config_errors_name_the_setting(tmp_path):
         "column 'colour': unknown setting",
         "column 'variants.budget': value [0, 1]: expected a list of multipliers",
         "column 'variants.height': unknown variant",
+        "column 'params.min_share': value 3: out of range",
     ):
         assert part in text
+
+
+def test_out_must_be_a_folder(tmp_path):
+    cfg = read_config(write_config(tmp_path))
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(InputError, match="is a file; expected a folder"):
+        run_sweep(cfg, tmp_path / "file", progress=False)
 
 
 def test_variants_scale_budgets_reach_and_supply():

@@ -194,15 +194,21 @@ def _policies(text: str) -> list[str]:
 
 
 def _param(text: str) -> tuple[str, float]:
+    from broker.policies.registry import parameter_problem
+
     key, sep, value = text.partition("=")
     try:
         if not sep or not key.strip():
             raise ValueError
-        return key.strip(), float(value)
+        number = float(value)
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"expected NAME=NUMBER (e.g. min_share=0.5), got {text!r}"
         ) from None
+    why = parameter_problem(key.strip(), number)
+    if why is not None:
+        raise argparse.ArgumentTypeError(f"{text!r}: {why}")
+    return key.strip(), number
 
 
 def cmd_compare(args: argparse.Namespace) -> int:

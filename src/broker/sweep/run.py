@@ -156,7 +156,15 @@ def _client(scheduler: str | None, workers: int | None):  # type: ignore[no-unty
     from dask.distributed import Client, LocalCluster
 
     if scheduler:
-        client = Client(scheduler, timeout="30s")
+        try:
+            client = Client(scheduler, timeout="30s")
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise InputError.one(
+                "--scheduler",
+                f"cannot connect to a Dask scheduler there ({exc}); expected the address "
+                "of a running scheduler, e.g. tcp://127.0.0.1:8786",
+                value=scheduler,
+            ) from None
         daemonic = [w for w, d in client.run(_is_daemon).items() if d]
         if daemonic:
             client.close()
@@ -224,7 +232,13 @@ def run_sweep(
     tell = say or (lambda _m: None)
     out = Path(out)
     parts = out / "parts"
-    parts.mkdir(parents=True, exist_ok=True)
+    for path in (out, parts):
+        if path.exists() and not path.is_dir():
+            raise InputError.one(f"--out {out}", f"{path} is a file; expected a folder")
+    try:
+        parts.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError.one(f"--out {out}", f"cannot be created ({exc.strerror or exc})") from None
     scenario = read_scenario(config.scenario)
     task_list = tasks(config, scenario_digest(scenario))
     todo = [t for t in task_list if not (parts / f"{t.key}.parquet").is_file()]
