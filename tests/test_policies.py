@@ -261,3 +261,21 @@ def test_compare_cli_refuses_unknown_policy(capsys):
         main(["compare", "scenarios/derbyshire", "--policies", "optimal,best", "--out", "x"])
     assert exc.value.code == 2
     assert "unknown policy 'best'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["maxmin_la", "fair_flow"])
+def test_neighbourhood_search_keeps_every_rule_and_improves_on_its_start(monkeypatch, name):
+    import broker.policies.fair as fair
+
+    inst = build_instance(read_scenario("scenarios/lancashire"))
+    monkeypatch.setattr(fair, "LNS_MIN_PAIRS", 0)  # take the large-problem path
+    opts = PolicyOptions(time_limit_s=1.0)  # one step
+    a = run_policy(inst, name, opts)  # checked
+    b = run_policy(inst, name, opts)
+    assert a.params["method"] == "water-filling + LNS (not proven)"
+    assert np.array_equal(a.pairs, b.pairs)  # deterministic
+    kind, param = ("maxmin", 1.0) if name == "maxmin_la" else ("fair_flow", 0.5)
+    start = fair.water_fill(inst, floor=param if kind == "fair_flow" else 1.0)
+    assert fair._own_values(inst, a.pairs, kind, param) >= fair._own_values(
+        inst, start, kind, param
+    )

@@ -31,21 +31,25 @@ feasible::
     s_a >= min_share * N_a - M_a(x),  s_a >= 0
     level 1: min sum_a s_a,   level 2: max priority matched,   level 3: min level-2 cost
 
-Fallback heuristic (large problems)
------------------------------------
-Each model starts from a *water-filling* heuristic: repeatedly take the
-authority with the lowest share (below ``floor``) that still has an unplaced
-client, and place the first of its clients, largest need first (the largest step
-up in share), then highest priority, that fits: with its cheapest candidate
-supporter with room, then nearest (cheapest so that the authority's budget
-stretches to as much need as it can; a team takes a lead and a second); then
-place everyone left by priority, each with its nearest supporter with room.
-``floor`` is 1 for ``maxmin_la`` and ``proportional`` and ``min_share`` for
-``fair_flow``. If CP-SAT finds no solution within the limit, or one that is
-lexicographically worse than the heuristic's on the policy's own objectives, the
-heuristic's is returned; ``params["method"]`` says which (``exact``,
-``CP-SAT, not proven optimal within the limit`` or ``heuristic (water-filling)``),
-and ``broker compare`` writes it in the ``method`` column.
+Large problems
+--------------
+From :data:`~broker.policies.fair_lns.LNS_MIN_PAIRS` candidate pairs, ``maxmin_la``
+and ``fair_flow`` start from the water-filling heuristic below and improve it by
+large-neighbourhood search (:mod:`broker.policies.fair_lns`); ``method`` is then
+``water-filling + LNS (not proven)``. Below it, and for ``proportional`` at any
+size, each model starts from a *water-filling* heuristic: repeatedly take the
+authority with the lowest share (below ``floor``) that still has an unplaced client,
+and place the first of its clients, largest need first (the largest step up in
+share), then highest priority, that fits: with its cheapest candidate supporter with
+room, then nearest (cheapest so that the authority's budget stretches to as much
+need as it can; a team takes a lead and a second); then place everyone left by
+priority, each with its nearest supporter with room. ``floor`` is 1 for
+``maxmin_la`` and ``proportional`` and ``min_share`` for ``fair_flow``. If CP-SAT
+finds no solution within the limit, or one that is lexicographically worse than the
+heuristic's on the policy's own objectives, the heuristic's is returned;
+``params["method"]`` says which (``exact``, ``CP-SAT, not proven optimal within the
+limit`` or ``heuristic (water-filling)``), and ``broker compare`` writes it in the
+``method`` column.
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ from math import gcd
 import numpy as np
 from ortools.sat.python import cp_model
 
+from broker.policies.fair_lns import LNS_MIN_PAIRS, improve
 from broker.policies.instance import PolicyInstance
 from broker.policies.lexico import Objective, solve_lexicographic
 from broker.policies.registry import PolicyOptions, heuristic_result, register_policy
@@ -226,10 +231,29 @@ def _solve(
             *_optimiser_levels(instance, x),
         ]
 
+    params: dict[str, object] = {"kind": kind, "param": param}
+    if p.n_pairs >= LNS_MIN_PAIRS and kind != "proportional":
+        ks, steps, kept = improve(
+            instance,
+            heuristic,
+            kind=kind,
+            param=param,
+            time_limit_s=options.time_limit_s,
+            seed=options.seed,
+            unit=unit,
+            own_values=_own_values,
+        )
+        return heuristic_result(
+            instance,
+            ks,
+            name=name,
+            options=options,
+            params={**params, "method": "water-filling + LNS (not proven)", "lns_steps": steps},
+            log=(f"LNS: {steps} steps, {kept} improvements over water-filling",),
+        )
     lex = solve_lexicographic(
         p, add, time_limit_s=options.time_limit_s, seed=options.seed, shares=shares, hint=heuristic
     )
-    params: dict[str, object] = {"kind": kind, "param": param}
     use_heuristic = lex.pairs is None or _own_values(
         instance, heuristic, kind, param
     ) > _own_values(instance, lex.pairs, kind, param)
