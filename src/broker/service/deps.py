@@ -8,7 +8,8 @@ site cannot make a signed-in browser act.
 
 GET requests read through a session that never takes the write lock, so pages
 stay quick while a round is being recorded; other methods use the ledger's
-writing session (see :mod:`broker.ledger.db`).
+writing session (see :mod:`broker.ledger.db`). The caller is always looked up
+through a reading session, so a change holds the write lock only for itself.
 """
 
 from __future__ import annotations
@@ -104,13 +105,25 @@ def session(request: Request, st: AppState) -> Iterator[Session]:
 DbSession = Annotated[Session, Depends(session)]
 
 
+def reader_session(st: AppState) -> Iterator[Session]:
+    """A read-only session (no write lock), for looking up the caller on any request."""
+    s = st.reader()
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+ReaderSession = Annotated[Session, Depends(reader_session)]
+
+
 def _bearer(request: Request) -> str | None:
     auth = request.headers.get("authorization", "")
     scheme, _, token = auth.partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def current_user(request: Request, s: DbSession, st: AppState) -> ServiceUser:
+def current_user(request: Request, s: ReaderSession, st: AppState) -> ServiceUser:
     """The signed-in user (token or session cookie), or :class:`NotSignedIn`."""
     token = _bearer(request)
     if token is not None:
