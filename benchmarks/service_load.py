@@ -126,13 +126,20 @@ class LaUser(threading.Thread):
         return r
 
     def run(self) -> None:
-        with httpx.Client(base_url=self.base, timeout=60, follow_redirects=False) as c:
+        try:
+            self._browse()
+        except Exception as exc:  # a failed sign-in or first page: counted, not fatal
+            self.failures.append(f"user {self.la} stopped: {type(exc).__name__}: {exc}")
+
+    def _browse(self) -> None:
+        with httpx.Client(base_url=self.base, timeout=120, follow_redirects=False) as c:
             page = c.get("/login")
             token = CSRF.search(page.text).group(1)  # type: ignore[union-attr]
-            c.post(
-                "/login", data={"name": f"la{self.la}", "password": PASSWORD, "csrf_token": token}
-            )
-            mine = c.get("/api/deployments").json()
+            form = {"name": f"la{self.la}", "password": PASSWORD, "csrf_token": token}
+            signed = c.post("/login", data=form)
+            if signed.status_code != 303 or signed.headers.get("location") != "/dashboard":
+                raise RuntimeError(f"sign-in failed: {signed.status_code}")
+            mine = c.get("/api/deployments").raise_for_status().json()
             stages = {d["id"]: d["stage"] for d in mine if d["stage"] in FORWARD[:-1]}
             csrf = CSRF.search(c.get("/deployments").text).group(1)  # type: ignore[union-attr]
             step = 0

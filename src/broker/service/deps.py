@@ -14,8 +14,9 @@ through a reading session, so a change holds the write lock only for itself.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -51,14 +52,26 @@ class State:
     runner: JobRunner
     signer: security.Signer
     templates: Any
+    writers: threading.BoundedSemaphore = field(
+        default_factory=lambda: threading.BoundedSemaphore(WRITERS)
+    )
+
+
+WRITERS = 8
+"""Requests that change something at once; the others wait their turn (writes queue on the
+ledger's lock anyway, and this keeps them within the writing engine's connection pool)."""
+
+POOL = {"pool_size": 10, "max_overflow": 20, "pool_timeout": 120}
+"""Connections for reading: one per request in flight, within a default PostgreSQL
+server's limit together with the writing engine's pool."""
 
 
 def reader_engine(ledger: Ledger) -> Engine:
     """An engine for reads: on SQLite a deferred ``BEGIN`` (a WAL snapshot, no write lock)."""
     url = make_url(ledger.url)
     if url.get_backend_name() != "sqlite":
-        return ledger.engine
-    engine = create_engine(ledger.url, connect_args={"timeout": BUSY_TIMEOUT_S})
+        return create_engine(ledger.url, pool_pre_ping=True, **POOL)  # type: ignore[arg-type]
+    engine = create_engine(ledger.url, connect_args={"timeout": BUSY_TIMEOUT_S}, **POOL)  # type: ignore[arg-type]
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -84,29 +97,8 @@ def state(request: Request) -> State:
 AppState = Annotated[State, Depends(state)]
 
 
-def session(request: Request, st: AppState) -> Iterator[Session]:
-    """A session for this request; it commits when the request succeeds.
-
-    A route may commit earlier (a job's row must be committed before its worker
-    starts); what follows runs in a new transaction.
-    """
-    factory = st.reader if request.method in SAFE_METHODS else st.ledger.sessions
-    s = factory()
-    try:
-        yield s
-        s.commit()
-    except BaseException:
-        s.rollback()
-        raise
-    finally:
-        s.close()
-
-
-DbSession = Annotated[Session, Depends(session)]
-
-
 def reader_session(st: AppState) -> Iterator[Session]:
-    """A read-only session (no write lock), for looking up the caller on any request."""
+    """The request's reading session (no write lock); GET requests use it for everything."""
     s = st.reader()
     try:
         yield s
@@ -117,10 +109,42 @@ def reader_session(st: AppState) -> Iterator[Session]:
 ReaderSession = Annotated[Session, Depends(reader_session)]
 
 
+def session(request: Request, st: AppState, reader: ReaderSession) -> Iterator[Session]:
+    """A session for this request; it commits when the request succeeds.
+
+    GET requests get the reading session. Other requests get a writing session; a
+    route may commit early (a job's row must be committed before its worker
+    starts), and what follows runs in a new transaction.
+    """
+    if request.method in SAFE_METHODS:
+        yield reader
+        return
+    with st.writers:
+        s = st.ledger.sessions()
+        try:
+            yield s
+            s.commit()
+        except BaseException:
+            s.rollback()
+            raise
+        finally:
+            s.close()
+
+
+DbSession = Annotated[Session, Depends(session)]
+
+
 def _bearer(request: Request) -> str | None:
     auth = request.headers.get("authorization", "")
     scheme, _, token = auth.partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def _release(request: Request, s: Session, user: ServiceUser) -> None:
+    """On a change, end the lookup's read transaction: the connection goes back to the pool."""
+    if request.method not in SAFE_METHODS:
+        s.expunge(user)
+        s.rollback()
 
 
 def current_user(request: Request, s: ReaderSession, st: AppState) -> ServiceUser:
@@ -130,12 +154,14 @@ def current_user(request: Request, s: ReaderSession, st: AppState) -> ServiceUse
         user = users.by_token(s, token)
         if user is None:
             raise NotSignedIn("unknown or revoked API token")
+        _release(request, s, user)
         request.state.csrf = None
         return user
     data = st.signer.read_session(request.cookies.get(security.SESSION_COOKIE))
     user = users.by_id(s, data["uid"]) if data else None
     if user is None or data is None:
         raise NotSignedIn("sign in first")
+    _release(request, s, user)
     request.state.csrf = data["csrf"]
     if request.method not in SAFE_METHODS and request.url.path.startswith("/api/"):
         if not security.same(request.headers.get("x-csrf-token"), data["csrf"]):
