@@ -14,8 +14,8 @@ through a reading session, so a change holds the write lock only for itself.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
+import asyncio
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -52,9 +52,7 @@ class State:
     runner: JobRunner
     signer: security.Signer
     templates: Any
-    writers: threading.BoundedSemaphore = field(
-        default_factory=lambda: threading.BoundedSemaphore(WRITERS)
-    )
+    writers: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(WRITERS))
 
 
 WRITERS = 8
@@ -109,17 +107,23 @@ def reader_session(st: AppState) -> Iterator[Session]:
 ReaderSession = Annotated[Session, Depends(reader_session)]
 
 
-def session(request: Request, st: AppState, reader: ReaderSession) -> Iterator[Session]:
+async def session(request: Request, st: AppState, reader: ReaderSession) -> AsyncIterator[Session]:
     """A session for this request; it commits when the request succeeds.
 
     GET requests get the reading session. Other requests get a writing session; a
     route may commit early (a job's row must be committed before its worker
     starts), and what follows runs in a new transaction.
+
+    This dependency is ``async`` on purpose: its commit runs as soon as the route
+    returns, on the event loop. As a plain function it would wait for a free worker
+    thread while holding the ledger's write lock, and under load every thread can be
+    taken by requests waiting for that lock. At most :data:`WRITERS` changes are
+    in progress at once; the others wait here, without taking a thread.
     """
     if request.method in SAFE_METHODS:
         yield reader
         return
-    with st.writers:
+    async with st.writers:
         s = st.ledger.sessions()
         try:
             yield s
