@@ -14,6 +14,7 @@ from broker.errors import InputError
 from broker.policies import PolicyOptions, build_instance, policy_names, run_policy
 from broker.policies.metrics import envy, metrics
 from broker.policies.preferences import load_preferences
+from broker.policies.stable import blocking_pairs
 from broker.problem import LEAD
 from broker.scenario import read_scenario, write_scenario
 from factories import client, scenario, small_scenarios, supporter
@@ -149,12 +150,14 @@ def test_preferences_csv_overrides_and_validates(tmp_path):
     phases=[Phase.explicit, Phase.reuse, Phase.generate],  # shrinking CP-SAT runs takes minutes
 )
 @given(small_scenarios(max_supporters=4, max_clients=6))
-def test_every_policy_passes_the_checker_and_optimal_matches_most(sc):
+def test_every_policy_passes_the_checker_optimal_matches_most_and_da_is_stable(sc):
     try:
         inst = build_instance(sc)
     except InputError:
         assume(False)  # pins infeasible together: rejected by validation
     results = {name: run_policy(inst, name, FAST) for name in policy_names()}  # checked
+    for name in ("deferred_acceptance", "deferred_acceptance_supporters"):
+        assert blocking_pairs(inst, results[name].pairs).count == 0, name
     best = results["optimal"]
     if best.level1.optimal:
         for name, r in results.items():
