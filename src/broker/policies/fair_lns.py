@@ -7,9 +7,10 @@ the fairness models improve the start by neighbourhoods instead:
 1. the *target* is the authority with the lowest share (for ``proportional``:
    the furthest from the overall share) not tried since the last improvement
    (ties by code);
-2. the neighbourhood is the target's reachable clients, and the clients now
-   served by any supporter that could serve one of them (at most
-   :data:`MAX_NEIGHBOURHOOD` clients, lowest priority first among the latter);
+2. the neighbourhood is the target's reachable clients (for ``proportional``
+   also those of the authority furthest on the other side of the overall share),
+   and the clients now served by any supporter that could serve one of them (at
+   most :data:`MAX_NEIGHBOURHOOD` clients, lowest priority first among the latter);
 3. everything else is fixed: the sub-problem keeps every limit with what the
    fixed clients leave (:meth:`ProblemData.subproblem`) and each authority's
    matched need outside the neighbourhood as a constant;
@@ -43,9 +44,12 @@ STEP_WORK = 1.0
 D = 10_000
 
 
-def _neighbourhood(instance: PolicyInstance, pairs: np.ndarray, target: int) -> np.ndarray:
+def _neighbourhood(
+    instance: PolicyInstance, pairs: np.ndarray, target: int, partner: int = -1
+) -> np.ndarray:
     p = instance.problem
-    mine = np.flatnonzero((instance.client_la == target) & instance.reachable)
+    own = np.isin(instance.client_la, [target, partner])
+    mine = np.flatnonzero(own & instance.reachable)
     lead_of_mine = np.isin(p.pair_client, mine) & (p.pair_role == LEAD)
     supporters = np.unique(p.pair_supporter[lead_of_mine])
     served = pairs[np.isin(p.pair_supporter[pairs], supporters)]
@@ -88,7 +92,19 @@ def improve(
             break
         target = int(order[0])
         tried.add(target)
-        clients = _neighbourhood(instance, current, target)
+        partner = -1
+        if kind == "proportional":
+            # with the authority furthest on the other side of the overall share, so that
+            # the band can close from both sides rather than only by levelling down
+            overall = m_a[n_a > 0].sum() / max(int(n_a.sum()), 1)
+            ratio = m_a / np.maximum(n_a, 1)
+            side = ratio > overall if ratio[target] <= overall else ratio < overall
+            side &= n_a > 0
+            if side.any():
+                cand = np.flatnonzero(side)
+                far = np.abs(ratio[cand] - overall)
+                partner = int(cand[np.lexsort((cand, -far))[0]])
+        clients = _neighbourhood(instance, current, target, partner)
         inside = np.isin(p.pair_client[current], clients)
         fixed = current[~inside]
         sub, kmap = p.subproblem(clients, p.residual(fixed))
