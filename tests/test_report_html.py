@@ -112,6 +112,10 @@ def test_leicestershire_report_and_screenshot(browser, tmp_path):
     page, errors, requests = _open(browser, out / "report.html", width=1200)
     figures = json.loads((out / "summary.json").read_text())
     assert page.locator('[data-summary="matched"]').inner_text() == str(figures["matched"])
+    titles = page.locator("#cli-unmatched use title")  # shown on hover
+    assert titles.count() == figures["unmatched"]
+    assert "unmatched (authority_budget)" in titles.first.text_content()
+    assert page.locator("#cli-matched use title").count() == figures["matched"]
     unmatched_rows = page.locator("#t-unmatched tbody tr")
     assert unmatched_rows.count() >= figures["unmatched"]
     assert "raise the budget" in page.locator("#t-unmatched").inner_text() or (

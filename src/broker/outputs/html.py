@@ -6,7 +6,8 @@ as inline SVG. The page shows the summary (each figure tagged with its
 ``summary.json`` key in ``data-summary``), the map, and the tables (matched,
 unmatched with reasons and fixes, alternates, supporters, authorities). Every
 table sorts by a click on its header (numbers as numbers), and one menu filters
-every table by local authority.
+every table by local authority. Hovering over a school on the map shows who it
+is and its match or reason (SVG ``<title>`` elements added by the inline script).
 
 Every value from the scenario is HTML-escaped, so a school named ``<script>`` is
 shown as text.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import html
 import io
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -151,6 +153,22 @@ SCRIPT = """
   }
   filter.addEventListener('change',apply);
   apply();
+  var data=document.getElementById('map-labels');
+  if(data){
+    var labels=JSON.parse(data.textContent);
+    Object.keys(labels).forEach(function(gid){
+      var group=document.getElementById(gid);
+      if(!group){return;}
+      var marks=group.querySelectorAll('use');
+      labels[gid].forEach(function(text,k){
+        if(k<marks.length){
+          var t=document.createElementNS('http://www.w3.org/2000/svg','title');
+          t.textContent=text;
+          marks[k].appendChild(t);
+        }
+      });
+    });
+  }
 })();
 """
 
@@ -200,8 +218,11 @@ def _table(key: str, title: str, frame: pd.DataFrame, columns: list[str]) -> str
     )
 
 
-def map_svg(rnd: MatchingRound) -> str:
-    """The round's map as an inline ``<svg>`` element (no XML prolog)."""
+def map_svg(rnd: MatchingRound, point_labels: dict[str, list[str]] | None = None) -> str:
+    """The round's map as an inline ``<svg>`` element (no XML prolog).
+
+    ``point_labels`` is filled as :func:`broker.maps.draw_round` fills it.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -214,7 +235,7 @@ def map_svg(rnd: MatchingRound) -> str:
     height = min(11.0, max(4.0, width * (y1 - y0) / max(x1 - x0, 1.0)))
     fig, ax = plt.subplots(figsize=(width, height))
     try:
-        draw_round(rnd, ax)
+        draw_round(rnd, ax, point_labels=point_labels)
         fig.tight_layout()
         buf = io.StringIO()
         with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "broker"}):
@@ -264,7 +285,15 @@ def write_html(
         for key, title, cols in TABLES
         if key != "alternates" or alternates is not None
     )
-    figure = f'<h2>Map</h2><div class="map" id="map">{map_svg(rnd)}</div>' if draw_map else ""
+    labels: dict[str, list[str]] = {}
+    figure = ""
+    if draw_map:
+        svg = map_svg(rnd, labels)
+        data = json.dumps(labels).replace("</", "<\\/")  # never ends the script element
+        figure = (
+            f'<h2>Map</h2><div class="map" id="map">{svg}</div>'
+            f'<script type="application/json" id="map-labels">{data}</script>'
+        )
     title = f"broker: {summary.get('scenario', '')}"
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
