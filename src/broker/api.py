@@ -228,8 +228,8 @@ class RoundResult:
             folder,
             draw_map=draw_map,
             force=force,
-            fixes=None if self.fixes.empty else self.fixes,
-            alternates=None if self.alternates.empty else self.alternates,
+            fixes=self.fixes if len(self.fixes.columns) else None,  # columns: searched
+            alternates=self.alternates if len(self.alternates.columns) else None,
         )
 
 
@@ -287,9 +287,9 @@ def solve(
         deterministic=deterministic,
     )
     from broker.explain.alternates import find_alternates
-    from broker.explain.fixes import FixOptions, find_fixes
+    from broker.explain.fixes import FIXES_COLUMNS, FixOptions, find_fixes
 
-    fix_table = pd.DataFrame()
+    fix_table = pd.DataFrame(columns=FIXES_COLUMNS) if fixes else pd.DataFrame()
     if fixes and (rnd.outcomes["status"] == "unmatched").any():
         options = FixOptions(
             solver=solver,
