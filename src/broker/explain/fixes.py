@@ -417,7 +417,7 @@ def _budget_fixes(search: _Search) -> list[_Found]:
     residual = p.residual(np.asarray(rnd.result.pairs, dtype=np.int64))
     # enough for every package of every client: the budget then never binds
     cap = float(p.pair_cost.sum()) / MONEY_SCALE + float(np.nan_to_num(cand.cheapest_gbp[i])) + 1
-    out = []
+    out: list[_Found] = []
     for kind, target, current in budgets:
         start = 1.0
         if len(ks):
@@ -431,14 +431,19 @@ def _budget_fixes(search: _Search) -> list[_Found]:
         cap_k = min(max(cap, start), 1e10 - current)
         amount, lo = start, 0.0
         found: MatchingRound | None = None
-        while amount <= cap_k:
-            ok, changed = search.matched(Fix(search.client_id, kind, target, amount))
-            if ok:
-                found = changed
-                break
-            lo, amount = amount, (amount * 2 if amount * 2 <= cap_k or amount >= cap_k else cap_k)
-            if lo >= cap_k:
-                break
+        try:
+            while amount <= cap_k:
+                ok, changed = search.matched(Fix(search.client_id, kind, target, amount))
+                if ok:
+                    found = changed
+                    break
+                lo, amount = amount, (amount * 2 if amount * 2 <= cap_k else cap_k)
+                if lo >= cap_k:
+                    break
+        except _OutOfTime:
+            if out:  # keep the raises of the budgets already searched
+                return out
+            raise
         if found is None:
             continue
 
