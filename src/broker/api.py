@@ -242,7 +242,8 @@ def solve(
     workers: int = 2,
     deterministic: bool = True,
     fixes: bool = True,
-    fix_solves: int = 20,
+    fix_solves: int = 12,
+    fix_total: int = 60,
     fix_time: float = 30.0,
     fix_budget: float = 60.0,
     alternates: int = 3,
@@ -256,12 +257,13 @@ def solve(
         :func:`read_scenario`.
     solver, time_limit, seed, workers, deterministic
         As the options of ``broker run`` (time limit in seconds).
-    fixes, fix_solves, fix_time, fix_budget
+    fixes, fix_solves, fix_total, fix_time, fix_budget
         Search counterfactual fixes for every unmatched client
         (:func:`broker.explain.fixes.find_fixes`) with up to ``fix_solves``
-        re-solves each, and wall-clock limits of ``fix_time`` seconds per client
-        and ``fix_budget`` in all; as ``--no-fixes``, ``--fix-solves``,
-        ``--fix-time`` and ``--fix-budget``.
+        re-solves each and ``fix_total`` in all, and wall-clock limits of
+        ``fix_time`` seconds per client and ``fix_budget`` in all; as
+        ``--no-fixes``, ``--fix-solves``, ``--fix-total``, ``--fix-time`` and
+        ``--fix-budget``.
     alternates
         Alternates listed per matched client (0: none), as ``--alternates``.
 
@@ -298,6 +300,7 @@ def solve(
             workers=workers,
             deterministic=deterministic,
             per_client_solves=fix_solves,
+            total_solves=fix_total,
             per_client_s=fix_time,
             total_s=fix_budget,
         )
