@@ -1,15 +1,18 @@
 """The high-need trade-off on the national scenario: priority matched vs high-need share.
 
 Usage: python benchmarks/high_need_tradeoff.py [--weights 0,0.5,1,2,4,10]
-       [--time-limit S] [--seed N] [--scenario-seed N] [--out DIR]
+       [--work-limit W] [--time-limit S] [--seed N] [--scenario-seed N] [--out DIR]
 
 1. Generate the national scenario exactly as ``broker scenario england --seed 1``
    does (``--scenario-seed``); its clients carry the ``high_need`` flag
    (:mod:`broker.generate.high_need`).
 2. For each weight ``w``, set ``[objective] high_need_weight = w`` (level 1 counts
    a high-need school's priority ``1 + w`` times) and run the normal pipeline
-   (CP-SAT, deterministic, 2 workers, ``--time-limit`` per solve). Every solution
-   passes the independent checker, as in ``broker run``.
+   (CP-SAT, deterministic, 2 workers). Each solve stops on ``--work-limit``
+   deterministic work units (about seconds on an idle machine), so the table is
+   the same on a loaded machine; ``--time-limit`` is only a wall-clock safety net
+   (a solve that hits it is marked ``time_limit`` in ``stopped_by``). Every
+   solution passes the independent checker, as in ``broker run``.
 3. Record, per weight: the priority matched (unweighted), the high-need share of
    matched need, the reach of high-need need, clients matched, the solver's status
    and level-1 gap, and seconds.
@@ -37,7 +40,9 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "results" / "high_need"
 
 
-def sweep(weights: list[float], time_limit: float, seed: int, scenario_seed: int) -> pd.DataFrame:
+def sweep(
+    weights: list[float], work_limit: float, time_limit: float, seed: int, scenario_seed: int
+) -> pd.DataFrame:
     """One pipeline run per weight on the national scenario; one row each."""
     from broker.generate.national import NationalOptions, build
     from broker.high_need_share import high_need_share
@@ -48,7 +53,13 @@ def sweep(weights: list[float], time_limit: float, seed: int, scenario_seed: int
     for w in weights:
         cfg = dataclasses.replace(base.config, high_need_weight=w)
         t = time.perf_counter()
-        rnd = run_round(base.replace(config=cfg), time_limit_s=time_limit, seed=seed, workers=2)
+        rnd = run_round(
+            base.replace(config=cfg),
+            time_limit_s=time_limit,
+            work_limit=work_limit,
+            seed=seed,
+            workers=2,
+        )
         seconds = time.perf_counter() - t
         out = rnd.outcomes
         lead = out[(out["status"] != "unmatched") & (out["role"] == "lead")]
@@ -66,6 +77,7 @@ def sweep(weights: list[float], time_limit: float, seed: int, scenario_seed: int
                 "share_of_need": hn["share_of_need"],
                 "high_need_reach": hn["reach"],
                 "status": rnd.result.status.value,
+                "stopped_by": rnd.result.stopped_by,
                 "level1_gap": round(rnd.result.level1.gap, 4),
                 "seconds": round(seconds, 1),
             }
@@ -115,14 +127,14 @@ def markdown(table: pd.DataFrame, command: str) -> str:
     """The table as markdown with the command, date and machine."""
     head = (
         "| weight | priority matched | clients matched | high-need matched | high-need share "
-        "of matched need | high-need reach | status | level-1 gap | s |\n"
-        "|---|---|---|---|---|---|---|---|---|\n"
+        "of matched need | high-need reach | status | stopped by | level-1 gap | s |\n"
+        "|---|---|---|---|---|---|---|---|---|---|\n"
     )
     body = "".join(
         f"| {r.high_need_weight:g} | {r.priority_matched:,} of {r.priority_total:,} | "
         f"{r.clients_matched:,} | {r.high_need_matched} of {r.high_need_clients} | "
         f"{100 * r.share_of_matched_need:.1f}% | {100 * r.high_need_reach:.1f}% | "
-        f"{r.status} | {100 * r.level1_gap:.2f}% | {r.seconds:.1f} |\n"
+        f"{r.status} | {r.stopped_by} | {100 * r.level1_gap:.2f}% | {r.seconds:.1f} |\n"
         for r in table.itertuples()
     )
     import broker
@@ -140,13 +152,14 @@ def markdown(table: pd.DataFrame, command: str) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--weights", default="0,0.5,1,2,4,10")
-    ap.add_argument("--time-limit", type=float, default=10.0)
+    ap.add_argument("--work-limit", type=float, default=10.0)
+    ap.add_argument("--time-limit", type=float, default=60.0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--scenario-seed", type=int, default=1)
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args()
     weights = [float(w) for w in args.weights.split(",")]
-    table = sweep(weights, args.time_limit, args.seed, args.scenario_seed)
+    table = sweep(weights, args.work_limit, args.time_limit, args.seed, args.scenario_seed)
     args.out.mkdir(parents=True, exist_ok=True)
     table.to_csv(args.out / "tradeoff.csv", index=False)
     plot(table, args.out / "tradeoff.png")

@@ -215,6 +215,17 @@ def test_leep_outsiders_are_invited_only_at_a_penalty(leep_round):
     assert leep_round.check.priority_matched >= strict.check.priority_matched
 
 
+def test_leep_invites_others_from_outside_leep_to_coach_only(leep_round):
+    """A network may "invite colleagues from members of LEEP and others"."""
+    sup = leep_round.scenario.supporters
+    others = sup[sup["network"] == "outside LEEP"]
+    assert len(others) and set(others["kind"]) <= {"nle", "lle"}
+    assert set(others["la_code"]) == {"856"}  # Leicester City, a separate LA
+    assert all(tuple(m) == ("coaching",) for m in others["modes"])
+    leads = sup[sup["network"] != "outside LEEP"]
+    assert set(leads["kind"]) == {"len_lead"}
+
+
 def test_leep_is_paid_from_delegated_school_money(leep_round):
     pairs = _pairs(leep_round)
     assert len(pairs) and (pairs["funder"] == "school").all()
@@ -258,7 +269,11 @@ def test_leading_edge_partners_have_the_focus_a_member_seeks(le_round):
 
 @pytest.mark.parametrize("programme", ["nle", "leading-together", "leep", "leading-edge"])
 def test_same_seed_same_scenario(programme):
-    opts = {"leep": {}, "nle": {"la_codes": ("830",)}}.get(programme, {"la_codes": ("341",)})
+    opts = {
+        "leep": {},
+        "nle": {"la_codes": ("830",)},
+        "leading-edge": {"region": "North East"},
+    }.get(programme, {"la_codes": ("341",)})
     a = build(programme, ProgrammeOptions(seed=5, **opts))  # type: ignore[arg-type]
     b = build(programme, ProgrammeOptions(seed=5, **opts))  # type: ignore[arg-type]
     pd.testing.assert_frame_equal(a.clients, b.clients)
@@ -283,6 +298,17 @@ def test_bundled_programme_scenarios_are_current_and_run(tmp_path, folder, args)
     assert f"broker scenario {' '.join(args[:1])}" in (bundled / "README.md").read_text()
     rnd = run_round(read_scenario(bundled), time_limit_s=TIME_LIMIT, seed=0)
     assert check_assignment(rnd.scenario, rnd.outcomes).ok
+
+
+def test_leading_edge_needs_two_members(capsys):
+    out = "/nonexistent/le"
+    assert main(["scenario", "leading-edge", "--la", "341", "--seed", "5", "--out", out]) == 2
+    assert "fewer than two Leading Edge member schools" in capsys.readouterr().err
+
+
+def test_programme_rounds_refuse_scale(capsys):
+    assert main(["scenario", "nle", "--scale", "2", "--out", "/nonexistent/x", "--quiet"]) == 2
+    assert "--scale applies to england only" in capsys.readouterr().err
 
 
 def test_leep_refuses_another_area(capsys):
@@ -365,3 +391,32 @@ def test_run_summary_reports_the_high_need_share(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["high_need"]["clients"] >= 1
     assert 0 <= summary["high_need"]["share_of_matched_need"] <= 1
+
+
+def test_spread_reports_the_high_need_share_of_a_round(tmp_path, capsys):
+    import json
+
+    scen, run, out = ROOT / "scenarios" / "nle", tmp_path / "r", tmp_path / "s"
+    args = ["--quiet", "--no-map", "--time-limit", "5"]
+    assert main(["run", str(scen), "--out", str(run), *args]) == 0
+    summary = json.loads((run / "summary.json").read_text())
+    capsys.readouterr()
+    assert (
+        main(["spread", str(scen), "--round", str(run), "--out", str(out), "--no-maps", "--quiet"])
+        == 0
+    )
+    assert "high-need schools:" in capsys.readouterr().out
+    headline = json.loads((out / "headline.json").read_text())
+    assert headline["round"]["high_need"] == summary["high_need"]
+
+
+def test_need_exceeds_capacity_quotes_a_supporter_the_authority_allows():
+    """The capacity reason counts only supporters left after the authority rule."""
+    import re
+
+    rnd = run_round(read_scenario(ROOT / "scenarios" / "nle"), time_limit_s=TIME_LIMIT, seed=0)
+    rows = rnd.outcomes[rnd.outcomes["reason_code"] == "need_exceeds_capacity"]
+    assert len(rows)
+    for reason in rows["reason"]:
+        need, most = map(float, re.findall(r"(\d+(?:\.\d+)?)", reason)[:2])
+        assert most < need, reason

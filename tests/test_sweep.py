@@ -37,8 +37,7 @@ def write_config(tmp_path: Path, **extra: str) -> Path:
         "seeds = 2\n"
         "time_limit_s = 1\n"
         "[variants]\n"
-        "budget = [0.5, 1.0]\n"
-        "supply = [1.0, 1.5]\n",
+        "budget = [0.5, 1.0]\n",
         encoding="utf-8",
     )
     return path
@@ -46,10 +45,10 @@ def write_config(tmp_path: Path, **extra: str) -> Path:
 
 def test_config_grid_and_stable_keys(tmp_path):
     cfg = read_config(write_config(tmp_path))
-    assert len(cfg.grid()) == 4
+    assert len(cfg.grid()) == 2
     digest = scenario_digest(read_scenario(cfg.scenario))
     ts = tasks(cfg, digest)
-    assert len(ts) == 4 * (1 + 1 + 2)  # lottery is seeded, the others run once
+    assert len(ts) == 2 * (1 + 1 + 2)  # lottery is seeded, the others run once
     assert [t.key for t in ts] == [t.key for t in tasks(cfg, digest)]
     assert len({t.key for t in ts}) == len(ts)
 
@@ -58,7 +57,7 @@ def test_config_errors_name_the_setting(tmp_path):
     path = tmp_path / "bad.toml"
     path.write_text(
         'scenario = "nowhere"\npolicies = ["optimal", "best"]\nseeds = 0\n'
-        "colour = 1\n[variants]\nbudget = [0, 1]\nheight = [1]\n",
+        "colour = 1\n[params]\nmin_share = 3\n[variants]\nbudget = [0, 1]\nheight = [1]\n",
         encoding="utf-8",
     )
     with pytest.raises(InputError) as err:
@@ -71,8 +70,16 @@ def test_config_errors_name_the_setting(tmp_path):
         "column 'colour': unknown setting",
         "column 'variants.budget': value [0, 1]: expected a list of multipliers",
         "column 'variants.height': unknown variant",
+        "column 'params.min_share': value 3: out of range",
     ):
         assert part in text
+
+
+def test_out_must_be_a_folder(tmp_path):
+    cfg = read_config(write_config(tmp_path))
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(InputError, match="is a file; expected a folder"):
+        run_sweep(cfg, tmp_path / "file", progress=False)
 
 
 def test_variants_scale_budgets_reach_and_supply():
@@ -88,20 +95,6 @@ def test_variants_scale_budgets_reach_and_supply():
 
 def _stable(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[STABLE_COLUMNS].sort_values("key").reset_index(drop=True)
-
-
-def test_stopped_sweep_resumes_and_computes_only_the_rest(tmp_path):
-    cfg = read_config(write_config(tmp_path))
-    out = tmp_path / "out"
-    first = run_sweep(cfg, out, workers=1, max_tasks=5, progress=False)
-    assert (first.computed, first.skipped, first.remaining) == (5, 0, 11)
-    assert first.results is None and len(list((out / "parts").glob("*.parquet"))) == 5
-    second = run_sweep(cfg, out, workers=1, progress=False)
-    assert (second.computed, second.skipped, second.remaining) == (11, 5, 0)
-    table = pd.read_parquet(out / "results.parquet")
-    assert len(table) == 16 and table["key"].is_unique
-    third = run_sweep(cfg, out, workers=1, progress=False)
-    assert third.computed == 0 and third.skipped == 16
 
 
 def _wait_for(predicate, timeout: float) -> bool:  # type: ignore[no-untyped-def]
@@ -139,8 +132,8 @@ def test_killed_sweep_resumes(tmp_path):
     done = len(list((out / "parts").glob("*.parquet")))
     assert 2 <= done
     summary = run_sweep(read_config(config), out, workers=1, progress=False)
-    assert summary.skipped == done and summary.computed == 16 - done
-    assert len(pd.read_parquet(out / "results.parquet")) == 16
+    assert summary.skipped == done and summary.computed == 8 - done
+    assert len(pd.read_parquet(out / "results.parquet")) == 8
 
 
 def _free_port() -> int:
@@ -149,9 +142,20 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_same_results_on_a_local_and_an_external_cluster(tmp_path):
+def test_stopped_sweep_resumes_and_matches_an_external_cluster(tmp_path):
     cfg = read_config(write_config(tmp_path))
-    local = run_sweep(cfg, tmp_path / "local", workers=1, progress=False)
+    out = tmp_path / "local"
+    first = run_sweep(cfg, out, workers=1, max_tasks=3, progress=False)
+    assert (first.computed, first.skipped, first.remaining) == (3, 0, 5)
+    assert first.results is None and len(list((out / "parts").glob("*.parquet"))) == 3
+    local = run_sweep(cfg, out, workers=1, progress=False)
+    assert (local.computed, local.skipped, local.remaining) == (5, 3, 0)
+    table = pd.read_parquet(out / "results.parquet")
+    assert len(table) == 8 and table["key"].is_unique
+    again = run_sweep(cfg, out, workers=1, progress=False)
+    assert again.computed == 0 and again.skipped == 8
+
+    # the same configuration on a scheduler and a worker started as separate processes
     port = _free_port()
     address = f"tcp://127.0.0.1:{port}"
     procs = [
@@ -188,6 +192,7 @@ def test_same_results_on_a_local_and_an_external_cluster(tmp_path):
                 start_new_session=True,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
+                env={**os.environ, "DASK_DISTRIBUTED__WORKER__DAEMON": "False"},
             )
         )
         external = run_sweep(cfg, tmp_path / "external", scheduler=address, progress=False)
@@ -200,7 +205,7 @@ def test_same_results_on_a_local_and_an_external_cluster(tmp_path):
             except subprocess.TimeoutExpired:
                 os.killpg(p.pid, signal.SIGKILL)
                 p.wait(timeout=10)
-    assert local.computed == external.computed == 16
+    assert external.computed == 8
     a = _stable(pd.read_parquet(tmp_path / "local" / "results.parquet"))
     b = _stable(pd.read_parquet(tmp_path / "external" / "results.parquet"))
     pd.testing.assert_frame_equal(a, b)

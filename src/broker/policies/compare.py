@@ -132,8 +132,14 @@ def plot_price_of_fairness(table: pd.DataFrame, path: Path, title: str = "") -> 
     x = table["worst_la_share"].to_numpy(float)
     y = table["priority_matched"].to_numpy(float)
     ax.scatter(x, y, color="#1f77b4", zorder=3)
+    labels: dict[tuple[float, float], list[str]] = {}
     for xi, yi, name in zip(x, y, table["policy"], strict=True):
-        ax.annotate(name, (xi, yi), textcoords="offset points", xytext=(4, 3), fontsize=8)
+        labels.setdefault((round(float(xi), 6), round(float(yi), 6)), []).append(str(name))
+    for (xi, yi), names in labels.items():  # policies with the same point share a label
+        ax.annotate(
+            " = ".join(names), (xi, yi), textcoords="offset points", xytext=(4, 3), fontsize=8
+        )
+    ax.margins(x=0.25, y=0.08)
     if "priority_bound" in table:
         ax.axhline(float(table["priority_bound"].iloc[0]), color="grey", ls="--", lw=0.8)
         ax.text(
@@ -188,15 +194,21 @@ def _policies(text: str) -> list[str]:
 
 
 def _param(text: str) -> tuple[str, float]:
+    from broker.policies.registry import parameter_problem
+
     key, sep, value = text.partition("=")
     try:
         if not sep or not key.strip():
             raise ValueError
-        return key.strip(), float(value)
+        number = float(value)
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"expected NAME=NUMBER (e.g. min_share=0.5), got {text!r}"
         ) from None
+    why = parameter_problem(key.strip(), number)
+    if why is not None:
+        raise argparse.ArgumentTypeError(f"{text!r}: {why}")
+    return key.strip(), number
 
 
 def cmd_compare(args: argparse.Namespace) -> int:

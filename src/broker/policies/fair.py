@@ -31,18 +31,25 @@ feasible::
     s_a >= min_share * N_a - M_a(x),  s_a >= 0
     level 1: min sum_a s_a,   level 2: max priority matched,   level 3: min level-2 cost
 
-Fallback heuristic (large problems)
------------------------------------
-Each model starts from a *water-filling* heuristic: repeatedly take the
-authority with the lowest share (below ``floor``) that still has an unplaced
-client, and give its highest-priority unplaced client its nearest candidate
-supporter with room (a team: lead and second); then place everyone left by
-priority. ``floor`` is 1 for ``maxmin_la`` and ``proportional`` and ``min_share``
-for ``fair_flow``. If CP-SAT finds no solution within the limit, or one that is
-lexicographically worse than the heuristic's on the policy's own objectives, the
-heuristic's is returned; ``params["method"]`` says which (``exact``,
-``CP-SAT, not proven optimal within the limit`` or ``heuristic (water-filling)``),
-and ``broker compare`` writes it in the ``method`` column.
+Large problems
+--------------
+From :data:`~broker.policies.fair_lns.LNS_MIN_PAIRS` candidate pairs, ``maxmin_la``
+and ``fair_flow`` start from the water-filling heuristic below and improve it by
+large-neighbourhood search (:mod:`broker.policies.fair_lns`); ``method`` is then
+``water-filling + LNS (not proven)``. Below it, and for ``proportional`` at any
+size, each model starts from a *water-filling* heuristic: repeatedly take the
+authority with the lowest share (below ``floor``) that still has an unplaced client,
+and place the first of its clients, largest need first (the largest step up in
+share), then highest priority, that fits: with its cheapest candidate supporter with
+room, then nearest (cheapest so that the authority's budget stretches to as much
+need as it can; a team takes a lead and a second); then place everyone left by
+priority, each with its nearest supporter with room. ``floor`` is 1 for
+``maxmin_la`` and ``proportional`` and ``min_share`` for ``fair_flow``. If CP-SAT
+finds no solution within the limit, or one that is lexicographically worse than the
+heuristic's on the policy's own objectives, the heuristic's is returned;
+``params["method"]`` says which (``exact``, ``CP-SAT, not proven optimal within the
+limit`` or ``heuristic (water-filling)``), and ``broker compare`` writes it in the
+``method`` column.
 """
 
 from __future__ import annotations
@@ -54,6 +61,7 @@ from math import gcd
 import numpy as np
 from ortools.sat.python import cp_model
 
+from broker.policies.fair_lns import LNS_MIN_PAIRS, improve
 from broker.policies.instance import PolicyInstance
 from broker.policies.lexico import Objective, solve_lexicographic
 from broker.policies.registry import PolicyOptions, heuristic_result, register_policy
@@ -73,7 +81,8 @@ def water_fill(instance: PolicyInstance, floor: float = 1.0) -> np.ndarray:
     met = np.zeros(instance.n_las)
     starts = p.client_pair_ranges()
     by_la: list[list[int]] = [[] for _ in range(instance.n_las)]
-    order = np.lexsort((np.arange(p.n_clients), -p.priority))
+    # largest need first (the largest step up in share), then priority
+    order = np.lexsort((np.arange(p.n_clients), -p.priority, -instance.need_cdays))
     for i in order.tolist():
         if instance.reachable[i]:
             by_la[int(instance.client_la[i])].append(i)
@@ -110,10 +119,13 @@ def water_fill(instance: PolicyInstance, floor: float = 1.0) -> np.ndarray:
 
 
 def _place(instance: PolicyInstance, i: int, residual: np.ndarray, starts: np.ndarray) -> list[int]:
-    """Nearest pair(s) with room for client ``i`` (lead, and second for a team); [] if none."""
+    """Cheapest, then nearest, pair(s) with room for client ``i`` (a team: lead and second).
+
+    Cheapest first so that budgets stretch to as much need as they can; [] if none fits.
+    """
     p = instance.problem
     ks = np.arange(int(starts[i]), int(starts[i + 1]))
-    ks = ks[np.lexsort((p.pair_supporter[ks], p.pair_distance_km[ks]))]
+    ks = ks[np.lexsort((p.pair_supporter[ks], p.pair_distance_km[ks], p.pair_cost[ks]))]
     for k in ks[p.pair_role[ks] == LEAD].tolist():
         if not p.fits(k, residual):
             continue
@@ -200,7 +212,8 @@ def _solve(
             return [("max", t), *_optimiser_levels(instance, x)]
         if kind == "proportional":
             total_n = int(n_a[las].sum())
-            total_m = sum((_expr(met[a]) for a in las), cp_model.LinearExpr.constant(0))
+            total_m = model.new_int_var(0, total_n, "matched_need")
+            model.add(total_m == sum((_expr(met[a]) for a in las), cp_model.LinearExpr.constant(0)))
             for a in las:
                 dev = total_n * _expr(met[a]) - int(n_a[a]) * total_m
                 slack = int(np.floor(param * int(n_a[a]) * total_n))
@@ -218,10 +231,29 @@ def _solve(
             *_optimiser_levels(instance, x),
         ]
 
+    params: dict[str, object] = {"kind": kind, "param": param}
+    if p.n_pairs >= LNS_MIN_PAIRS and kind != "proportional":
+        ks, steps, kept = improve(
+            instance,
+            heuristic,
+            kind=kind,
+            param=param,
+            time_limit_s=options.time_limit_s,
+            seed=options.seed,
+            unit=unit,
+            own_values=_own_values,
+        )
+        return heuristic_result(
+            instance,
+            ks,
+            name=name,
+            options=options,
+            params={**params, "method": "water-filling + LNS (not proven)", "lns_steps": steps},
+            log=(f"LNS: {steps} steps, {kept} improvements over water-filling",),
+        )
     lex = solve_lexicographic(
         p, add, time_limit_s=options.time_limit_s, seed=options.seed, shares=shares, hint=heuristic
     )
-    params: dict[str, object] = {"kind": kind, "param": param}
     use_heuristic = lex.pairs is None or _own_values(
         instance, heuristic, kind, param
     ) > _own_values(instance, lex.pairs, kind, param)

@@ -7,7 +7,7 @@ Each objective is optimised in turn, then held at the value found
 (``>=`` when maximising, ``<=`` when minimising) for the next. Each level gets a
 share of the time limit as a deterministic work limit on one worker, so the
 result depends only on the instance, the options and the seed; the wall-clock
-limit (three times as long) is a safety net. Every level starts from the
+limit (ten times as long, plus 5 s) is only a safety net. Every level starts from the
 previous level's solution (or the given hint) as a hint.
 """
 
@@ -96,7 +96,7 @@ def solve_lexicographic(
         solver.parameters.linearization_level = 2
         solver.parameters.random_seed = int(seed)
         solver.parameters.max_deterministic_time = work
-        solver.parameters.max_time_in_seconds = 3 * work
+        solver.parameters.max_time_in_seconds = 10 * work + 5
         status = solver.solve(model)
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             if chosen is None:

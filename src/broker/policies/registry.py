@@ -42,6 +42,24 @@ class PolicyOptions:
     params: dict[str, float] = field(default_factory=dict)
 
 
+PARAMETERS: dict[str, tuple[float, float, str]] = {
+    "min_share": (0.0, 1.0, "fair_flow: the floor on every authority's share of need met"),
+    "tolerance": (0.0, 1.0, "proportional: how far an authority's share may be from the overall"),
+    "high_need_weight": (0.0, 100.0, "high_need: the extra weight of a high-need school"),
+}
+"""Policy parameters: name -> (minimum, maximum, what it is)."""
+
+
+def parameter_problem(name: str, value: float) -> str | None:
+    """Why ``name = value`` is not an accepted policy parameter, or ``None``."""
+    if name not in PARAMETERS:
+        return f"unknown policy parameter; expected one of {', '.join(PARAMETERS)}"
+    lo, hi, what = PARAMETERS[name]
+    if not lo <= value <= hi:
+        return f"out of range; expected {what}, from {lo:g} to {hi:g}"
+    return None
+
+
 PolicyFunction = Callable[[PolicyInstance, PolicyOptions], Result]
 
 

@@ -6,7 +6,8 @@ others wait their turn. A thread in the server reads the worker's messages from 
 queue: progress lines (kept in memory for polling) and, at the end, the answer,
 which it writes to the job's row in ``service_jobs``.
 
-Cancelling terminates the worker. A round job records its round in the ledger in
+Cancelling terminates the worker and its own process group (a national solve
+runs a pool of solver processes, which go with it). A round job records its round in the ledger in
 one transaction at the very end, after claiming a flag shared with
 :meth:`JobRunner.cancel` (``0`` running, ``1`` recording, ``-1`` cancelled): a job
 that is recording cannot be cancelled, and a cancelled one never records.
@@ -19,8 +20,10 @@ from __future__ import annotations
 
 import math
 import multiprocessing as mp
+import os
 import queue as queue_mod
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -36,6 +39,24 @@ from broker.ledger.models import utcnow
 from broker.ledger.service_tables import FINISHED, ServiceJob
 
 # --------------------------------------------------------------------------- workers
+
+
+def _own_group() -> None:
+    """Make the worker the leader of a new process group, so cancelling stops its children."""
+    if hasattr(os, "setpgrp"):
+        os.setpgrp()
+
+
+def _stop(process: Any) -> None:
+    """Terminate a worker and every process in its group (solver pools included)."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+    except (ProcessLookupError, PermissionError, AttributeError):
+        process.terminate()  # the group does not exist yet: the worker alone
+    process.join(10)
+    if process.is_alive():
+        process.kill()
+        process.join(5)
 
 
 def _write_files(files: list[tuple[str, bytes]]) -> Path:
@@ -77,6 +98,7 @@ def round_worker(
     q: Any,
 ) -> None:
     """Solve and record one round (runs in a worker process)."""
+    _own_group()
     from broker.ledger.run import RoundRecorder
     from broker.pipeline import run_round
     from broker.scenario import read_scenario
@@ -140,6 +162,7 @@ def whatif_worker(
     q: Any,
 ) -> None:
     """Solve a changed copy of a scenario (runs in a worker process; records nothing)."""
+    _own_group()
     from broker.ledger.diff import view_from_round_result
     from broker.pipeline import run_round
     from broker.scenario import read_scenario
@@ -248,7 +271,7 @@ class JobRunner:
                 live.process = self.ctx.Process(
                     target=WORKERS[kind],
                     args=(self.ledger.url, files, params, user, live.flag, q),
-                    daemon=True,
+                    daemon=False,  # a national solve starts its own pool of processes
                 )
                 live.process.start()
             self._update(job_id, status="running", started_at=utcnow(), message="started")
@@ -309,8 +332,7 @@ class JobRunner:
                     if live.flag.value == RECORDING:
                         return "recording"
                     live.flag.value = CANCELLED
-                live.process.terminate()
-                live.process.join(10)
+                _stop(live.process)
             live.cancelled = True
         self._update(
             job_id, status="cancelled", finished_at=utcnow(), message=f"cancelled by {user}"

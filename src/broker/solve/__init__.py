@@ -11,7 +11,7 @@ import types
 
 from broker.problem import ProblemData
 from broker.solve.base import SolveOptions, Solver, get_solver, register, solver_names
-from broker.solve.result import Level, Result, SolveStatus, evaluate
+from broker.solve.result import Level, Result, Sense, SolveStatus, StopReason, evaluate
 
 
 def solve(problem: ProblemData, solver: str = "cpsat", **options: object) -> Result:
@@ -35,7 +35,9 @@ __all__ = [
     "Level",
     "Result",
     "SolveOptions",
+    "Sense",
     "SolveStatus",
+    "StopReason",
     "Solver",
     "evaluate",
     "get_solver",

@@ -118,6 +118,7 @@ class ChildTask(Generic[T]):
                 self.process.join()
         return self._value
 
-    def poll(self) -> bool:
-        """Whether the child's answer is ready (or the child has gone)."""
-        return self._done or self._recv.poll()
+    def poll(self, timeout: float = 0.0) -> bool:
+        """Whether the child's answer is ready (or the child has gone), waiting up to
+        ``timeout`` seconds."""
+        return self._done or self._recv.poll(max(timeout, 0.0))

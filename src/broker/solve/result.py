@@ -50,6 +50,13 @@ class StopReason(enum.StrEnum):
     INTERRUPTED = "interrupted"
 
 
+class Sense(enum.StrEnum):
+    """Direction of one objective level (a ``str``: ``"max"`` or ``"min"``)."""
+
+    MAX = "max"
+    MIN = "min"
+
+
 @dataclass(frozen=True)
 class Level:
     """One level of the lexicographic objective.
@@ -63,13 +70,16 @@ class Level:
     optimal
         Whether ``value`` is proven optimal.
     sense
-        ``"max"`` or ``"min"``.
+        :class:`Sense` (a plain ``"max"`` or ``"min"`` is converted).
     """
 
     value: int
     bound: int
     optimal: bool
-    sense: str
+    sense: Sense
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sense", Sense(self.sense))
 
     @property
     def gap(self) -> float:

@@ -65,7 +65,7 @@ def read_config(path: str | Path) -> SweepConfig:
     broker.errors.InputError
         Naming the file, the setting, the value and what was expected.
     """
-    from broker.policies.registry import policy_names
+    from broker.policies.registry import parameter_problem, policy_names
 
     path = Path(path)
     file = str(path)
@@ -111,11 +111,15 @@ def read_config(path: str | Path) -> SweepConfig:
         )
         tl = 10.0
     params = raw.get("params", {})
-    if not isinstance(params, dict) or not all(
-        isinstance(v, int | float) and not isinstance(v, bool) for v in params.values()
-    ):
+    if not isinstance(params, dict):
         errors.add(file, "expected a table of numbers", column="params", value=params)
         params = {}
+    for key, value in list(params.items()):
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        why = parameter_problem(key, float(value)) if ok else "not a number"
+        if why is not None:
+            errors.add(file, why, column=f"params.{key}", value=value)
+            del params[key]
     variants_raw = raw.get("variants", {})
     variants: dict[str, tuple[float, ...]] = {}
     if not isinstance(variants_raw, dict):

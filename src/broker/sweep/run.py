@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from broker.errors import InputError
 from broker.scenario.model import Scenario
 from broker.sweep.config import VARIANT_KEYS, SweepConfig
 
@@ -137,17 +138,52 @@ def _write_part(frame: pd.DataFrame, parts: Path, key: str) -> None:
     os.replace(tmp, parts / f"{key}.parquet")
 
 
+def _is_daemon() -> bool:
+    import multiprocessing
+
+    return bool(multiprocessing.current_process().daemon)
+
+
 def _client(scheduler: str | None, workers: int | None):  # type: ignore[no-untyped-def]
+    """A Dask client: of the cluster at ``scheduler``, or of a new local cluster.
+
+    Worker processes must not be daemonic: the optimiser on large problems starts a
+    helper process (:mod:`broker.solve.portfolio`), which daemonic processes may not.
+    The local cluster is started so; an external cluster is checked, and refused with
+    what to do if its workers are daemonic.
+    """
+    import dask
     from dask.distributed import Client, LocalCluster
 
     if scheduler:
-        return Client(scheduler, timeout="30s"), None
-    cluster = LocalCluster(
-        n_workers=workers or os.cpu_count() or 1,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=None,
-    )
+        try:
+            client = Client(scheduler, timeout="30s")
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise InputError.one(
+                "--scheduler",
+                f"cannot connect to a Dask scheduler there ({exc}); expected the address "
+                "of a running scheduler, e.g. tcp://127.0.0.1:8786",
+                value=scheduler,
+            ) from None
+        daemonic = [w for w, d in client.run(_is_daemon).items() if d]
+        if daemonic:
+            client.close()
+            raise InputError.one(
+                "--scheduler",
+                f"workers {', '.join(daemonic[:3])} run as daemonic processes, which cannot "
+                "start the optimiser's helper process; start them with "
+                "DASK_DISTRIBUTED__WORKER__DAEMON=False in their environment (or "
+                "dask worker --no-nanny)",
+                value=scheduler,
+            )
+        return client, None
+    with dask.config.set({"distributed.worker.daemon": False}):
+        cluster = LocalCluster(
+            n_workers=workers or os.cpu_count() or 1,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+        )
     return Client(cluster), cluster
 
 
@@ -196,7 +232,13 @@ def run_sweep(
     tell = say or (lambda _m: None)
     out = Path(out)
     parts = out / "parts"
-    parts.mkdir(parents=True, exist_ok=True)
+    for path in (out, parts):
+        if path.exists() and not path.is_dir():
+            raise InputError.one(f"--out {out}", f"{path} is a file; expected a folder")
+    try:
+        parts.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError.one(f"--out {out}", f"cannot be created ({exc.strerror or exc})") from None
     scenario = read_scenario(config.scenario)
     task_list = tasks(config, scenario_digest(scenario))
     todo = [t for t in task_list if not (parts / f"{t.key}.parquet").is_file()]

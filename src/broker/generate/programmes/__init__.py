@@ -46,8 +46,16 @@ def add_options(parser: argparse.ArgumentParser) -> None:
 
 def build_from_args(args: argparse.Namespace) -> Scenario:
     """:func:`build` from the parsed ``broker scenario`` arguments."""
+    from broker.errors import InputError
     from broker.generate.programmes.common import ProgrammeOptions
 
+    if getattr(args, "scale", 1.0) != 1.0:
+        raise InputError.one(
+            "<arguments>",
+            "--scale applies to england only; a programme round uses the register as it is",
+            column="--scale",
+            value=args.scale,
+        )
     return build(
         args.area,
         ProgrammeOptions(

@@ -31,6 +31,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from broker.errors import InputError
 from broker.generate.high_need import flag_high_need
 from broker.generate.national import DAY_RATES_GBP
 from broker.generate.programmes.common import (
@@ -95,9 +96,17 @@ def build(opts: ProgrammeOptions | None = None, schools: pd.DataFrame | None = N
     m = members(area, rng).reset_index(drop=True)
     need_nonempty(m, "Leading Edge member school")
     grade = m["ofsted_grade_2024"].to_numpy(dtype=float, na_value=np.nan)
+    if len(m) < 2:
+        raise InputError.one(
+            "<arguments>",
+            "the selection has fewer than two Leading Edge member schools, so no partnership; "
+            "choose a larger area",
+            column="--region/--la",
+        )
     offers = rng.random(len(m)) < np.where(grade == 1, OFFER_SHARE, 0.2)
-    if not offers.any() or offers.all():
-        offers[: 1 if not offers.any() else 0] = True
+    if not offers.any():  # a partnership needs a member on each side
+        offers[0] = True
+    if offers.all():
         offers[-1] = False
     sup_rows, cli_rows = m[offers], m[~offers].reset_index(drop=True)
     need_nonempty(cli_rows, "member school seeking a partnership")

@@ -9,15 +9,22 @@ Supporters
     as Local Excellence Network lead schools (leadership grade taken to equal the
     overall grade, which the register holds alone), each in its district's
     network, offering ``network_support`` (a Support Action Plan), 0.5-2.5 days a
-    week at £350-£650 a day.
+    week at £350-£650 a day. And "others": NLEs and LLEs of Leicester City (LA
+    856, outside LEEP), designated as in
+    :func:`broker.generate.programmes.common.designate`, offering ``coaching``,
+    in no LEEP network (``network = "outside LEEP"``).
 Clients
     Leicestershire schools graded 3, or inadequate in 2019 with no later grade,
-    each in its district's network, needing ``network_support`` for 1-3 terms.
+    each in its district's network, needing ``network_support`` for 1-3 terms,
+    or coaching from an invited colleague (``mode =
+    "network_support;coaching"``).
 Networks
     A soft preference (``[defaults] network = "prefer"``): each network may
     "invite colleagues from members of LEEP and others", so a lead school of
-    another network may serve a client at the ``outside_network`` penalty
-    (:data:`OUTSIDE_NETWORK_POINTS` points, about 50 km of travel).
+    another network, or a leader from outside LEEP, may serve a client at the
+    ``outside_network`` penalty (:data:`OUTSIDE_NETWORK_POINTS` points, about
+    50 km of travel). The county takes supporters from its own and neighbouring
+    LAs (``cross_la = "neighbours"``).
 No school isolated
     With ``no_school_isolated`` the scenario sets ``[objective]
     no_school_isolated = true``: level 1 first matches as many schools as
@@ -25,7 +32,8 @@ No school isolated
     school, and every other school a reason.
 Funding
     The proposal delegates school-improvement money to schools, so
-    ``network_support`` is paid by the school (``funder = "school"``): each
+    ``network_support``, and here ``coaching`` too (``[funders] coaching =
+    "school"``), is paid by the school (``funder = "school"``): each
     client's ``budget_gbp`` is :data:`DELEGATED_BASE_GBP` plus
     :data:`DELEGATED_PER_PUPIL_GBP` a pupil (pupils in 2024, else
     :data:`DEFAULT_PUPILS`), rounded to £500. These amounts are assumptions: the
@@ -43,6 +51,7 @@ from broker.generate.leicestershire import LA_CODE, network_map
 from broker.generate.programmes.common import (
     ProgrammeOptions,
     client_needs,
+    designate,
     draw_days,
     draw_weeks,
     need_nonempty,
@@ -55,6 +64,10 @@ OUTSIDE_NETWORK_POINTS = 50.0
 DELEGATED_BASE_GBP = 8_000.0
 DELEGATED_PER_PUPIL_GBP = 30.0
 DEFAULT_PUPILS = 250
+OTHERS_LA = "856"
+"""Leicester City: a separate LA, not part of LEEP, whose leaders may be invited."""
+OTHERS_RATES = {"nle": 0.30, "lle": 0.10}
+OUTSIDE = "outside LEEP"
 
 
 def _lead_schools(la: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
@@ -82,6 +95,18 @@ def _lead_schools(la: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     return sup
 
 
+def _others(schools: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """Leaders from outside LEEP (Leicester City's NLEs and LLEs), coaching only."""
+    from broker.generate.national import _supporters
+
+    city = usable_schools(schools[schools["la_code"].astype(str) == OTHERS_LA])
+    sup = _supporters(designate(city, OTHERS_RATES, rng), rng)
+    sup["network"] = OUTSIDE
+    sup["modes"] = "coaching"
+    sup["expertise"] = supporter_expertise(sup["phase"], sup["kind"], rng)
+    return sup.drop(columns=["region"])
+
+
 def build(opts: ProgrammeOptions | None = None, schools: pd.DataFrame | None = None) -> Scenario:
     """Build a LEEP round (see the module docstring)."""
     opts = opts or ProgrammeOptions()
@@ -102,7 +127,7 @@ def build(opts: ProgrammeOptions | None = None, schools: pd.DataFrame | None = N
     need_nonempty(clients, "school graded 3 or inadequate")
     n = len(clients)
     clients["network"] = clients["district"].map(network_map()).fillna("")
-    clients["mode"] = "network_support"
+    clients["mode"] = "network_support;coaching"
     clients["need_days"] = draw_days("network_support", n, rng)
     clients["weeks"] = draw_weeks("network_support", n, rng)
     pupils = clients["urn"].map(la.set_index(la["urn"].astype(str))["pupils_2024"])
@@ -115,10 +140,10 @@ def build(opts: ProgrammeOptions | None = None, schools: pd.DataFrame | None = N
         f"£{DELEGATED_PER_PUPIL_GBP:g} a pupil)"
     )
     clients["needs"] = client_needs(clients, la, rng)
-    sup = _lead_schools(la, rng)
+    sup = pd.concat([_lead_schools(la, rng), _others(schools, rng)], ignore_index=True)
     clients = flag_high_need(clients, la, sup)
     authorities = pd.DataFrame(
-        [{"la_code": LA_CODE, "name": "Leicestershire", "cross_la": "own_only"}]
+        [{"la_code": LA_CODE, "name": "Leicestershire", "cross_la": "neighbours"}]
     )
     isolated = " 'No school is isolated' is a level-1 rule." if opts.no_school_isolated else ""
     config = Config(
@@ -138,6 +163,7 @@ def build(opts: ProgrammeOptions | None = None, schools: pd.DataFrame | None = N
         allow_cross_phase=False,
         weights=Weights(outside_network=OUTSIDE_NETWORK_POINTS),
         network_rule="prefer",
+        funders={"coaching": "school"},
         no_school_isolated=opts.no_school_isolated,
     )
     return from_frames(config, sup, clients, authorities, label="<leep>")

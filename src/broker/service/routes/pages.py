@@ -191,15 +191,14 @@ def round_page(
     request: Request, round_id: int, s: DbSession, sco: CurrentScope, st: AppState
 ) -> Response:
     detail = services.get_round(s, sco, round_id)
-    leads = [o for o in detail.outcomes]
     return _render(
         request,
         st,
         "round.html",
         sco,
         round=detail,
-        matched=[o for o in leads if o.supporter_id],
-        unmatched=[o for o in leads if not o.supporter_id],
+        matched=[o for o in detail.outcomes if o.supporter_id],
+        unmatched=[o for o in detail.outcomes if not o.supporter_id],
         map=services.round_map(s, sco, detail),
     )
 
@@ -273,7 +272,7 @@ def _side_by_side(s: Any, sco: Scope, whatifs: list[dict[str, Any]]) -> list[dic
     """For each finished what-if, its figures for the caller's authorities, beside the base."""
     out = []
     for w in whatifs:
-        item: dict[str, Any] = {"job": w, "rows": []}
+        item: dict[str, Any] = {"job": w}
         if w["status"] == "done":
             try:
                 item["diff"] = services.whatif_diff(s, sco, w["id"])
