@@ -68,7 +68,7 @@ from broker.policies.registry import PolicyOptions, heuristic_result, register_p
 from broker.problem import LEAD
 from broker.solve import Result
 from broker.solve.model import fill
-from broker.solve.result import Level, SolveStatus, make_result
+from broker.solve.result import Level, Sense, SolveStatus, make_result
 
 D = 10_000
 """Shares are integers in basis points."""
@@ -274,8 +274,10 @@ def _solve(
     return make_result(
         p,
         ks,
-        level1=Level(l1, l1 if proven else int(p.priority.sum()), proven, "max"),
-        level2=Level(l2, l2 if proven else int(np.minimum(p.pair_level2, 0).sum()), proven, "min"),
+        level1=Level(l1, l1 if proven else int(p.priority.sum()), proven, Sense.MAX),
+        level2=Level(
+            l2, l2 if proven else int(np.minimum(p.pair_level2, 0).sum()), proven, Sense.MIN
+        ),
         status=SolveStatus.OPTIMAL if proven else SolveStatus.FEASIBLE,
         solver=name,
         params={

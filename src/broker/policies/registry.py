@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from broker.policies.instance import PolicyInstance
-from broker.solve.result import Level, Result, SolveStatus, evaluate, make_result
+from broker.solve.result import Level, Result, Sense, SolveStatus, evaluate, make_result
 
 
 @dataclass(frozen=True)
@@ -190,8 +190,8 @@ def heuristic_result(
     return make_result(
         p,
         ks,
-        level1=Level(l1, trivial, l1 == trivial, "max"),
-        level2=Level(l2, int(np.minimum(p.pair_level2, 0).sum()), False, "min"),
+        level1=Level(l1, trivial, l1 == trivial, Sense.MAX),
+        level2=Level(l2, int(np.minimum(p.pair_level2, 0).sum()), False, Sense.MIN),
         status=SolveStatus.FEASIBLE,
         solver=name,
         params={"method": "heuristic", **(params or {})},
