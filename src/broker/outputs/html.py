@@ -7,7 +7,8 @@ as inline SVG. The page shows the summary (each figure tagged with its
 unmatched with reasons and fixes, alternates, supporters, authorities). Every
 table sorts by a click on its header (numbers as numbers), and one menu filters
 every table by local authority. Hovering over a school on the map shows who it
-is and its match or reason (SVG ``<title>`` elements added by the inline script).
+is and its match or reason (SVG ``<title>`` elements added by the inline script);
+the wheel zooms the map, dragging pans it and a double click resets it.
 
 Every value from the scenario is HTML-escaped, so a school named ``<script>`` is
 shown as text.
@@ -96,7 +97,7 @@ main{padding:16px 24px;max-width:1400px}
 .card{background:#fff;border:1px solid #ddd;border-radius:6px;padding:10px 14px;min-width:150px}
 .card .v{font-size:1.5em;font-weight:600}.card .k{font-size:.8em;color:#555}
 .map{background:#fff;border:1px solid #ddd;border-radius:6px;padding:8px;max-width:900px}
-.map svg{width:100%;height:auto}
+.map svg{width:100%;height:auto;cursor:grab}
 .controls{margin:16px 0;position:sticky;top:0;background:#fafafa;padding:8px 0;z-index:2}
 h2{margin-top:28px;font-size:1.15em}
 table{border-collapse:collapse;background:#fff;font-size:.85em;width:100%}
@@ -153,6 +154,33 @@ SCRIPT = """
   }
   filter.addEventListener('change',apply);
   apply();
+  var svg=document.querySelector('#map svg');
+  if(svg&&svg.viewBox&&svg.viewBox.baseVal){
+    var home=[svg.viewBox.baseVal.x,svg.viewBox.baseVal.y,svg.viewBox.baseVal.width,
+              svg.viewBox.baseVal.height];
+    var box=home.slice(),drag=null;
+    function show(){svg.setAttribute('viewBox',box.join(' '));}
+    function at(e){
+      var r=svg.getBoundingClientRect();
+      return [box[0]+(e.clientX-r.left)/r.width*box[2],box[1]+(e.clientY-r.top)/r.height*box[3]];
+    }
+    svg.addEventListener('wheel',function(e){
+      e.preventDefault();
+      var f=e.deltaY<0?0.8:1.25,c=at(e);
+      box=[c[0]-(c[0]-box[0])*f,c[1]-(c[1]-box[1])*f,box[2]*f,box[3]*f];
+      show();
+    },{passive:false});
+    svg.addEventListener('mousedown',function(e){drag=[e.clientX,e.clientY,box[0],box[1]];});
+    window.addEventListener('mouseup',function(){drag=null;});
+    svg.addEventListener('mousemove',function(e){
+      if(!drag){return;}
+      var r=svg.getBoundingClientRect();
+      box[0]=drag[2]-(e.clientX-drag[0])/r.width*box[2];
+      box[1]=drag[3]-(e.clientY-drag[1])/r.height*box[3];
+      show();
+    });
+    svg.addEventListener('dblclick',function(){box=home.slice();show();});
+  }
   var data=document.getElementById('map-labels');
   if(data){
     var labels=JSON.parse(data.textContent);
