@@ -890,8 +890,9 @@ def _text(rnd: MatchingRound, fix: Fix, f: _Found) -> str:
             f"(from {f.detail} km to {float(f.detail) + fix.amount:g} km){then}"
         )
     if fix.kind == "capacity":
+        every = " in every term" if s.config.terms > 1 else ""
         return (
-            f"give {_supporter(s, fix.target)} {fix.amount:g} more days per week "
+            f"give {_supporter(s, fix.target)} {fix.amount:g} more days per week{every} "
             f"(from {f.detail} to {float(f.detail) + fix.amount:g}){then}"
         )
     if fix.kind == "cross_la":
