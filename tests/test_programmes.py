@@ -397,7 +397,7 @@ def test_spread_reports_the_high_need_share_of_a_round(tmp_path, capsys):
     import json
 
     scen, run, out = ROOT / "scenarios" / "nle", tmp_path / "r", tmp_path / "s"
-    args = ["--quiet", "--no-map", "--time-limit", "5"]
+    args = ["--quiet", "--no-map", "--no-fixes", "--time-limit", "5"]
     assert main(["run", str(scen), "--out", str(run), *args]) == 0
     summary = json.loads((run / "summary.json").read_text())
     capsys.readouterr()
