@@ -318,3 +318,7 @@ class AuditEntry(Base):
 
 APPEND_ONLY_TABLES = ("audit_log", "stage_changes")
 """Tables whose rows are never updated or deleted (enforced by triggers)."""
+
+
+# The web service's tables share this metadata (migrations and the schema test cover them).
+from broker.ledger import service_tables as _service_tables  # noqa: E402,F401

@@ -1,0 +1,360 @@
+"""Rounds and what-ifs solved in worker processes, so the server stays responsive.
+
+:class:`JobRunner` starts one OS process per job (``spawn``, so the worker shares
+no threads or connections with the server) and at most ``max_jobs`` at once; the
+others wait their turn. A thread in the server reads the worker's messages from a
+queue: progress lines (kept in memory for polling) and, at the end, the answer,
+which it writes to the job's row in ``service_jobs``.
+
+Cancelling terminates the worker and its own process group (a national solve
+runs a pool of solver processes, which go with it). A round job records its round in the ledger in
+one transaction at the very end, after claiming a flag shared with
+:meth:`JobRunner.cancel` (``0`` running, ``1`` recording, ``-1`` cancelled): a job
+that is recording cannot be cancelled, and a cancelled one never records.
+
+The workers call the one pipeline (:func:`broker.pipeline.run_round`) and, for
+rounds, :class:`broker.ledger.run.RoundRecorder`, exactly as ``broker run --db`` does.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing as mp
+import os
+import queue as queue_mod
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from broker.errors import InputError
+from broker.ledger.db import Ledger
+from broker.ledger.models import utcnow
+from broker.ledger.service_tables import FINISHED, ServiceJob
+
+# --------------------------------------------------------------------------- workers
+
+
+def _own_group() -> None:
+    """Make the worker the leader of a new process group, so cancelling stops its children."""
+    if hasattr(os, "setpgrp"):
+        os.setpgrp()
+
+
+def _stop(process: Any) -> None:
+    """Terminate a worker and every process in its group (solver pools included)."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+    except (ProcessLookupError, PermissionError, AttributeError):
+        process.terminate()  # the group does not exist yet: the worker alone
+    process.join(10)
+    if process.is_alive():
+        process.kill()
+        process.join(5)
+
+
+def _write_files(files: list[tuple[str, bytes]]) -> Path:
+    root = Path(tempfile.mkdtemp(prefix="broker-job-"))
+    folder = root / "scenario"
+    folder.mkdir()
+    for name, content in files:
+        (folder / name).write_bytes(content)
+    return folder
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "item"):
+        return _jsonable(value.item())
+    return value
+
+
+def _reasons(outcomes: Any) -> dict[str, str]:
+    """``client|role`` -> reason sentence, for clients left unmatched."""
+    out = {}
+    for r in outcomes.itertuples(index=False):
+        if r.status == "unmatched" and isinstance(r.reason, str) and r.reason:
+            out[f"{r.client_id}|{r.role or 'lead'}"] = r.reason
+    return out
+
+
+def round_worker(
+    url: str,
+    files: list[tuple[str, bytes]],
+    params: dict[str, Any],
+    user: str,
+    flag: Any,
+    q: Any,
+) -> None:
+    """Solve and record one round (runs in a worker process)."""
+    _own_group()
+    from broker.ledger.run import RoundRecorder
+    from broker.pipeline import run_round
+    from broker.scenario import read_scenario
+
+    folder = _write_files(files)
+    recorder = None
+    try:
+        scenario = read_scenario(folder)
+        recorder = RoundRecorder(
+            db=url,
+            user=user,
+            name=params.get("name"),
+            top_up=bool(params.get("top_up")),
+            progress=lambda m: q.put(("progress", m)),
+        )
+        scenario = recorder.prepare(scenario, folder.parent / "out")
+        q.put(("progress", f"solving {scenario.name!r} ({len(scenario.clients)} clients)"))
+        rnd = run_round(
+            scenario,
+            time_limit_s=float(params["time_limit_s"]),
+            seed=int(params["seed"]),
+            workers=1,
+            progress=lambda m: q.put(("progress", m)),
+        )
+        with flag.get_lock():
+            if flag.value == CANCELLED:
+                return
+            flag.value = RECORDING
+        q.put(("recording", None))
+        extra = recorder.record(rnd, {k: v for k, v in params.items() if k != "name"})
+        q.put(
+            (
+                "done",
+                _jsonable(
+                    {
+                        "round_id": extra["round_id"],
+                        "ledger": extra["ledger"],
+                        "topup": extra.get("topup"),
+                        "reasons": _reasons(rnd.outcomes),
+                    }
+                ),
+            )
+        )
+    except InputError as exc:
+        q.put(("error", str(exc)))
+    except Exception as exc:  # reported on the job, and in full on the server's stderr
+        traceback.print_exc(file=sys.stderr)
+        q.put(("error", f"internal error ({type(exc).__name__}): {exc}"))
+    finally:
+        if recorder is not None:
+            recorder.close()
+        shutil.rmtree(folder.parent, ignore_errors=True)
+
+
+def whatif_worker(
+    url: str,
+    files: list[tuple[str, bytes]],
+    params: dict[str, Any],
+    user: str,
+    flag: Any,
+    q: Any,
+) -> None:
+    """Solve a changed copy of a scenario (runs in a worker process; records nothing)."""
+    _own_group()
+    from broker.ledger.diff import view_from_round_result
+    from broker.pipeline import run_round
+    from broker.scenario import read_scenario
+    from broker.service.whatif import apply_changes
+
+    folder = _write_files(files)
+    try:
+        apply_changes(folder, params["changes"])
+        scenario = read_scenario(folder)
+        q.put(("progress", f"solving the what-if ({len(scenario.clients)} clients)"))
+        rnd = run_round(
+            scenario,
+            time_limit_s=float(params["time_limit_s"]),
+            seed=int(params["seed"]),
+            workers=1,
+            progress=lambda m: q.put(("progress", m)),
+        )
+        view = view_from_round_result(rnd, "what-if")
+        res = rnd.result
+        q.put(
+            (
+                "done",
+                _jsonable(
+                    {
+                        "view": view.table.to_dict("records"),
+                        "reasons": _reasons(rnd.outcomes),
+                        "solver_status": res.status.value,
+                        "priority_matched": int(res.level1.value),
+                    }
+                ),
+            )
+        )
+    except InputError as exc:
+        q.put(("error", str(exc)))
+    except Exception as exc:
+        traceback.print_exc(file=sys.stderr)
+        q.put(("error", f"internal error ({type(exc).__name__}): {exc}"))
+    finally:
+        shutil.rmtree(folder.parent, ignore_errors=True)
+
+
+RUNNING, RECORDING, CANCELLED = 0, 1, -1
+Files = list[tuple[str, bytes]]
+
+WORKERS: dict[str, Callable[..., None]] = {"round": round_worker, "whatif": whatif_worker}
+
+
+# --------------------------------------------------------------------------- runner
+
+
+@dataclass
+class _Live:
+    process: Any = None
+    flag: Any = None
+    progress: list[str] = field(default_factory=list)
+    cancelled: bool = False
+    finished: bool = False
+
+
+class JobRunner:
+    """Runs jobs in worker processes and keeps their rows up to date."""
+
+    PROGRESS_LINES = 20
+
+    def __init__(self, ledger: Ledger, max_jobs: int = 1) -> None:
+        self.ledger = ledger
+        self.ctx = mp.get_context("spawn")
+        self._slots = threading.Semaphore(max(1, max_jobs))
+        self._lock = threading.Lock()
+        self._live: dict[int, _Live] = {}
+        self._threads: list[threading.Thread] = []
+
+    def _update(self, job_id: int, **fields: Any) -> None:
+        with self.ledger.session() as s:
+            job = s.get(ServiceJob, job_id)
+            assert job is not None
+            for k, v in fields.items():
+                setattr(job, k, v)
+
+    def submit(
+        self, job_id: int, kind: str, files: Files, params: dict[str, Any], user: str
+    ) -> None:
+        """Start (or queue) job ``job_id``; returns at once."""
+        with self._lock:
+            self._live[job_id] = _Live()
+        t = threading.Thread(
+            target=self._run, args=(job_id, kind, files, params, user), daemon=True
+        )
+        self._threads.append(t)
+        t.start()
+
+    def progress(self, job_id: int) -> list[str]:
+        """The latest progress lines of a running job (empty once it is finished)."""
+        with self._lock:
+            live = self._live.get(job_id)
+            return list(live.progress) if live else []
+
+    def _run(self, job_id: int, kind: str, files: Files, params: dict[str, Any], user: str) -> None:
+        with self._slots:
+            with self._lock:
+                live = self._live[job_id]
+                if live.cancelled:
+                    return
+                q = self.ctx.Queue()
+                live.flag = self.ctx.Value("i", RUNNING)
+                live.process = self.ctx.Process(
+                    target=WORKERS[kind],
+                    args=(self.ledger.url, files, params, user, live.flag, q),
+                    daemon=False,  # a national solve starts its own pool of processes
+                )
+                live.process.start()
+            self._update(job_id, status="running", started_at=utcnow(), message="started")
+            final = self._follow(job_id, live, q)
+            live.process.join(5)
+            with self._lock:
+                cancelled = live.cancelled
+                self._live.pop(job_id, None)
+            if cancelled:
+                return
+            if final is None:
+                code = live.process.exitcode
+                final = {
+                    "status": "failed",
+                    "error": f"the worker process stopped unexpectedly (exit code {code})",
+                }
+            self._update(job_id, finished_at=utcnow(), **final)
+
+    def _follow(self, job_id: int, live: _Live, q: Any) -> dict[str, Any] | None:
+        while True:
+            try:
+                kind, payload = q.get(timeout=0.2)
+            except queue_mod.Empty:
+                if not live.process.is_alive():
+                    try:
+                        kind, payload = q.get(timeout=0.5)
+                    except queue_mod.Empty:
+                        return None
+                else:
+                    continue
+            if kind == "progress":
+                with self._lock:
+                    live.progress = (live.progress + [str(payload)])[-self.PROGRESS_LINES :]
+            elif kind == "recording":
+                self._update(job_id, status="recording", message="recording the round")
+            elif kind == "done":
+                with self._lock:
+                    live.finished = True
+                return {
+                    "status": "done",
+                    "message": "finished",
+                    "result": payload,
+                    "round_id": payload.get("round_id"),
+                }
+            elif kind == "error":
+                with self._lock:
+                    live.finished = True
+                return {"status": "failed", "message": "failed", "error": str(payload)}
+
+    def cancel(self, job_id: int, user: str) -> str:
+        """Cancel a job: ``"cancelled"``, ``"recording"`` (too late) or ``"finished"``."""
+        with self._lock:
+            live = self._live.get(job_id)
+            if live is None or live.finished:
+                return "finished"
+            if live.process is not None:
+                with live.flag.get_lock():
+                    if live.flag.value == RECORDING:
+                        return "recording"
+                    live.flag.value = CANCELLED
+                _stop(live.process)
+            live.cancelled = True
+        self._update(
+            job_id, status="cancelled", finished_at=utcnow(), message=f"cancelled by {user}"
+        )
+        return "cancelled"
+
+    def shutdown(self) -> None:
+        """Stop every worker (the server is stopping); their jobs are marked cancelled."""
+        with self._lock:
+            ids = list(self._live)
+        for job_id in ids:
+            self.cancel(job_id, "the server (shutting down)")
+
+    def recover(self) -> int:
+        """Mark jobs left unfinished by an earlier server as failed; return how many."""
+        from sqlalchemy import select
+
+        n = 0
+        with self.ledger.session() as s:
+            for job in s.scalars(select(ServiceJob).where(ServiceJob.status.not_in(FINISHED))):
+                job.status = "failed"
+                job.error = "the server stopped before this job finished; start it again"
+                job.finished_at = utcnow()
+                n += 1
+        return n

@@ -1,0 +1,219 @@
+"""The service's API with FastAPI's TestClient: real rounds and what-ifs in worker processes.
+
+Scenarios are tiny (seven clients) and solves are short. Isolation between
+authorities is tested route by route in ``test_service_isolation.py``.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sqlite3
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from broker.service.app import create_app
+from broker.service.config import Settings
+from service_helpers import PASSWORD, auth, make_users, wait_job, write_scenario, zip_folder
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def svc(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("svc")
+    url = f"sqlite:///{tmp}/ledger.db"
+    app = create_app(Settings(db=url, secret="s", time_limit_s=5, max_jobs=1))
+    tokens = make_users(url)
+    with TestClient(app) as client:
+        zipped = zip_folder(write_scenario(tmp / "scenario"))
+        r = client.post(
+            "/api/scenarios",
+            files={"file": ("two.zip", zipped, "application/zip")},
+            headers=auth(tokens["prog"]),
+        )
+        assert r.status_code == 201, r.text
+        r = client.post(
+            "/api/jobs",
+            json={"scenario_id": r.json()["id"], "name": "autumn", "time_limit_s": 5},
+            headers=auth(tokens["prog"]),
+        )
+        assert r.status_code == 202, r.text
+        job = wait_job(client, f"/api/jobs/{r.json()['id']}", tokens["prog"])
+        assert job["status"] == "done", job
+        yield client, tokens, job["round_id"], url
+
+
+def test_round_outcomes_have_reasons_and_deployments(svc):
+    client, tokens, round_id, _ = svc
+    r = client.get(f"/api/rounds/{round_id}", headers=auth(tokens["prog"])).json()
+    assert r["name"] == "autumn" and r["clients"] == 7 and r["matched"] == 6
+    by = {o["client_id"]: o for o in r["outcomes"]}
+    assert by["C9"]["supporter_id"] is None and "reach" in by["C9"]["reason"]
+    assert by["C1"]["supporter_id"] in ("S1", "S2") and by["C1"]["deployment_id"]
+    deps = client.get(f"/api/deployments?round={round_id}", headers=auth(tokens["prog"])).json()
+    assert len(deps) == 6 and {d["stage"] for d in deps} == {"proposed"}
+
+
+def test_stage_moves_follow_the_stage_machine(svc):
+    client, tokens, round_id, _ = svc
+    h = auth(tokens["la855"])
+    dep = next(
+        d for d in client.get("/api/deployments", headers=h).json() if d["client_id"] == "C2"
+    )
+    url = f"/api/deployments/{dep['id']}/stage"
+    r = client.post(url, json={"stage": "contracted"}, headers=h)
+    assert r.status_code == 400 and "Legal moves from proposed: scoped" in r.json()["detail"]
+    r = client.post(url, json={"stage": "withdrawn"}, headers=h)
+    assert r.status_code == 400 and "needs a reason" in r.json()["detail"]
+    r = client.post(url, json={"stage": "scoped", "note": "call booked"}, headers=h)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["stage"] == "scoped"
+    assert body["legal_moves"] == ["due_diligence", "declined", "withdrawn"]
+    assert [(x["from_stage"], x["to_stage"], x["user"], x["note"]) for x in body["history"]][
+        -1
+    ] == (
+        "proposed",
+        "scoped",
+        "la855",
+        "call booked",
+    )
+    audit = client.get("/api/audit", headers=h).json()
+    assert any(a["action"] == "stage_changed" and a["deployment_id"] == dep["id"] for a in audit)
+    # a supporter and a viewer may not move stages
+    sup = auth(tokens["sup3"])
+    other = client.get("/api/deployments", headers=sup).json()[0]
+    r = client.post(f"/api/deployments/{other['id']}/stage", json={"stage": "scoped"}, headers=sup)
+    assert r.status_code == 403
+
+
+def test_whatif_diff_against_the_base_round(svc):
+    client, tokens, round_id, _ = svc
+    h = auth(tokens["la855"])
+    r = client.post(
+        "/api/whatifs",
+        json={
+            "base_round_id": round_id,
+            "name": "S1 gives one day",
+            "changes": {"supporters": {"S1": {"capacity_days": 1}}},
+            "time_limit_s": 5,
+        },
+        headers=h,
+    )
+    assert r.status_code == 202, r.text
+    job = wait_job(client, f"/api/whatifs/{r.json()['id']}", tokens["la855"])
+    assert job["status"] == "done", job
+    assert job["la_code"] == "855"
+    d = client.get(f"/api/whatifs/{job['id']}/diff", headers=h).json()
+    assert {c["la_code"] for c in d["clients"]} == {"855"}
+    assert [a["la_code"] for a in d["authorities"]] == ["855"]
+    a = d["authorities"][0]
+    # S1 and S2 gave three days to C1-C3; with one day less, one client of 855 loses
+    assert a["matched_before"] == 3 and a["matched_after"] == 2
+    assert d["counts"]["lost"] == 1
+    # an LA may not change another authority's budget, nor its supporters
+    for changes in (
+        {"authority_budgets": {"856": 1}},
+        {"supporters": {"S3": {"capacity_days": 1}}},
+    ):
+        body = {"base_round_id": round_id, "changes": changes}
+        r = client.post("/api/whatifs", json=body, headers=h)
+        assert r.status_code == 400, r.text
+    # the other authority does not see this what-if
+    assert client.get(f"/api/whatifs/{job['id']}", headers=auth(tokens["la856"])).status_code == 404
+
+
+def test_recommendations_for_an_urgent_request(svc):
+    client, tokens, round_id, _ = svc
+    r = client.post(
+        "/api/recommendations",
+        json={"round_id": round_id, "client_id": "D3", "top": 3},
+        headers=auth(tokens["la856"]),
+    )
+    assert r.status_code == 200, r.text
+    rec = r.json()
+    assert rec["la_code"] == "856" and rec["considered"] == 2
+    assert {s["supporter_id"] for s in rec["supporters"]} <= {"S3", "S4"}
+
+
+def test_authentication(svc):
+    client, tokens, _round_id, url = svc
+    assert client.get("/api/rounds").status_code == 401
+    assert client.get("/api/rounds", headers=auth("not-a-token")).status_code == 401
+    assert client.get("/rounds", follow_redirects=False).headers["location"] == "/login"
+    # sign in with the form; then an API change with the cookie needs the CSRF header
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    bad = client.post("/login", data={"name": "prog", "password": "wrong", "csrf_token": token})
+    assert "Wrong name or password" in bad.text
+    form = {"name": "prog", "password": PASSWORD}
+    nocsrf = client.post("/login", data=form, follow_redirects=False)
+    assert nocsrf.headers["location"] == "/login?error=expired"
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    ok = client.post("/login", data={"name": "prog", "password": PASSWORD, "csrf_token": token})
+    assert ok.status_code == 200 and "Recorded rounds" in ok.text
+    assert client.get("/api/me").json()["role"] == "programme"
+    r = client.post("/api/deployments/1/stage", json={"stage": "scoped"})
+    assert r.status_code == 403 and "CSRF" in r.json()["detail"]
+    r = client.post("/deployments/1/stage", data={"stage": "scoped"})
+    assert r.status_code == 403
+    client.cookies.clear()
+    # secrets are stored hashed
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
+        rows = db.execute("SELECT token_sha256, password_hash FROM service_users").fetchall()
+    for digest, pw in rows:
+        assert len(digest) == 64 and digest not in tokens.values()
+        assert pw.startswith("$argon2id$") and PASSWORD not in pw
+
+
+def test_cancel_a_queued_and_a_running_round(tmp_path):
+    """One worker slot: the first round runs (cancelled while solving), the second waits."""
+    url = f"sqlite:///{tmp_path}/ledger.db"
+    app = create_app(Settings(db=url, secret="s", max_jobs=1))
+    tokens = make_users(url)
+    h = auth(tokens["prog"])
+    big = tmp_path / "england"
+    shutil.copytree(ROOT / "scenarios" / "england", big)
+    with TestClient(app) as client:
+        files = {"file": ("e.zip", zip_folder(big), "application/zip")}
+        sid = client.post("/api/scenarios", files=files, headers=h).json()["id"]
+        body = {"scenario_id": sid, "time_limit_s": 60}
+        first = client.post("/api/jobs", json=body, headers=h).json()["id"]
+        second = client.post("/api/jobs", json=body, headers=h).json()["id"]
+        r = client.post(f"/api/jobs/{second}/cancel", headers=h).json()
+        assert r["status"] == "cancelled"
+        end = time.monotonic() + 60
+        while client.get(f"/api/jobs/{first}", headers=h).json()["status"] != "running":
+            assert time.monotonic() < end
+            time.sleep(0.1)
+        time.sleep(1.0)
+        r = client.post(f"/api/jobs/{first}/cancel", headers=h).json()
+        assert r["status"] == "cancelled" and r["round_id"] is None
+        assert client.get("/api/rounds", headers=h).json() == []
+        assert client.get("/api/jobs", headers=h).json()[0]["message"].startswith("cancelled")
+
+
+def test_user_add_prints_a_token_that_works(tmp_path, monkeypatch, capsys):
+    import io
+
+    from broker.cli import main
+
+    db = str(tmp_path / "ledger.db")
+    monkeypatch.setattr(sys, "stdin", io.StringIO(PASSWORD + "\n"))
+    args = ["user", "add", "ann", "--role", "la", "--la", "855", "--password-stdin", "--db", db]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    token = out.strip().splitlines()[-1]
+    assert "password set" in out and len(token) >= 40
+    assert main(["user", "add", "ann", "--role", "la", "--db", db]) == 2
+    assert "--la CODE" in capsys.readouterr().err
+    app = create_app(Settings(db=db, secret="s"))
+    with TestClient(app) as client:
+        me = client.get("/api/me", headers=auth(token)).json()
+    assert me == {"name": "ann", "role": "la", "la_codes": ["855"], "supporter_ids": []}
