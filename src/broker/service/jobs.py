@@ -41,10 +41,17 @@ from broker.ledger.service_tables import FINISHED, ServiceJob
 # --------------------------------------------------------------------------- workers
 
 
+NICENESS = 10
+"""How much lower a worker's CPU priority is than the server's: pages stay quick while a
+round solves (its solver processes inherit it)."""
+
+
 def _own_group() -> None:
-    """Make the worker the leader of a new process group, so cancelling stops its children."""
+    """Lead a new process group (cancelling stops the worker's children too) at low priority."""
     if hasattr(os, "setpgrp"):
         os.setpgrp()
+    if hasattr(os, "nice"):
+        os.nice(NICENESS)
 
 
 def _stop(process: Any) -> None:
@@ -306,6 +313,10 @@ class JobRunner:
                 with self._lock:
                     live.progress = (live.progress + [str(payload)])[-self.PROGRESS_LINES :]
             elif kind == "recording":
+                with self._lock:
+                    live.progress = (live.progress + ["recording the round in the ledger"])[
+                        -self.PROGRESS_LINES :
+                    ]
                 self._update(job_id, status="recording", message="recording the round")
             elif kind == "done":
                 with self._lock:
