@@ -10,7 +10,8 @@ Usage: python benchmarks/service_load.py [--users 50] [--duration 40] [--time-li
    most clients in ``scenarios/england`` (LA users sign in with the form, as a browser does).
 3. The programme uploads ``scenarios/england`` and runs round 1 through the API.
 4. The programme starts round 2 (a top-up on the same scenario) and, at once, every
-   LA user browses for ``--duration`` seconds: its dashboard, the rounds list, the
+   LA user browses, for ``--duration`` seconds or until round 2 is recorded, whichever
+   is later: its dashboard, the rounds list, the
    round page (map and tables), the deployments list, one deployment, the JSON list,
    and every tenth step a stage change of one of its own deployments through the
    page's form, with a unique note. Each user waits 0.2-0.6 s between requests
@@ -201,7 +202,9 @@ def _pct(values: list[float], q: int) -> float:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--users", type=int, default=50)
-    ap.add_argument("--duration", type=float, default=40.0, help="seconds of browsing")
+    ap.add_argument(
+        "--duration", type=float, default=40.0, help="least seconds of browsing (and the round)"
+    )
     ap.add_argument("--time-limit", type=float, default=20.0, help="round solving limit, seconds")
     ap.add_argument("--db", help="an empty database URL (default: SQLite in a temporary folder)")
     ap.add_argument(
@@ -288,11 +291,15 @@ def main(argv: list[str] | None = None) -> int:
         for u in users:
             u.start()
         recording: list[float] = []  # when round 2 was seen recording (its write transaction)
-        while time.monotonic() - t1 < args.duration:
+        finished = job2 is None
+        while (elapsed := time.monotonic() - t1) < args.duration or (
+            not finished and elapsed < 600
+        ):
             if job2 is not None:
                 state = prog.get(f"/api/jobs/{job2['id']}").json()
                 if state["progress"][-1:] == ["recording the round in the ledger"]:
                     recording.append(time.monotonic())
+                finished = state["status"] in ("done", "failed", "cancelled")
             time.sleep(0.25)
         stop.set()
         for u in users:

@@ -242,10 +242,13 @@ class JobRunner:
         self._live: dict[int, _Live] = {}
         self._threads: list[threading.Thread] = []
 
-    def _update(self, job_id: int, **fields: Any) -> None:
+    def _update(self, job_id: int, *, unless: frozenset[str] = FINISHED, **fields: Any) -> None:
+        """Set fields of a job's row, unless it is already in one of the ``unless`` states."""
         with self.ledger.session() as s:
             job = s.get(ServiceJob, job_id)
             assert job is not None
+            if job.status in unless:
+                return
             for k, v in fields.items():
                 setattr(job, k, v)
 
@@ -346,7 +349,11 @@ class JobRunner:
                 _stop(live.process)
             live.cancelled = True
         self._update(
-            job_id, status="cancelled", finished_at=utcnow(), message=f"cancelled by {user}"
+            job_id,
+            unless=frozenset(),
+            status="cancelled",
+            finished_at=utcnow(),
+            message=f"cancelled by {user}",
         )
         return "cancelled"
 
