@@ -361,6 +361,20 @@ def whatif_page(
     )
 
 
+@router.post("/whatifs/{whatif_id}/cancel")
+def cancel_whatif_page(
+    request: Request,
+    whatif_id: int,
+    s: DbSession,
+    sco: CurrentScope,
+    st: AppState,
+    csrf_token: Csrf = None,
+) -> Response:
+    check_form_csrf(request, csrf_token)
+    services.cancel_job(s, sco, st.runner, whatif_id, "whatif")
+    return _see_other(f"/whatifs/{whatif_id}")
+
+
 # --------------------------------------------------------------------------- others
 
 
