@@ -12,6 +12,7 @@ import pytest
 
 import broker.outdir
 from broker.cli import main
+from broker.outputs import READABLE_FILES
 from broker.pipeline import SOLVER_SEED_RANGE, solver_seed
 from broker.scenario.read import scenario_inputs_sha256
 from test_validation import CLI, make
@@ -56,7 +57,7 @@ def test_force_replaces_the_whole_folder(scen, tmp_path):
     assert (out / "map.png").is_file()
     assert run(scen, out, "--force") == 0
     # the new run drew no map, so no map of the old run may remain
-    assert sorted(listing(out)) == ["assignments.csv", "summary.json"]
+    assert sorted(listing(out)) == sorted(["assignments.csv", "summary.json", *READABLE_FILES])
     assert leftovers(tmp_path) == []
 
 
@@ -74,7 +75,7 @@ def test_empty_existing_out_is_used(scen, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     assert run(scen, out) == 0
-    assert sorted(listing(out)) == ["assignments.csv", "summary.json"]
+    assert sorted(listing(out)) == sorted(["assignments.csv", "summary.json", *READABLE_FILES])
 
 
 def test_a_failure_while_writing_leaves_the_old_folder_untouched(scen, tmp_path, monkeypatch):

@@ -110,8 +110,8 @@ def test_bound_thread_that_proves_nothing_reports_no_bound():
 
     p = scaled(build_candidates(random_scenario(11, n_clients=120, n_supporters=30)).problem)
     out = _cpsat_worker(p, 1, greedy_pairs(p), 0, 1e-9, 0.01, 0)
-    if out["status"] == 0:  # cp_model.UNKNOWN
-        assert "bound" not in out
+    if out.pairs is None and not out.infeasible:  # cp_model.UNKNOWN
+        assert out.bound is None
 
 
 @pytest.mark.parametrize("seed", [3, 4])

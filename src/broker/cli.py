@@ -18,26 +18,23 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 from broker.argtypes import nonneg_int, positive_float
 from broker.errors import LOG, InputError
+from broker.generate.programmes import PROGRAMMES
+from broker.generate.programmes import add_options as add_programme_options
 
 EXIT_INPUT = 2
 EXIT_CHECK_FAILED = 1
 
 
-def _progress(quiet: bool) -> Callable[[str], None]:
-    t0 = time.perf_counter()
+def _progress(quiet: bool, verbose: bool = False) -> Callable[[str], None]:
+    from broker.progress import progress
 
-    def say(message: str) -> None:
-        if not quiet:
-            print(f"[{time.perf_counter() - t0:6.1f}s] {message}", file=sys.stderr, flush=True)
-
-    return say
+    return progress(quiet=quiet, verbose=verbose)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -48,7 +45,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from broker.scenario import read_scenario
 
     started = datetime.now(UTC)
-    say = _progress(args.quiet)
+    say = _progress(args.quiet, args.verbose)
     out = Path(args.out)
     check_output_folder(out, owned=RUN_OUTPUTS, inputs=[args.scenario], force=args.force)
     scenario = read_scenario(args.scenario)
@@ -77,13 +74,30 @@ def cmd_run(args: argparse.Namespace) -> int:
         deterministic=not args.no_deterministic,
         progress=say,
         started_at=started,
+        stop=getattr(args, "stop_token", None),
     )
+    stop = getattr(args, "stop_token", None)
+    if stop is not None and stop.is_set():
+        from broker.interrupt import signal_name
+
+        # the best solution so far, checked like any other; no map (it takes seconds)
+        say(f"{signal_name(stop.signum)}: writing the best solution found so far")
+        args.no_map = True
+        args.no_fixes = True  # and no fix search or readable reports: the user asked to stop
+        args.alternates = 0
+        args.readable = False
+        if recorder:  # an interrupted round is never recorded in the programme year
+            recorder.close()
+            recorder = None
     params = {k: getattr(args, k) for k in ("solver", "time_limit", "workers", "seed", "out")}
     extra = (
         recorder.record(rnd, {**params, "deterministic": not args.no_deterministic})
         if recorder
         else None
     )
+    from broker.explain.cli import round_extras
+
+    fixes, alternates = round_extras(rnd, args, say)
     paths = write_outputs(
         rnd,
         out,
@@ -91,12 +105,24 @@ def cmd_run(args: argparse.Namespace) -> int:
         force=args.force,
         extra=extra,
         extra_files=recorder.write_files if recorder else None,
+        fixes=fixes,
+        alternates=alternates,
+        readable=getattr(args, "readable", True),
     )
     print(format_summary(rnd))
     if recorder:
         print(recorder.format())
         recorder.close()
     print("  wrote " + ", ".join(str(p) for p in paths.values()))
+    if stop is not None and stop.is_set():
+        from broker.interrupt import exit_status, signal_name
+
+        print(
+            f"broker: interrupted by {signal_name(stop.signum)}: the solution above is the "
+            "best found so far (stopped_by: interrupted in summary.json)",
+            file=sys.stderr,
+        )
+        return exit_status(stop.signum)
     return 0
 
 
@@ -146,7 +172,11 @@ def cmd_scenario(args: argparse.Namespace) -> int:
     say = _progress(args.quiet)
     out = Path(args.out)
     check_output_folder(out, owned=SCENARIO_FILES, force=args.force)
-    if args.area == "leicestershire":
+    if args.area in PROGRAMMES:
+        from broker.generate.programmes import build_from_args
+
+        scenario = build_from_args(args)
+    elif args.area == "leicestershire":
         from broker.generate.leicestershire import build as build_leics
 
         scenario = build_leics(seed=args.seed)
@@ -160,7 +190,7 @@ def cmd_scenario(args: argparse.Namespace) -> int:
                 la_codes=tuple(args.la or ()),
                 scale=args.scale,
                 budgets=not args.no_budgets,
-                max_distance_km=args.max_distance_km,
+                max_distance_km=args.max_distance_km or 30.0,
                 name=args.name,
             )
         )
@@ -228,10 +258,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="replace OUT_DIR if it holds the outputs of an earlier run",
     )
     run.add_argument("--quiet", action="store_true", help="no progress messages")
+    run.add_argument("--verbose", action="store_true", help="more progress detail")
     run.set_defaults(func=cmd_run)
     from broker.ledger.cli import add_run_options, add_subcommands
 
     add_run_options(run)
+    from broker.explain.cli import add_run_options as add_fix_options
+
+    add_fix_options(run)
 
     chk = sub.add_parser("check", help="check an assignments.csv against the hard rules")
     chk.add_argument("scenario", metavar="SCENARIO_DIR")
@@ -241,9 +275,11 @@ def build_parser() -> argparse.ArgumentParser:
     scen = sub.add_parser("scenario", help="generate a scenario folder from the real register")
     scen.add_argument(
         "area",
-        choices=["england", "leicestershire"],
-        help="england (optionally narrowed by --region/--la) or the LEEP Leicestershire scenario",
+        choices=["england", "leicestershire", *PROGRAMMES],
+        help="england (optionally narrowed by --region/--la), the LEEP Leicestershire scenario, "
+        "or a programme's own round (docs/programmes.md)",
     )
+    add_programme_options(scen)
     scen.add_argument("--out", required=True, metavar="OUT_DIR")
     scen.add_argument("--seed", type=nonneg_int, default=1, metavar="N")
     scen.add_argument("--region", metavar="NAME", help="ONS region, e.g. 'North West'")
@@ -258,7 +294,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="multiply the school population with jittered copies (default 1)",
     )
     scen.add_argument("--no-budgets", action="store_true", help="no LA budgets")
-    scen.add_argument("--max-distance-km", type=positive_float, default=30.0, metavar="KM")
+    scen.add_argument(
+        "--max-distance-km",
+        type=positive_float,
+        metavar="KM",
+        help="default reach (30; programme rounds: their own, docs/programmes.md)",
+    )
     scen.add_argument("--name", help="scenario name")
     scen.add_argument(
         "--force",
@@ -273,6 +314,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_spread(sub)
     add_bench(sub)
+    from broker.policies.compare import register as add_compare
+    from broker.sweep.cli import register as add_sweep
+
+    add_compare(sub)
+    add_sweep(sub)
     add_subcommands(sub)
     from broker.service.cli import register as add_service
 
@@ -300,16 +346,27 @@ def _install_warnings() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    _install_warnings()
+    """Run one command; Ctrl-C and SIGTERM stop it (exit 130 or 143, see broker.interrupt)."""
+    from broker.interrupt import Interrupted, handle_signals
+
+    args: argparse.Namespace | None = None
     try:
-        return int(args.func(args))
-    except InputError as exc:
-        print(f"broker: error in input\n{exc}", file=sys.stderr)
-        return EXIT_INPUT
-    except KeyboardInterrupt:
-        print("broker: interrupted", file=sys.stderr)
+        with handle_signals() as stop:
+            parser = build_parser()
+            args = parser.parse_args(argv)
+            args.stop_token = stop
+            _install_warnings()
+            try:
+                return int(args.func(args))
+            except InputError as exc:
+                print(f"broker: error in input\n{exc}", file=sys.stderr)
+                return EXIT_INPUT
+    except Interrupted as exc:
+        what = "; no outputs written" if getattr(args, "command", None) == "run" else ""
+        print(f"broker: stopped by {exc}{what}", file=sys.stderr)
+        return exc.exit_status
+    except KeyboardInterrupt:  # a SIGINT before broker's own handler was installed
+        print("broker: stopped by SIGINT", file=sys.stderr)
         return 130
 
 

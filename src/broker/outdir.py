@@ -30,7 +30,19 @@ from broker.errors import InputError
 OS_CLUTTER = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
 """Files an operating system drops into folders; never a reason to refuse ``--force``."""
 
-RUN_OUTPUTS = ("assignments.csv", "summary.json", "map.png", "topup_scenario", "topup_*.csv")
+RUN_OUTPUTS = (
+    "assignments.csv",
+    "summary.json",
+    "map.png",
+    "topup_scenario",
+    "topup_*.csv",
+    "supporters.csv",
+    "authorities.csv",
+    "fixes.csv",
+    "alternates.csv",
+    "report.xlsx",
+    "report.html",
+)
 """Files ``broker run`` writes (the ``topup_`` ones for a top-up round, see docs/ledger.md)."""
 
 

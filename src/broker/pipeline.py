@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 from collections.abc import Callable
@@ -18,6 +19,8 @@ from broker.explain import outcomes
 from broker.limits import SOLVER_SEED_RANGE, solver_seed
 from broker.scenario.model import Scenario
 from broker.solve import Result, SolveOptions, SolveStatus, get_solver
+from broker.solve.result import StopReason
+from broker.solve.stop import StopToken, default_token
 
 __all__ = ["SOLVER_SEED_RANGE", "MatchingRound", "run_round", "solver_seed"]
 
@@ -71,6 +74,7 @@ def run_round(
     work_limit: float | None = None,
     progress: Callable[[str], None] | None = None,
     started_at: datetime | None = None,
+    stop: StopToken | None = None,
 ) -> MatchingRound:
     """Run one matching round on a validated scenario.
 
@@ -79,6 +83,10 @@ def run_round(
 
     The solution is always passed through the independent checker; a violation
     means a bug in broker and raises ``AssertionError`` rather than being written.
+
+    ``stop`` (see :mod:`broker.interrupt`) stops the solve early: the round then
+    holds the best solution found so far with ``stopped_by = "interrupted"``, or
+    :class:`broker.interrupt.Interrupted` is raised if there is none.
     """
     started = started_at or _now()
     run_seed = solver_seed(seed)
@@ -93,6 +101,7 @@ def run_round(
         f"{p.n_supporters:,} supporters ({timings['candidates_s']:.2f}s)"
     )
     t = time.perf_counter()
+    stop = stop if stop is not None else default_token()
     options = SolveOptions(
         time_limit_s=time_limit_s,
         seed=run_seed,
@@ -100,9 +109,18 @@ def run_round(
         deterministic=deterministic,
         work_limit=work_limit,
         progress=progress,
+        stop=stop,
     )
-    result = get_solver(solver).solve(p, options)
+    with stop.deferred():
+        result = get_solver(solver).solve(p, options)
     timings["solve_s"] = time.perf_counter() - t
+    if stop.is_set():
+        if not result.status.has_solution:
+            from broker.interrupt import Interrupted
+
+            raise Interrupted(stop.signum)
+        if result.stopped_by is not StopReason.OPTIMAL:
+            result = dataclasses.replace(result, stopped_by=StopReason.INTERRUPTED)
     if not result.status.has_solution:
         file = str(scenario.source / "pinned.csv") if scenario.source else "pinned.csv"
         if result.status is SolveStatus.INFEASIBLE:

@@ -14,6 +14,7 @@ import pandas as pd
 
 import broker
 from broker.csvtext import write_csv
+from broker.high_need_share import high_need_share
 from broker.outdir import RUN_OUTPUTS, staged_folder
 from broker.pipeline import MatchingRound
 from broker.units import OBJECTIVE_SCALE
@@ -78,6 +79,7 @@ def summary(rnd: MatchingRound) -> dict[str, object]:
         "mean_distance_km": (
             round(float(matched["distance_km"].mean()), 2) if len(matched) else None
         ),
+        "high_need": high_need_share(rnd.scenario.clients, lead["client_id"]),
         "unmatched_reasons": {str(k): int(v) for k, v in reasons.items()},
         "solver": r.solver,
         "solver_status": r.status.value,
@@ -100,8 +102,16 @@ def write_outputs(
     force: bool = False,
     extra: dict[str, Any] | None = None,
     extra_files: Callable[[Path], list[str]] | None = None,
+    fixes: pd.DataFrame | None = None,
+    alternates: pd.DataFrame | None = None,
+    readable: bool = True,
 ) -> dict[str, Path]:
     """Write ``assignments.csv``, ``summary.json`` and, with ``draw_map``, ``map.png``.
+
+    With ``readable`` (the default) also ``supporters.csv``, ``authorities.csv``,
+    ``report.xlsx`` and ``report.html``, with ``fixes.csv`` and ``alternates.csv`` when given
+    (:mod:`broker.outputs`); ``assignments.csv`` then carries names and the first
+    fix of each unmatched client after its checked columns.
 
     The files are written into a temporary sibling of ``out`` that replaces it
     when all are complete (:func:`broker.outdir.staged_folder`): ``out`` must be
@@ -113,15 +123,27 @@ def write_outputs(
     """
     folder = Path(out)
     with staged_folder(folder, owned=RUN_OUTPUTS, force=force) as tmp:
-        t = rnd.outcomes.copy()
+        if readable:
+            from broker.outputs.tables import assignments_table
+
+            t = assignments_table(rnd, fixes)
+        else:
+            t = rnd.outcomes[ASSIGNMENT_COLUMNS].copy()
         t["cost_gbp"] = t["cost_gbp"].map(lambda v: f"{v:.2f}")
         t["days_per_week"] = t["days_per_week"].map(lambda v: f"{v:g}")
         t["distance_km"] = t["distance_km"].map(lambda v: "" if np.isnan(v) else f"{v:.2f}")
         names = {"assignments": "assignments.csv", "summary": "summary.json"}
-        write_csv(t[ASSIGNMENT_COLUMNS], tmp / names["assignments"])
-        (tmp / names["summary"]).write_text(
-            json.dumps({**summary(rnd), **(extra or {})}, indent=2) + "\n", encoding="utf-8"
-        )
+        write_csv(t, tmp / names["assignments"])
+        figures = {**summary(rnd), **(extra or {})}
+        (tmp / names["summary"]).write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+        if readable:
+            from broker.outputs import write_readable
+
+            names.update(
+                write_readable(
+                    rnd, tmp, figures, fixes=fixes, alternates=alternates, draw_map=draw_map
+                )
+            )
         for name in extra_files(tmp) if extra_files else ():
             names[name] = name
         if draw_map:
@@ -213,6 +235,13 @@ def format_summary(rnd: MatchingRound) -> str:
         + (f" (solver seed {s['solver_seed']})" if s["solver_seed"] != s["seed"] else ""),
         "  independent check: " + ("passed" if rnd.check.ok else "FAILED"),
     ]
+    if s["high_need"]:
+        hn = s["high_need"]
+        lines.append(
+            f"  high-need schools: {hn['matched']} of {hn['clients']} matched; "
+            f"{100 * hn['share_of_matched_need']:.1f}% of matched need "
+            f"({100 * hn['share_of_need']:.1f}% of all need)"
+        )
     if "proposals" in s:
         pr = s["proposals"]
         lines.append(

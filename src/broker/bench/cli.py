@@ -285,14 +285,21 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> argparse.ArgumentP
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``bench`` on its own: ``python -m broker.bench.cli gap ...``."""
+    from broker.interrupt import Interrupted, handle_signals
+
     parser = argparse.ArgumentParser(prog="broker")
     add_subcommand(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["bench", *(sys.argv[1:] if argv is None else argv)])
     try:
-        return int(args.func(args))
-    except InputError as exc:
-        print(f"broker: error in input\n{exc}", file=sys.stderr)
-        return EXIT_INPUT
+        with handle_signals():  # Ctrl-C and SIGTERM as in broker.cli.main
+            args = parser.parse_args(["bench", *(sys.argv[1:] if argv is None else argv)])
+            try:
+                return int(args.func(args))
+            except InputError as exc:
+                print(f"broker: error in input\n{exc}", file=sys.stderr)
+                return EXIT_INPUT
+    except Interrupted as exc:
+        print(f"broker: stopped by {exc}", file=sys.stderr)
+        return exc.exit_status
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -12,6 +12,12 @@ Sets (:func:`instance_set`)
 ``synthetic-national``   :func:`synthetic_national` with seed 0
 ``scaled``               hook: synthetic national at 0.25x .. 2x; replace with
                          :func:`register_set` (for example scaled England scenarios)
+``gap-cde-400``          generated GAP types C, D, E, 400 jobs, 10/20/40 agents
+``gap-cde-900``          the same, 900 jobs, 15/30/60 agents
+``gap-cde-1600``         the same, 1,600 jobs, 20/40/80 agents (``gap-cde``: all 27)
+``england-seeds``        the national scenario, seeds 1-5, with and without budgets
+``england-regions``      North West, London and South West on their own
+``england-x8``           the national scenario at 8x the school population
 any folder path          a scenario folder (``scenario.toml``, ``supporters.csv``, ...)
 
 Scenario folders are read with :func:`broker.scenario.read_scenario` and turned
@@ -287,3 +293,69 @@ register_set("england-no-budgets", _england_no_budgets)
 register_set("england-scaled", _england_scaled)
 register_set("synthetic-national", _synthetic)
 register_set("scaled", _scaled)
+
+
+# ------------------------------------------------------------------ issue 14 sets
+def _gap_generated(jobs: tuple[int, ...]) -> Callable[[], InstanceSet]:
+    """Generated GAP types C, D and E (:mod:`broker.bench.gapgen`), seed 0, minimised."""
+
+    def factory() -> InstanceSet:
+        from broker.bench.gapgen import KINDS, SIZES, generate
+
+        out: list[Instance] = []
+        for n in jobs:
+            for kind in KINDS:
+                for m in SIZES[n]:
+                    gp = generate(kind, m, n, 0)
+                    info = GapInfo(gp.file, gp.index, "min", None, None)
+                    out.append(Instance(gp.name, partial(gapmod.to_problem, gp, "min"), info))
+        return out, [
+            "generated GAP types C, D (Chu and Beasley 1997) and E (Laguna et al. 1995), "
+            "seed 0, minimised; no published best-known values: compare with the best of the run"
+        ]
+
+    return factory
+
+
+ENGLAND_SEEDS = (1, 2, 3, 4, 5)
+"""Seeds of the ``england-seeds`` set."""
+
+REGIONS = ("North West", "London", "South West")
+"""Regions of the ``england-regions`` set."""
+
+
+def generated_region(region: str, seed: int = 1) -> ProblemData:
+    """One region of the national scenario on its own (``--region``)."""
+    from broker.candidates import build_problem
+    from broker.generate.national import NationalOptions, build
+
+    return build_problem(build(NationalOptions(seed=seed, region=region)))
+
+
+def _england_seeds() -> InstanceSet:
+    out = []
+    for s in ENGLAND_SEEDS:
+        out.append(Instance(f"england-s{s}", partial(generated_england, s, 1.0, True)))
+        out.append(Instance(f"england-s{s}-no-budgets", partial(generated_england, s, 1.0, False)))
+    return out, ["england-seeds: broker scenario england --seed 1..5, with and without budgets"]
+
+
+def _england_regions() -> InstanceSet:
+    slug = {r: r.lower().replace(" ", "-") for r in REGIONS}
+    return [Instance(f"england-{slug[r]}", partial(generated_region, r)) for r in REGIONS], []
+
+
+def _england_x8() -> InstanceSet:
+    return [Instance("england-x8", partial(generated_england, 1, 8.0))], [
+        "england-x8: the national scenario (seed 1, LA budgets) at 8x the school population, "
+        "solved (about 1.6 million pairs)"
+    ]
+
+
+register_set("gap-cde-400", _gap_generated((400,)))
+register_set("gap-cde-900", _gap_generated((900,)))
+register_set("gap-cde-1600", _gap_generated((1600,)))
+register_set("gap-cde", _gap_generated((400, 900, 1600)))
+register_set("england-seeds", _england_seeds)
+register_set("england-regions", _england_regions)
+register_set("england-x8", _england_x8)

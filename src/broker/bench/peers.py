@@ -78,7 +78,7 @@ from scipy import sparse
 from broker.limits import solver_seed
 from broker.problem import ProblemData
 from broker.solve.model import build_cpsat, constraint_matrix
-from broker.solve.result import Level, Result, SolveStatus, evaluate, freeze, make_result
+from broker.solve.result import Level, Result, Sense, SolveStatus, evaluate, freeze, make_result
 
 _ISOLATED = False
 
@@ -228,8 +228,8 @@ def _result(
         return make_result(
             p,
             np.zeros(0, np.int64),
-            level1=Level(0, b1, False, "max"),
-            level2=Level(0, weighting.lower, False, "min"),
+            level1=Level(0, b1, False, Sense.MAX),
+            level2=Level(0, weighting.lower, False, Sense.MIN),
             status=SolveStatus.INFEASIBLE if infeasible else SolveStatus.UNKNOWN,
             solver=name,
             params=params,
@@ -246,8 +246,8 @@ def _result(
     return make_result(
         p,
         chosen,
-        level1=Level(v1, b1, b1 == v1, "max"),
-        level2=Level(v2, b2, both or (b1 == v1 and b2 == v2), "min"),
+        level1=Level(v1, b1, b1 == v1, Sense.MAX),
+        level2=Level(v2, b2, both or (b1 == v1 and b2 == v2), Sense.MIN),
         status=SolveStatus.OPTIMAL if both else SolveStatus.FEASIBLE,
         solver=name,
         params=params,
@@ -537,10 +537,13 @@ def solve_cpsat_plain(
             l1, l2 = weighting.levels(self.objective_value)
             trace.append((time.perf_counter() - t0, l1, l2))
 
-    solver = cp_model.CpSolver()
-    solver.parameters.num_workers = int(max(workers, 1))
-    solver.parameters.random_seed = int(seed)
-    solver.parameters.max_time_in_seconds = _remaining(t0, time_limit_s)
+    from broker.solve import search
+
+    solver = search.new_solver(
+        num_workers=int(max(workers, 1)),
+        random_seed=int(seed),
+        max_time_in_seconds=_remaining(t0, time_limit_s),
+    )
     code = solver.solve(model, Recorder())
     st = {
         cp_model.OPTIMAL: "optimal",
@@ -618,7 +621,20 @@ def run_solver(
         return PEERS[name](problem, time_limit_s=time_limit_s, seed=seed, workers=workers)
     from broker.solve import solve
 
-    return solve(problem, name, time_limit_s=time_limit_s, seed=seed, workers=workers)
+    trace: list[tuple[float, int, int]] = []
+    result = solve(
+        problem,
+        name,
+        time_limit_s=time_limit_s,
+        seed=seed,
+        workers=workers,
+        on_incumbent=lambda t, l1, l2: trace.append((t, l1, l2)),
+    )
+    if not trace:
+        return result
+    # broker's incumbents (SolveOptions.on_incumbent) as the trace the runner reads
+    params = dict(result.params) | {"trace": tuple(trace), "trace_source": "callback"}
+    return dataclasses.replace(result, params=params)
 
 
 def time_to_final(result: Result, primary: str = "level1") -> float:

@@ -26,6 +26,13 @@ if TYPE_CHECKING:
     from broker.bench.runner import Row, RunConfig
 
 
+def _load() -> str:
+    try:
+        return "/".join(f"{x:.1f}" for x in os.getloadavg())
+    except OSError:  # pragma: no cover - not available
+        return "unknown"
+
+
 def machine_info() -> dict[str, str]:
     """Logical CPUs, usable CPUs, CPU model, RAM, OS and Python of this machine."""
     model = "unknown"
@@ -161,10 +168,11 @@ def _summary(rows: list[Row]) -> list[str]:
     solvers = list(dict.fromkeys(str(r["solver"]) for r in rows))
     lines = [
         "| solver | runs | optimal | feasible | no solution | mean gap % | "
-        "mean gap vs best known % | median time to final s | median seconds | "
+        "mean gap vs best known % | mean vs best of run % | worst vs best of run % | "
+        "best of run | median time to final s | median seconds | "
         "max peak MB | geo-mean objective@ref-time ratio | geo-mean time-to-ref ratio | "
         "reached ref | bound violated |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
 
     def nums(rs: list[Row], key: str) -> list[float]:
@@ -181,6 +189,8 @@ def _summary(rows: list[Row]) -> list[str]:
         n_opt = sum(r["status"] == "optimal" for r in rs)
         n_feas = sum(r["status"] == "feasible" for r in rs)
         gaps, best = nums(rs, "gap"), nums(rs, "gap_best_known")
+        of_run = nums(rs, "gap_best_of_run")
+        n_best = sum(1 for x in of_run if x <= 1e-12)
         ttf, secs, mem = nums(rs, "time_to_final_s"), nums(rs, "seconds"), nums(rs, "peak_rss_mb")
         with_ref = [r for r in rs if r.get("reference")]
         reached = sum(
@@ -199,6 +209,9 @@ def _summary(rows: list[Row]) -> list[str]:
                     str(len(rs) - n_opt - n_feas),
                     fmt(statistics.fmean(gaps), "pct") if gaps else "",
                     fmt(statistics.fmean(best), "pct") if best else "",
+                    fmt(statistics.fmean(of_run), "pct") if of_run else "",
+                    fmt(max(of_run), "pct") if of_run else "",
+                    f"{n_best}/{len(rs)}",
                     fmt(statistics.median(ttf), "s") if ttf else "",
                     fmt(statistics.median(secs), "s") if secs else "",
                     fmt(max(mem), "mb") if mem else "",
@@ -230,6 +243,8 @@ def write_markdown(rows: list[Row], path: Path, config: RunConfig, notes: list[s
         f"- **Date**: {now}",
         f"- **Machine**: {m['nproc']} logical CPUs ({m['usable_cpus']} usable), "
         f"{m['cpu_model']}, {m['ram']} RAM; {m['os']}; Python {m['python']}",
+        f"- **Load**: 1/5/15-minute load average {_load()} when this file was written "
+        "(above the number of CPUs, other work shared the machine and timings suffer)",
         "- **Versions**: " + ", ".join(f"{k} {val}" for k, val in v.items()),
         f"- **Protocol**: time limit {config.time_limit_s:g} s per solve, seeds "
         f"{', '.join(map(str, config.seeds))}, {config.workers} worker thread(s); each "
@@ -251,9 +266,9 @@ def write_markdown(rows: list[Row], path: Path, config: RunConfig, notes: list[s
         "## Runs",
         "",
         "| instance | solver | seed | status | objective | bound | gap % | best known | "
-        "vs best % | time to final s | seconds | peak MB | objective@ref-time ratio | "
-        "time-to-ref ratio |",
-        "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "vs best % | vs best of run % | time to final s | seconds | peak MB | "
+        "objective@ref-time ratio | time-to-ref ratio |",
+        "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         status = str(r["status"])
@@ -274,6 +289,7 @@ def write_markdown(rows: list[Row], path: Path, config: RunConfig, notes: list[s
                     fmt(r.get("gap"), "pct"),
                     fmt(r.get("best_known")),
                     fmt(r.get("gap_best_known"), "pct"),
+                    fmt(r.get("gap_best_of_run"), "pct"),
                     fmt(r.get("time_to_final_s"), "s"),
                     fmt(r.get("seconds"), "s"),
                     fmt(r.get("peak_rss_mb"), "mb"),

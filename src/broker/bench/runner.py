@@ -19,6 +19,9 @@ For each run the runner records (columns of ``results.csv``):
                        by the bound instead)
 ``best_known`` ...     GAP only: best-known value and the relative gap to it
                        (positive = worse than best known)
+``best_of_run`` ...    the best checked objective any solver found on the instance in
+                       this run, and the relative gap to it (positive = worse): the
+                       side-by-side comparison with the peers (:func:`add_best_of_run`)
 ``level1`` ...         level-1 and level-2 values and bounds as the solver reported
 ``bound_valid``        the bound survives :func:`check_bounds` (no feasible solution
                        of any solver, nor a proven optimum, beats it)
@@ -80,6 +83,8 @@ COLUMNS = (
     "best_known",
     "best_known_optimal",
     "gap_best_known",
+    "best_of_run",
+    "gap_best_of_run",
     "level1",
     "level1_bound",
     "level2",
@@ -198,7 +203,7 @@ def run_one(inst: Instance, problem: ProblemData, solver: str, seed: int, config
         "time_limit_s": config.time_limit_s,
         "seed": seed,
         "workers": config.workers,
-        "probe": True,
+        "probe": False,  # broker solvers report incumbents themselves
     }
     answer, failure = call_worker(job, timeout_s=3 * config.time_limit_s + 120)
     if answer is None:
@@ -322,6 +327,31 @@ def add_ratios(rows: list[Row], reference: str = REFERENCE) -> None:
             row["ratio_time_to_ref"] = round(t_row / t_ref, 4) if math.isfinite(t_row) else math.inf
 
 
+def add_best_of_run(rows: list[Row]) -> None:
+    """Fill ``best_of_run`` and ``gap_best_of_run`` (see the module docstring).
+
+    The best is over every solver and seed of the run on the same instance, counting
+    only solutions that passed the independent check; the gap is ``(objective -
+    best) / max(|best|, 1)`` when minimising and ``(best - objective) / ...`` when
+    maximising, so 0 is the best of the run and positive is worse.
+    """
+    best: dict[object, float] = {}
+    for r in rows:
+        if r.get("objective") is None or r.get("feasible") is not True:
+            continue
+        v, key = float(r["objective"]), r["instance"]  # type: ignore[arg-type]
+        if key not in best or (v > best[key] if r["sense"] == "max" else v < best[key]):
+            best[key] = v
+    for r in rows:
+        if r["instance"] not in best:
+            continue
+        b = best[r["instance"]]
+        r["best_of_run"] = b
+        if r.get("objective") is not None and r.get("feasible") is True:
+            diff = float(r["objective"]) - b  # type: ignore[arg-type]
+            r["gap_best_of_run"] = (diff if r["sense"] == "min" else -diff) / max(abs(b), 1.0)
+
+
 def check_bounds(rows: list[Row]) -> None:
     """Flag proven bounds that a feasible solution (or an optimal best-known) beats.
 
@@ -393,6 +423,7 @@ def run_benchmark(
                 )
                 write_csv(rows, out / "results.csv")
     add_ratios(rows, config.reference)
+    add_best_of_run(rows)
     write_csv(rows, out / "results.csv")
     write_markdown(rows, out / "results.md", config, notes)
     return rows, notes

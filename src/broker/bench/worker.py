@@ -113,7 +113,9 @@ def run_job(job: dict) -> dict:
         __import__(module)
     t0 = [time.perf_counter()]
     calls: list[list[tuple[float, float]]] = []
-    if job.get("probe", True) and name not in peers.PEERS and name not in _NO_CPSAT:
+    # broker's own solvers report their incumbents (SolveOptions.on_incumbent); the
+    # probe that patches CP-SAT is only for a job that asks for it explicitly
+    if job.get("probe", False) and name not in peers.PEERS and name not in _NO_CPSAT:
         try:
             install_cpsat_probe(t0, calls)
         except ImportError:

@@ -147,7 +147,7 @@ def _run_stages(
     alive = np.arange(len(t))
     seen: dict[str, Any] = {}
     for s, (name, fn) in enumerate(STAGE_FUNCTIONS):
-        if name == "authority":
+        if name == "capacity":  # the pairs left after the authority stage
             seen["best_capacity_pairs"] = t.supporter[t.role == LEAD], t.client[t.role == LEAD]
         if name == "budget":
             seen["budget_input"] = t

@@ -21,6 +21,10 @@ Packages
     a week for 78 or 117 weeks (two or three years). Day rates by kind: NLE
     £500-£1,400, Leading Edge £400-£650, LLE £350-£500. Packages so run from about
     £3,500 to £410,000, the programmes' range.
+High need
+    Each client is flagged ``high_need`` from FSM share, IDACI decile and
+    distance to the nearest supporter (:mod:`broker.generate.high_need`), for
+    ``[objective] high_need_weight`` and the high-need share metric.
 Authorities
     Each LA's rule is drawn (allow 55%, prefer_own 25%, neighbours 15%, own_only
     5%). With budgets (the default), each LA's budget is 70% of the cost of its
@@ -40,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from broker.errors import InputError
+from broker.generate.high_need import flag_high_need
 from broker.generate.real import client_table, usable_schools
 from broker.scenario import Config, Scenario, Weights, from_frames
 
@@ -266,6 +271,7 @@ def build(options: NationalOptions | None = None, schools: pd.DataFrame | None =
             "the selection has no school the programme rules designate as a supporter",
             column="--region/--la",
         )
+    clients = flag_high_need(clients, pool, supporters)
     authorities = _authorities(clients, supporters, rng, opts.budgets)
     where = (
         opts.region or (", ".join(opts.la_codes) and f"LA {', '.join(opts.la_codes)}") or "England"

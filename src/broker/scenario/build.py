@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from broker.csvtext import write_csv
-from broker.errors import ProblemCollector
+from broker.errors import InputError, ProblemCollector
 from broker.scenario import schema
 from broker.scenario.model import Config, Scenario
 from broker.scenario.read import (
@@ -26,6 +26,33 @@ from broker.scenario.read import (
 )
 
 
+def _table(frame: object, file: str, *, required: bool) -> pd.DataFrame | None:
+    """``frame`` as a DataFrame, or an :class:`InputError` saying what was expected.
+
+    Accepts a DataFrame, or anything ``pandas.DataFrame`` builds a table from (a
+    list of row dicts, a dict of columns); ``None`` for an optional table.
+    """
+    if frame is None and not required:
+        return None
+    if isinstance(frame, pd.DataFrame):
+        table = frame
+    else:
+        try:
+            if frame is None or isinstance(frame, (str, bytes, int, float)):
+                raise TypeError(type(frame).__name__)
+            table = pd.DataFrame(frame)
+        except (TypeError, ValueError) as exc:
+            raise InputError.one(
+                file,
+                f"cannot make a table of a {type(frame).__name__} ({exc}); expected a pandas "
+                "DataFrame with the columns of the file (docs/scenario-format.md)",
+            ) from None
+    if table.columns.duplicated().any():
+        dup = sorted({str(c) for c in table.columns[table.columns.duplicated()]})
+        raise InputError.one(file, "duplicate column(s) " + ", ".join(dup), row=1)
+    return table
+
+
 def _as_text(frame: pd.DataFrame | None, columns: tuple[str, ...] = ()) -> pd.DataFrame:
     if frame is None:
         return pd.DataFrame(
@@ -34,7 +61,9 @@ def _as_text(frame: pd.DataFrame | None, columns: tuple[str, ...] = ()) -> pd.Da
         )
     out = pd.DataFrame(index=pd.RangeIndex(2, len(frame) + 2, name="row"))
     for c in frame.columns:
-        out[c] = [_cell(v) for v in frame[c]]
+        if str(c) in INTERNAL_COLUMNS:  # derived columns of a table read before
+            continue
+        out[str(c)] = pd.Series([_cell(v) for v in frame[c]], index=out.index, dtype=object)
     return out
 
 
@@ -88,6 +117,31 @@ def from_frames(
         As :func:`broker.scenario.read_scenario` does.
     """
     errors = ProblemCollector()
+    if not isinstance(config, Config):
+        raise InputError.one(
+            f"{label}/scenario.toml",
+            f"config is a {type(config).__name__}; expected a broker.scenario.Config "
+            "(for example Config(name='my round'), or the config of a scenario read before)",
+        )
+    tables = {
+        name: _table(frame, f"{label}/{name}.csv", required=name in ("supporters", "clients"))
+        for name, frame in (
+            ("supporters", supporters),
+            ("clients", clients),
+            ("authorities", authorities),
+            ("conflicts", conflicts),
+            ("pinned", pinned),
+            ("proposals", proposals),
+        )
+    }
+    supporters, clients = tables["supporters"], tables["clients"]
+    authorities, conflicts = tables["authorities"], tables["conflicts"]
+    pinned, proposals = tables["pinned"], tables["proposals"]
+    assert supporters is not None and clients is not None
+    if "phase_mask" in supporters.columns:  # a table of a Scenario read or built before
+        supporters = _supporters_as_written(supporters)
+    if "phase_mask" in clients.columns:
+        clients = _clients_as_written(clients, config)
     check_config(config, f"{label}/scenario.toml", errors)
     sup = _as_text(supporters)
     cli = _as_text(clients)
@@ -231,49 +285,10 @@ def write_scenario(scenario: Scenario, folder: str | Path) -> Path:
         lines.insert(lines.index("[defaults]") + 1, f'network = "{cfg.network_rule}"')
     (root / "scenario.toml").write_text("\n".join(lines), encoding="utf-8")
 
-    from broker.rules.modes import load_modes
-
-    cat = load_modes()
-    sup = scenario.supporters.copy()
-    sup["phase"] = [";".join(p) for p in sup["phases"]]
-    sup["cross_phase"] = ["true" if v else "" for v in sup["cross_phase"]]
-    if "capacity_by_term" in sup:
-        sup["capacity_by_term"] = [
-            "" if all(x == c for x in t) else ";".join(f"{x:g}" for x in t)
-            for t, c in zip(sup["capacity_by_term"], sup["capacity_days"], strict=True)
-        ]
-    if "modes" in sup:
-        sup["modes"] = [
-            "" if tuple(m) == cat.kind_modes(k) else ";".join(m)
-            for m, k in zip(sup["modes"], sup["kind"], strict=True)
-        ]
-    _write_csv(sup, SUPPORTER_COLUMNS, root / "supporters.csv")
-    cli = scenario.clients.copy()
-    cli["weeks"] = [("" if w == cfg.weeks else str(w)) for w in cli["weeks"]]
-    if "start_term" in cli:
-        default_span = cfg.terms - cli["start_term"] + 1
-        cli["terms"] = [
-            "" if t == d else str(t) for t, d in zip(cli["terms"], default_span, strict=True)
-        ]
-        cli["start_term"] = ["" if t == 1 else str(t) for t in cli["start_term"]]
-    if "mode" in cli:
-        cli["second_mode"] = [
-            "" if tuple(sm) == tuple(m) else ";".join(sm)
-            for sm, m in zip(cli["second_mode"], cli["mode"], strict=True)
-        ]
-        cli["mode"] = [
-            "" if tuple(m) == cat.client_modes(str(c)) else ";".join(m)
-            for m, c in zip(cli["mode"], cli["category"], strict=True)
-        ]
-    if "team_size" in cli:
-        cli["second_need_days"] = [
-            "" if sn == n else f"{sn:g}"
-            for sn, n in zip(cli["second_need_days"], cli["need_days"], strict=True)
-        ]
-        cli["team_size"] = ["" if t == 1 else str(t) for t in cli["team_size"]]
-    if "high_need" in cli:
-        cli["high_need"] = ["true" if v else "" for v in cli["high_need"]]
-    _write_csv(cli, CLIENT_COLUMNS, root / "clients.csv")
+    _write_csv(
+        _supporters_as_written(scenario.supporters), SUPPORTER_COLUMNS, root / "supporters.csv"
+    )
+    _write_csv(_clients_as_written(scenario.clients, cfg), CLIENT_COLUMNS, root / "clients.csv")
     if len(scenario.authorities):
         aut = scenario.authorities.copy()
         aut["neighbours"] = [";".join(n) for n in aut["neighbours"]]
@@ -291,6 +306,62 @@ def write_scenario(scenario: Scenario, folder: str | Path) -> Path:
                 cols += ("role",)
             _write_csv(table, cols, root / f"{name}.csv")
     return root
+
+
+def _supporters_as_written(supporters: pd.DataFrame) -> pd.DataFrame:
+    """A validated supporters table as a file would hold it (defaults left blank)."""
+    from broker.rules.modes import load_modes
+
+    cat = load_modes()
+    sup = supporters.copy()
+    sup["phase"] = [";".join(p) for p in sup["phases"]]
+    if "cross_phase" in sup:
+        sup["cross_phase"] = ["true" if v else "" for v in sup["cross_phase"]]
+    if "capacity_by_term" in sup and "capacity_days" in sup:
+        sup["capacity_by_term"] = [
+            "" if all(x == c for x in t) else ";".join(f"{x:g}" for x in t)
+            for t, c in zip(sup["capacity_by_term"], sup["capacity_days"], strict=True)
+        ]
+    if "modes" in sup and "kind" in sup:
+        sup["modes"] = [
+            "" if tuple(m) == cat.kind_modes(k) else ";".join(m)
+            for m, k in zip(sup["modes"], sup["kind"], strict=True)
+        ]
+    return sup
+
+
+def _clients_as_written(clients: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+    """A validated clients table as a file would hold it (defaults left blank)."""
+    from broker.rules.modes import load_modes
+
+    cat = load_modes()
+    cli = clients.copy()
+    if "weeks" in cli:
+        cli["weeks"] = [("" if w == cfg.weeks else str(w)) for w in cli["weeks"]]
+    if "start_term" in cli and "terms" in cli:
+        default_span = cfg.terms - cli["start_term"] + 1
+        cli["terms"] = [
+            "" if t == d else str(t) for t, d in zip(cli["terms"], default_span, strict=True)
+        ]
+        cli["start_term"] = ["" if t == 1 else str(t) for t in cli["start_term"]]
+    if {"mode", "second_mode", "category"} <= set(cli.columns):
+        cli["second_mode"] = [
+            "" if tuple(sm) == tuple(m) else ";".join(sm)
+            for sm, m in zip(cli["second_mode"], cli["mode"], strict=True)
+        ]
+        cli["mode"] = [
+            "" if tuple(m) == cat.client_modes(str(c)) else ";".join(m)
+            for m, c in zip(cli["mode"], cli["category"], strict=True)
+        ]
+    if {"team_size", "second_need_days", "need_days"} <= set(cli.columns):
+        cli["second_need_days"] = [
+            "" if sn == n else f"{sn:g}"
+            for sn, n in zip(cli["second_need_days"], cli["need_days"], strict=True)
+        ]
+        cli["team_size"] = ["" if t == 1 else str(t) for t in cli["team_size"]]
+    if "high_need" in cli:
+        cli["high_need"] = ["true" if v else "" for v in cli["high_need"]]
+    return cli
 
 
 def _toml_num(x: float) -> str:

@@ -150,3 +150,38 @@ class Scenario:
     @property
     def name(self) -> str:
         return self.config.name
+
+    @classmethod
+    def from_frames(
+        cls,
+        config: Config | str,
+        supporters: pd.DataFrame,
+        clients: pd.DataFrame,
+        authorities: pd.DataFrame | None = None,
+        conflicts: pd.DataFrame | None = None,
+        pinned: pd.DataFrame | None = None,
+        *,
+        proposals: pd.DataFrame | None = None,
+        label: str = "<memory>",
+    ) -> Scenario:
+        """Validate in-memory tables as a scenario (:func:`broker.scenario.from_frames`).
+
+        ``config`` may be a scenario name instead of a :class:`Config`. The tables
+        of a scenario read before are accepted as they are, so
+        ``Scenario.from_frames(s.config, s.supporters, s.clients, s.authorities,
+        s.conflicts, s.pinned)`` gives back ``s``'s tables.
+        """
+        from broker.scenario.build import from_frames
+
+        if isinstance(config, str):
+            config = Config(name=config)
+        return from_frames(
+            config,
+            supporters,
+            clients,
+            authorities,
+            conflicts,
+            pinned,
+            proposals=proposals,
+            label=label,
+        )

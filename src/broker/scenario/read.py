@@ -1162,7 +1162,9 @@ def read_scenario(folder: str | Path) -> Scenario:
     ----------
     folder
         A folder holding ``scenario.toml``, ``supporters.csv`` and ``clients.csv``,
-        and optionally ``authorities.csv``, ``conflicts.csv`` and ``pinned.csv``.
+        and optionally ``authorities.csv``, ``conflicts.csv`` and ``pinned.csv``;
+        or an ``.xlsx`` workbook with a sheet per table
+        (:mod:`broker.scenario.workbook`).
 
     Raises
     ------
@@ -1171,6 +1173,10 @@ def read_scenario(folder: str | Path) -> Scenario:
         was expected.
     """
     root = Path(folder)
+    if root.suffix.lower() == ".xlsx" and root.is_file():
+        from broker.scenario.workbook import read_workbook
+
+        return read_workbook(root)  # one sheet per table, through this same path
     if not root.is_dir():
         raise InputError.one(
             str(root),

@@ -6,9 +6,12 @@ and ``greedy`` (baseline heuristic).
 
 from __future__ import annotations
 
+import sys
+import types
+
 from broker.problem import ProblemData
 from broker.solve.base import SolveOptions, Solver, get_solver, register, solver_names
-from broker.solve.result import Level, Result, SolveStatus, evaluate
+from broker.solve.result import Level, Result, Sense, SolveStatus, StopReason, evaluate
 
 
 def solve(problem: ProblemData, solver: str = "cpsat", **options: object) -> Result:
@@ -32,7 +35,9 @@ __all__ = [
     "Level",
     "Result",
     "SolveOptions",
+    "Sense",
     "SolveStatus",
+    "StopReason",
     "Solver",
     "evaluate",
     "get_solver",
@@ -40,3 +45,22 @@ __all__ = [
     "solve",
     "solver_names",
 ]
+
+
+class _CallablePackage(types.ModuleType):
+    """Makes ``broker.solve(...)`` a call as well as this package's name.
+
+    ``broker.solve(scenario, ...)`` is the Python API's front door
+    (:func:`broker.api.solve`: a whole round with explanations and the checker);
+    ``broker.solve(problem, ...)`` with a :class:`ProblemData` is :func:`solve` here.
+    """
+
+    def __call__(self, what: object, *args: object, **kwargs: object) -> object:
+        if isinstance(what, ProblemData):
+            return solve(what, *args, **kwargs)  # type: ignore[arg-type]
+        from broker.api import solve as solve_round
+
+        return solve_round(what, *args, **kwargs)  # type: ignore[arg-type]
+
+
+sys.modules[__name__].__class__ = _CallablePackage

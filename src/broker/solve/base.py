@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from broker.problem import ProblemData
 from broker.solve.result import Result
+from broker.solve.stop import StopToken, default_token
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,15 @@ class SolveOptions:
         ``time_limit_s``.
     progress
         Optional callback receiving one-line progress messages.
+    on_incumbent
+        Optional callback ``(seconds, level1, level2)`` called whenever the solver
+        holds a better solution (seconds since the solve started). Searches inside
+        child processes report when their answer arrives.
+    stop
+        A :class:`~broker.solve.stop.StopToken`; setting it (from another thread or
+        a signal handler) stops every phase of the solve, which then returns its best
+        solution so far with ``stopped_by = "interrupted"``. Defaults to the
+        running command's token (:func:`broker.solve.stop.default_token`).
     """
 
     time_limit_s: float = 30.0
@@ -39,17 +49,18 @@ class SolveOptions:
     deterministic: bool = True
     work_limit: float | None = None
     progress: Callable[[str], None] | None = None
+    on_incumbent: Callable[[float, int, int], None] | None = None
+    stop: StopToken = field(default_factory=default_token, compare=False)
 
 
 class Solver(Protocol):
     """A solver: ``solve(problem, options) -> Result``.
 
-    ``exact`` declares whether the solver proves optimality (and so reports a
-    meaningful bound); heuristics report the trivial bound.
+    Whether a bound is meaningful is in the result itself (``Level.bound``; a
+    heuristic reports the trivial bound), so solvers declare no capability flag.
     """
 
     name: str
-    exact: bool
 
     def solve(self, problem: ProblemData, options: SolveOptions) -> Result: ...
 

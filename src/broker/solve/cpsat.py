@@ -24,7 +24,10 @@ Strategy by size (measured on 2 cores, see ``benchmarks/README.md``):
 
 * up to ``EXACT_PAIR_LIMIT`` candidate pairs: the exact two-level model above,
   which proves optimality on every bundled local scenario in about a second;
-* above it, a deterministic two-thread portfolio per level. Thread A runs the
+* above it, when every client is required (GAP-like), a plain multi-worker
+  CP-SAT arm raced against broker's own starts (:mod:`broker.solve.required`;
+  not reproducible under load);
+* above it otherwise, a deterministic two-thread portfolio per level. Thread A runs the
   full model single-worker at linearization level 2, which proves the strongest
   bound we measured (2,749 vs 2,796 for the default two-worker search and 2,772.8
   for the LP, national scenario at 20 s). Thread B runs large-neighbourhood
@@ -49,16 +52,24 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from broker.problem import ProblemData
+from broker.solve import search
 from broker.solve.base import SolveOptions, register
+from broker.solve.child import ChildTask
+from broker.solve.deadline import Deadline
 from broker.solve.greedy import greedy_pairs
-from broker.solve.model import build_cpsat, is_complete, scaled
-from broker.solve.result import Level, Result, SolveStatus, evaluate, make_result
+from broker.solve.localsearch import improve_assignment
+from broker.solve.model import build_cpsat, is_complete, level1_is_fixed, scaled
+from broker.solve.regret import regret_start
+from broker.solve.result import Level, Result, Sense, SolveStatus, StopReason, evaluate, make_result
 
 LEVEL1_SHARE = 0.7
 """Share of the time and work limits level 1 may use; level 2 gets the rest."""
 
 TWIN_MIN_PAIRS = 1_000
 """From this many pairs, the exact path runs a second seeded search on the second core."""
+
+TWIN_GRACE_S = 0.3
+"""How long past the deadline the twin search may take to answer before it is killed."""
 
 EXACT_PAIR_LIMIT = 4_000
 """Above this many candidate pairs the portfolio (bound thread + LNS) is used."""
@@ -70,14 +81,22 @@ def build_model(problem: ProblemData) -> tuple[cp_model.CpModel, list[cp_model.I
 
 
 class _Progress(cp_model.CpSolverSolutionCallback):
-    def __init__(self, label: str, say, t0: float) -> None:  # type: ignore[no-untyped-def]
+    """Progress lines (at most one a second) and incumbents, from CP-SAT's solutions."""
+
+    def __init__(  # type: ignore[no-untyped-def]
+        self, label: str, say, t0: float, levels=None, on_incumbent=None
+    ) -> None:
         super().__init__()
         self.label, self.say, self.t0 = label, say, t0
+        self.levels, self.on_incumbent = levels, on_incumbent
         self.last = -1e9
 
     def on_solution_callback(self) -> None:
         now = time.perf_counter() - self.t0
-        if now - self.last >= 1.0:
+        if self.on_incumbent is not None and self.levels is not None:
+            l1, l2 = self.levels
+            self.on_incumbent(now, int(self.value(l1)), int(self.value(l2)))
+        if self.say is not None and now - self.last >= 1.0:
             self.last = now
             self.say(
                 f"{self.label}: {self.objective_value:,.0f} "
@@ -97,7 +116,6 @@ class CpSatSolver:
     """Two-level lexicographic CP-SAT solve; see the module docstring."""
 
     name = "cpsat"
-    exact = True
 
     def parameters(self, options: SolveOptions) -> dict[str, object]:
         """CP-SAT parameters of the exact path.
@@ -118,20 +136,26 @@ class CpSatSolver:
         work: float,
         label: str,
         t0: float,
+        levels: tuple[cp_model.LinearExpr, cp_model.LinearExpr] | None = None,
     ) -> tuple[cp_model.CpSolver, SolveStatus]:
-        solver = cp_model.CpSolver()
-        for key, value in self.parameters(options).items():
-            setattr(solver.parameters, key, value)
+        solver = search.new_solver(**self.parameters(options))
         solver.parameters.max_time_in_seconds = max(time_s, 0.01)
         if options.deterministic:
             solver.parameters.max_deterministic_time = max(work, 0.01)
-        callback = _Progress(label, options.progress, t0) if options.progress else None
-        code = solver.solve(model, callback)
+        callback = None
+        if options.progress or (options.on_incumbent and levels is not None):
+            callback = _Progress(label, options.progress, t0, levels, options.on_incumbent)
+        code = search.run(solver, model, options.stop, callback)
         if code not in _STATUS:
             raise RuntimeError(f"CP-SAT returned {solver.status_name(code)}")
         return solver, _STATUS[code]
 
     def solve(self, problem: ProblemData, options: SolveOptions) -> Result:
+        if problem.n_pairs > EXACT_PAIR_LIMIT and options.workers >= 2:
+            if level1_is_fixed(problem):  # every client required: race a plain arm
+                from broker.solve.required import solve_required
+
+                return solve_required(self.name, problem, scaled(problem), options)
         if problem.n_pairs > EXACT_PAIR_LIMIT:
             from broker.solve.portfolio import solve_portfolio
 
@@ -148,26 +172,28 @@ class CpSatSolver:
         then level 2; a tie goes to the first), so the outcome stays reproducible.
         Bounds are combined where both refer to the same level-1 value.
         """
-        from concurrent.futures import ProcessPoolExecutor
-
-        from broker.solve.portfolio import _context
-
-        twin = dataclasses.replace(options, seed=options.seed + 1, progress=None)
-        with ProcessPoolExecutor(max_workers=1, mp_context=_context()) as pool:
-            future = pool.submit(self._solve_exact, original, p, twin)
+        until = Deadline.after(options.time_limit_s)
+        twin = dataclasses.replace(options, seed=options.seed + 1, progress=None, on_incumbent=None)
+        task: ChildTask[Result] = ChildTask(self._solve_exact, original, p, twin)
+        with options.stop.watch(task.kill):
             first = self._solve_exact(original, p, options)
-            try:
-                second = future.result()
-            except Exception:  # a failed twin never costs the first result
-                return first
+            if not task.poll(until.remaining() + TWIN_GRACE_S):
+                task.kill()  # the wall clock wins
+            second = task.result()
+        if second is None or not second.status.has_solution:
+            return first  # a failed, stopped or empty-handed twin never costs the first
+        if not first.status.has_solution:
+            return dataclasses.replace(second, seed=options.seed)
 
         def key(r: Result) -> tuple[int, int]:
             return (r.level1.value, -r.level2.value)
 
         best = second if key(second) > key(first) else first
+        if best is second and options.on_incumbent is not None:
+            options.on_incumbent(second.runtime_s, second.level1.value, second.level2.value)
         l1_bound = min(first.level1.bound, second.level1.bound)
         l1_opt = first.level1.optimal or second.level1.optimal or best.level1.value >= l1_bound
-        level1 = Level(best.level1.value, max(l1_bound, best.level1.value), l1_opt, "max")
+        level1 = Level(best.level1.value, max(l1_bound, best.level1.value), l1_opt, Sense.MAX)
         level2 = best.level2
         if first.level1.value == second.level1.value:
             l2_bound = max(first.level2.bound, second.level2.bound)
@@ -175,7 +201,7 @@ class CpSatSolver:
                 best.level2.value,
                 min(l2_bound, best.level2.value),
                 best.level2.optimal or best.level2.value <= l2_bound,
-                "min",
+                Sense.MIN,
             )
         both = level1.optimal and level2.optimal
         return dataclasses.replace(
@@ -186,19 +212,27 @@ class CpSatSolver:
             params=best.params
             | {"twins": [options.seed, options.seed + 1], "winner_seed": best.seed},
             seed=options.seed,
-            stopped_by="optimal" if both else best.stopped_by,
+            stopped_by=(
+                StopReason.OPTIMAL
+                if both
+                else StopReason.INTERRUPTED
+                if options.stop.is_set()
+                else best.stopped_by
+            ),
             runtime_s=max(first.runtime_s, second.runtime_s),
             log=first.log + tuple(f"twin (seed {options.seed + 1}): {m}" for m in second.log),
         )
 
     def _solve_exact(self, original: ProblemData, p: ProblemData, options: SolveOptions) -> Result:
         t0 = time.perf_counter()
+        until = Deadline.after(options.time_limit_s)
         say = options.progress or (lambda _msg: None)
         log: list[str] = []
         total_time = float(options.time_limit_s)
         total_work = float(
             options.work_limit if options.work_limit is not None else options.time_limit_s
         )
+        fixed = level1_is_fixed(p)
 
         model, x = build_model(p)
         build_s = time.perf_counter() - t0
@@ -206,23 +240,43 @@ class CpSatSolver:
             f"model: {p.n_pairs} pairs, {len(model.proto.constraints)} constraints, "
             f"built in {build_s:.2f}s"
         )
-        hint = greedy_pairs(p)
+        hint = greedy_pairs(p, until.share(0.1))
+        if fixed and not is_complete(p, hint):
+            regret = regret_start(p, until.share(0.2))
+            hint = hint if regret is None else regret
+        if fixed:  # assignment-shaped (GAP-like): shift and swap first
+            hint = improve_assignment(p, hint, until.share(0.1))
         hint_pairs = set(hint.tolist()) if is_complete(p, hint) else set()
         for k, var in enumerate(x):
             model.add_hint(var, k in hint_pairs)
 
         prio = [int(v) for v in p.pair_priority]
         level1_expr = cp_model.LinearExpr.weighted_sum(x, prio)
-        model.maximize(level1_expr)
-        remaining = total_time - (time.perf_counter() - t0)
-        s1, st1 = self._run(
-            model,
-            options,
-            LEVEL1_SHARE * remaining,
-            LEVEL1_SHARE * total_work,
-            "level 1 (priority matched)",
-            t0,
-        )
+        level2_expr = cp_model.LinearExpr.weighted_sum(x, [int(v) for v in p.pair_level2])
+        if fixed:
+            # every client required: level 1 is the same in every solution, so the
+            # one search goes straight to level 2 with all the time
+            model.minimize(level2_expr)
+            s1, st1 = self._run(
+                model,
+                options,
+                until.remaining(),
+                total_work,
+                "level 2 (level 1 fixed)",
+                t0,
+                (level1_expr, level2_expr),
+            )
+        else:
+            model.maximize(level1_expr)
+            s1, st1 = self._run(
+                model,
+                options,
+                LEVEL1_SHARE * until.remaining(),
+                LEVEL1_SHARE * total_work,
+                "level 1 (priority matched)",
+                t0,
+                (level1_expr, level2_expr),
+            )
         used_work = s1.deterministic_time
         log.append(
             f"level 1: {st1.value} {s1.objective_value:,.0f} bound "
@@ -234,42 +288,56 @@ class CpSatSolver:
         if not st1.has_solution:
             bound = (
                 int(np.floor(s1.best_objective_bound + 1e-6))
+                if st1 is not SolveStatus.INFEASIBLE and not fixed
+                else int(p.priority.sum())
                 if st1 is not SolveStatus.INFEASIBLE
                 else 0
             )
             return make_result(
                 p,
                 np.zeros(0, np.int64),
-                level1=Level(0, bound, False, "max"),
-                level2=Level(0, 0, False, "min"),
+                level1=Level(0, bound, False, Sense.MAX),
+                level2=Level(0, 0, False, Sense.MIN),
                 status=st1,
                 solver=self.name,
                 params=params,
                 seed=options.seed,
                 runtime_s=time.perf_counter() - t0,
-                stopped_by="infeasible" if st1 is SolveStatus.INFEASIBLE else "time_limit",
+                stopped_by=(
+                    StopReason.INFEASIBLE
+                    if st1 is SolveStatus.INFEASIBLE
+                    else StopReason.INTERRUPTED
+                    if options.stop.is_set()
+                    else StopReason.TIME_LIMIT
+                ),
                 log=log,
             )
         chosen1 = np.array(s1.boolean_values(x), dtype=bool) if x else np.zeros(0, bool)
-        l1 = int(round(s1.objective_value))
-        l1_bound = int(np.floor(s1.best_objective_bound + 1e-6))
-        l1_opt = st1 is SolveStatus.OPTIMAL
+        if fixed:
+            l1 = l1_bound = int(p.priority.sum())
+            l1_opt = True
+            s2, st2 = s1, st1
+            used_work = 0.0
+        else:
+            l1 = int(round(s1.objective_value))
+            l1_bound = int(np.floor(s1.best_objective_bound + 1e-6))
+            l1_opt = st1 is SolveStatus.OPTIMAL
 
-        # ---- level 2
-        model.add(level1_expr >= l1)
-        model.clear_hints()
-        for var, v in zip(x, chosen1, strict=True):
-            model.add_hint(var, bool(v))
-        model.minimize(cp_model.LinearExpr.weighted_sum(x, [int(v) for v in p.pair_level2]))
-        remaining = total_time - (time.perf_counter() - t0)
-        s2, st2 = self._run(
-            model,
-            options,
-            remaining,
-            max(total_work - used_work, 0.05),
-            "level 2 (cost, distance, penalties)",
-            t0,
-        )
+            # ---- level 2
+            model.add(level1_expr >= l1)
+            model.clear_hints()
+            for var, v in zip(x, chosen1, strict=True):
+                model.add_hint(var, bool(v))
+            model.minimize(level2_expr)
+            s2, st2 = self._run(
+                model,
+                options,
+                until.remaining(),
+                max(total_work - used_work, 0.05),
+                "level 2 (cost, distance, penalties)",
+                t0,
+                (level1_expr, level2_expr),
+            )
         if st2.has_solution:
             a = np.array(s2.boolean_values(x), dtype=bool)
             l2_opt = st2 is SolveStatus.OPTIMAL
@@ -290,6 +358,8 @@ class CpSatSolver:
         runtime = time.perf_counter() - t0
         if both:
             stopped = "optimal"
+        elif options.stop.is_set():
+            stopped = "interrupted"
         elif options.deterministic and (used_work + s2.deterministic_time >= total_work * 0.99):
             stopped = "work_limit"
         else:
@@ -297,8 +367,8 @@ class CpSatSolver:
         return make_result(
             original,
             a,
-            level1=Level(v1, max(l1_bound, v1), l1_opt, "max"),
-            level2=Level(v2, min(l2_bound, v2), l2_opt, "min"),
+            level1=Level(v1, max(l1_bound, v1), l1_opt, Sense.MAX),
+            level2=Level(v2, min(l2_bound, v2), l2_opt, Sense.MIN),
             status=SolveStatus.OPTIMAL if both else SolveStatus.FEASIBLE,
             solver=self.name,
             params=params,

@@ -18,8 +18,10 @@ import numpy as np
 
 from broker.problem import LEAD, ProblemData
 from broker.solve.base import SolveOptions, register
+from broker.solve.deadline import Deadline
+from broker.solve.incumbent import Incumbents
 from broker.solve.model import client_order_pairs, fill, is_complete
-from broker.solve.result import Level, Result, SolveStatus, evaluate, make_result
+from broker.solve.result import Level, Result, Sense, SolveStatus, evaluate, make_result
 
 
 def greedy_order(problem: ProblemData) -> np.ndarray:
@@ -32,26 +34,29 @@ def greedy_order(problem: ProblemData) -> np.ndarray:
     return np.lexsort((np.arange(p.n_clients), need, -p.priority, ~p.required))
 
 
-def greedy_pairs(problem: ProblemData) -> np.ndarray:
-    """The greedy solution as sorted pair indices (see the module docstring)."""
-    return fill(problem, client_order_pairs(problem, greedy_order(problem)))
+def greedy_pairs(problem: ProblemData, until: Deadline | None = None) -> np.ndarray:
+    """The greedy solution as sorted pair indices (see the module docstring).
+
+    With ``until``, it stops adding pairs when that deadline passes.
+    """
+    return fill(problem, client_order_pairs(problem, greedy_order(problem)), until=until)
 
 
 class GreedySolver:
     name = "greedy"
-    exact = False
 
     def solve(self, problem: ProblemData, options: SolveOptions) -> Result:
         t0 = time.perf_counter()
         ks = greedy_pairs(problem)
+        Incumbents(problem, options.on_incumbent).offer(ks)
         l1, l2 = evaluate(problem, ks)
         complete = is_complete(problem, ks)
         trivial = int(problem.priority.sum())
         return make_result(
             problem,
             ks,
-            level1=Level(l1, trivial, l1 == trivial, "max"),
-            level2=Level(l2, int(np.minimum(problem.pair_level2, 0).sum()), False, "min"),
+            level1=Level(l1, trivial, l1 == trivial, Sense.MAX),
+            level2=Level(l2, int(np.minimum(problem.pair_level2, 0).sum()), False, Sense.MIN),
             status=SolveStatus.FEASIBLE if complete else SolveStatus.UNKNOWN,
             solver=self.name,
             params={},

@@ -31,7 +31,15 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from broker.problem import LimitKind, ProblemData
+from broker.solve import search
+from broker.solve.deadline import Deadline
 from broker.solve.model import build_cpsat
+
+DENSE_ADJACENCY = 2e5
+"""Above this many (supporter, unit, unit) triples, neighbours are drawn on demand."""
+
+LAZY_SUPPORTERS = 3
+"""Supporters whose units are drawn from per expansion on dense instances."""
 
 STEP_OVERHEAD_WORK = 0.03
 """Work charged per step on top of CP-SAT's own count, for the model building it does
@@ -40,9 +48,13 @@ not see (about 25 ms of Python per step on the reference machine)."""
 
 @dataclass
 class LnsStats:
+    """Steps taken, improving steps, deterministic work spent, and whether the wall
+    clock (rather than the work limit or a stop) ended the search."""
+
     iterations: int = 0
     improvements: int = 0
     work: float = 0.0
+    wall_clock: bool = False
 
 
 class Neighbourhoods:
@@ -73,12 +85,33 @@ class Neighbourhoods:
         su = np.stack([p.pair_supporter.astype(np.int64), pu])
         su = np.unique(su, axis=1)
         by_sup = np.split(su[1], np.searchsorted(su[0], np.arange(1, p.n_supporters)))
-        nbr: list[set[int]] = [set() for _ in range(n_units)]
-        for units in by_sup:
-            if len(units) > 1:
-                for u in units:
-                    nbr[int(u)].update(int(v) for v in units)
-        self.neighbours = [np.array(sorted(s - {u}), dtype=np.int64) for u, s in enumerate(nbr)]
+        self.sup_units = by_sup
+        sizes = np.array([len(u) for u in by_sup], dtype=np.float64)
+        # Precomputing every unit's neighbours costs sum(sizes^2): fine for
+        # authority budgets, far too slow for a dense GAP (40 agents x 1,600 jobs is
+        # 10^8). Dense instances draw neighbours on demand instead (_adjacent).
+        self.neighbours: list[np.ndarray] | None = None
+        if float((sizes**2).sum()) <= DENSE_ADJACENCY:
+            nbr: list[set[int]] = [set() for _ in range(n_units)]
+            for units in by_sup:
+                if len(units) > 1:
+                    for u in units:
+                        nbr[int(u)].update(int(v) for v in units)
+            self.neighbours = [np.array(sorted(s - {u}), dtype=np.int64) for u, s in enumerate(nbr)]
+
+    def _adjacent(self, rng: np.random.Generator, u: int) -> np.ndarray:
+        """Units sharing a supporter with unit ``u``, in random order."""
+        if self.neighbours is not None:
+            return rng.permutation(self.neighbours[u])
+        members = self.members[u]
+        pairs = np.concatenate(
+            [np.arange(self.starts[i], self.starts[i + 1]) for i in members.tolist()]
+        )
+        sups = np.unique(self.p.pair_supporter[pairs])
+        picked = rng.permutation(sups)[:LAZY_SUPPORTERS]
+        units = np.concatenate([self.sup_units[int(j)] for j in picked])
+        units = np.unique(units[units != u])
+        return rng.permutation(units)[: 4 * self.target]
 
     def draw(self, rng: np.random.Generator, seed_unit: int) -> np.ndarray:
         """Clients of ``seed_unit`` and neighbouring units, up to the target size."""
@@ -89,7 +122,7 @@ class Neighbourhoods:
         while frontier and size < self.target:
             nxt = []
             for u in frontier:
-                for v in rng.permutation(self.neighbours[u]):
+                for v in self._adjacent(rng, u):
                     v = int(v)
                     if v in seen:
                         continue
@@ -116,7 +149,13 @@ def client_budget_group(p: ProblemData) -> np.ndarray:
 
 
 def _sub_solve(
-    p: ProblemData, current: np.ndarray, free: np.ndarray, level: int, work: float, seed: int
+    p: ProblemData,
+    current: np.ndarray,
+    free: np.ndarray,
+    level: int,
+    work: float,
+    seed: int,
+    wall: float = 1e9,
 ) -> tuple[np.ndarray | None, float]:
     """Re-optimise the clients in ``free``; return the new pair set if it improves.
 
@@ -142,10 +181,12 @@ def _sub_solve(
     else:
         model.add(cp_model.LinearExpr.weighted_sum(x, prio.tolist()) >= before1)
         model.minimize(cp_model.LinearExpr.weighted_sum(x, sub.pair_level2.tolist()))
-    solver = cp_model.CpSolver()
-    solver.parameters.num_workers = 1
-    solver.parameters.random_seed = seed
-    solver.parameters.max_deterministic_time = work
+    solver = search.new_solver(
+        num_workers=1,
+        random_seed=seed,
+        max_deterministic_time=work,
+        max_time_in_seconds=max(wall, 0.001),
+    )
     status = solver.solve(model)
     used = solver.deterministic_time
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -171,21 +212,30 @@ def improve(
     sub_work: float = 0.15,
     should_stop: Callable[[], bool] | None = None,
     progress: Callable[[str], None] | None = None,
+    on_improve: Callable[[np.ndarray], None] | None = None,
 ) -> tuple[np.ndarray, LnsStats]:
     """Improve a feasible pair set ``start`` by LNS (see the module docstring).
 
     Stops when ``work_limit`` deterministic units are spent (reproducible), the wall
-    clock passes ``time_limit_s`` (safety net), or ``should_stop()`` is true.
+    clock passes ``time_limit_s`` (which then wins: ``LnsStats.wall_clock``), or
+    ``should_stop()`` is true. ``on_improve`` receives every improved pair set.
     """
+    t0 = time.perf_counter()
+    until = Deadline.after(time_limit_s)
+    stats = LnsStats()
+    a = p.as_pair_indices(start)
+    if until.passed():
+        stats.wall_clock = True
+        return a, stats
     rng = np.random.default_rng(seed)
     hood = Neighbourhoods(p, target_clients)
-    a = p.as_pair_indices(start)
-    stats = LnsStats()
-    t0 = time.perf_counter()
     n_units = len(hood.members)
     has_pairs = np.diff(hood.starts) > 0
     last_report = t0
-    while stats.work < work_limit and time.perf_counter() - t0 < time_limit_s:
+    while stats.work < work_limit:
+        if until.passed():
+            stats.wall_clock = True
+            break
         if should_stop is not None and should_stop():
             break
         stats.iterations += 1
@@ -203,12 +253,20 @@ def improve(
             seed_unit = int(rng.integers(n_units))
         free = hood.draw(rng, seed_unit)
         new, used = _sub_solve(
-            p, a, free, level, min(sub_work, work_limit - stats.work), int(rng.integers(1 << 30))
+            p,
+            a,
+            free,
+            level,
+            min(sub_work, work_limit - stats.work),
+            int(rng.integers(1 << 30)),
+            until.remaining(),
         )
         stats.work += used + STEP_OVERHEAD_WORK
         if new is not None:
             a = new
             stats.improvements += 1
+            if on_improve is not None:
+                on_improve(a)
         if progress is not None and time.perf_counter() - last_report > 2.0:
             last_report = time.perf_counter()
             value = int(p.pair_priority[a].sum()) if level == 1 else int(p.pair_level2[a].sum())

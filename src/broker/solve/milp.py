@@ -20,7 +20,7 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from broker.problem import ProblemData
 from broker.solve.base import SolveOptions, register
 from broker.solve.model import constraint_matrix
-from broker.solve.result import Level, Result, SolveStatus, evaluate, make_result
+from broker.solve.result import Level, Result, Sense, SolveStatus, evaluate, make_result
 
 MIN_LEVEL2_S = 0.5
 """Level 2 is skipped (reported not optimal) when less than this is left."""
@@ -32,7 +32,6 @@ class HighsSolver:
     """Two-level lexicographic MILP solve with HiGHS (via SciPy)."""
 
     name = "highs"
-    exact = True
 
     def solve(self, problem: ProblemData, options: SolveOptions) -> Result:
         p = problem
@@ -54,8 +53,8 @@ class HighsSolver:
             return make_result(
                 p,
                 np.zeros(0, np.int64),
-                level1=Level(0, 0, True, "max"),
-                level2=Level(0, 0, True, "min"),
+                level1=Level(0, 0, True, Sense.MAX),
+                level2=Level(0, 0, True, Sense.MIN),
                 status=st,
                 solver=self.name,
                 params=params,
@@ -79,8 +78,8 @@ class HighsSolver:
             return make_result(
                 p,
                 np.zeros(0, np.int64),
-                level1=Level(0, int(p.priority.sum()), False, "max"),
-                level2=Level(0, 0, False, "min"),
+                level1=Level(0, int(p.priority.sum()), False, Sense.MAX),
+                level2=Level(0, 0, False, Sense.MIN),
                 status=st1 if st1 is SolveStatus.INFEASIBLE else SolveStatus.UNKNOWN,
                 solver=self.name,
                 params=params,
@@ -119,8 +118,8 @@ class HighsSolver:
         return make_result(
             p,
             chosen,
-            level1=Level(v1, max(l1_bound, v1), l1_opt, "max"),
-            level2=Level(v2, min(l2_bound, v2), l2_opt, "min"),
+            level1=Level(v1, max(l1_bound, v1), l1_opt, Sense.MAX),
+            level2=Level(v2, min(l2_bound, v2), l2_opt, Sense.MIN),
             status=SolveStatus.OPTIMAL if both else SolveStatus.FEASIBLE,
             solver=self.name,
             params=params,

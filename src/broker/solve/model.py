@@ -27,6 +27,7 @@ from ortools.sat.python import cp_model
 from scipy import sparse
 
 from broker.problem import LEAD, SECOND, ProblemData
+from broker.solve.deadline import Deadline
 
 
 def scaled(problem: ProblemData) -> ProblemData:
@@ -171,8 +172,16 @@ def constraint_matrix(p: ProblemData) -> tuple[sparse.csr_array, np.ndarray, np.
     return matrix, np.concatenate(lo), np.concatenate(hi)
 
 
-def fill(p: ProblemData, order: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
+def fill(
+    p: ProblemData,
+    order: np.ndarray,
+    start: np.ndarray | None = None,
+    until: Deadline | None = None,
+) -> np.ndarray:
     """Feasible pair set: ``start`` and the pins, then pairs in ``order`` while they fit.
+
+    With ``until``, pairs stop being added when that deadline passes (the set is
+    still feasible, only smaller).
 
     A lead pair of a team client is taken only together with a second pair that
     fits beside it (the earliest in ``order``, else the one with the smallest
@@ -210,7 +219,9 @@ def fill(p: ProblemData, order: np.ndarray, start: np.ndarray | None = None) -> 
         if partner >= 0:
             p.take(partner, residual)
             chosen.append(partner)
-    for k in order.tolist():
+    for step, k in enumerate(order.tolist()):
+        if until is not None and step % 512 == 0 and until.passed():
+            break
         i = int(p.pair_client[k])
         if matched[i] or p.pair_role[k] != LEAD or not p.fits(k, residual):
             continue
@@ -252,3 +263,13 @@ def is_complete(p: ProblemData, pairs: np.ndarray) -> bool:
     second[p.pair_client[ks[p.pair_role[ks] == SECOND]]] = True
     team = p.team_size == 2
     return bool(np.all(lead[p.required]) and np.all(lead[team] == second[team]))
+
+
+def level1_is_fixed(p: ProblemData) -> bool:
+    """Whether every feasible solution has the same level 1 (every client required).
+
+    Level 1 is then the sum of all priorities (or there is no solution at all), so
+    the solvers give all their time to level 2, as in the generalised assignment
+    problem.
+    """
+    return bool(p.n_clients > 0 and np.all(p.required))

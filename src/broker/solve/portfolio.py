@@ -13,69 +13,90 @@ limit), and the merge is a fixed rule (the better solution; on a tie, A's), so
 the result does not depend on timing unless the wall-clock safety net fires,
 which ``stopped_by`` then reports as ``time_limit``.
 
-Level 1 also gets the LP relaxation (HiGHS, a fraction of a second), used for a
+Time: one wall-clock deadline (``time_limit_s`` from the start) bounds
+everything. The LP gets at most :data:`LP_SHARE` of it, each start heuristic at
+most :data:`START_SHARE` of what is left, level 1 70% of what is then left and
+level 2 the rest; the bound process is killed if it has not answered
+:data:`CHILD_GRACE_S` after its level's deadline.
+
+Level 1 also gets the LP relaxation (GLOP, :mod:`broker.solve.lp`), used for a
 bound and for an LP-guided greedy start that is typically far better than the
-plain greedy one (2,548 vs 2,414 on the national scenario).
+plain greedy one (2,548 vs 2,414 on the national scenario). When every client is
+required (:func:`level1_is_fixed`, e.g. the generalised assignment problem),
+level 1 is skipped and level 2 gets all the time.
 """
 
 from __future__ import annotations
 
-import multiprocessing
-import threading
 import time
-from concurrent.futures import Future, ProcessPoolExecutor
 
 import numpy as np
 from ortools.sat.python import cp_model
 
 from broker.problem import ProblemData
+from broker.solve import search
+from broker.solve.arm import NOTHING, ArmResult
 from broker.solve.base import SolveOptions
+from broker.solve.child import ChildTask
+from broker.solve.deadline import Deadline
 from broker.solve.greedy import greedy_pairs
-from broker.solve.lns import improve
-from broker.solve.model import build_cpsat, constraint_matrix, fill, is_complete
-from broker.solve.result import Level, Result, SolveStatus, evaluate, make_result
+from broker.solve.incumbent import Incumbents
+from broker.solve.lns import LnsStats, improve
+from broker.solve.localsearch import improve_assignment
+from broker.solve.lp import solve_lp
+from broker.solve.model import build_cpsat, fill, is_complete, level1_is_fixed
+from broker.solve.regret import regret_start
+from broker.solve.result import Level, Result, Sense, SolveStatus, evaluate, make_result
+from broker.solve.stop import StopToken
+
+WALL_SAFETY = 1.0
+"""The wall-clock deadline as a multiple of the time limit: the limit itself."""
+
+LP_SHARE = 0.2
+"""At most this share of the time goes to the LP relaxation."""
+
+START_SHARE = 0.1
+"""At most this share of what is left goes to each start heuristic."""
+
+CHILD_GRACE_S = 0.2
+"""How long past a level's deadline the bound process may take to answer."""
+
+CHILD_MARGIN_S = 0.3
+"""The bound process stops this long (or 5% of its time) before its level's deadline."""
 
 
-def _context() -> multiprocessing.context.BaseContext:
-    """``fork`` where available: unlike ``spawn`` and ``forkserver`` it does not re-run
-    the caller's ``__main__``, so scripts without a main guard work. The pool is
-    created before this solve starts any thread."""
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+def lp_relaxation(
+    p: ProblemData, time_limit_s: float = 60.0, stop: StopToken | None = None
+) -> tuple[float, np.ndarray] | None:
+    """Level-1 LP bound and the fractional solution, or ``None`` if it has neither.
 
-
-WALL_SAFETY = 1.5
-"""Wall-clock safety net as a multiple of the time limit; work limits bind first."""
-
-
-def lp_relaxation(p: ProblemData) -> tuple[float, np.ndarray] | None:
-    """Level-1 LP bound and the fractional solution, or ``None`` if it fails."""
-    from scipy.optimize import LinearConstraint, milp
-
-    a, lo, hi = constraint_matrix(p)
-    lb = np.zeros(p.n_pairs)
-    lb[p.pinned] = 1.0
-    res = milp(
-        -p.pair_priority.astype(float),
-        constraints=[LinearConstraint(a, lo, hi)],
-        bounds=(lb, np.ones(p.n_pairs)),
-        integrality=np.zeros(p.n_pairs),
-    )
-    if res.x is None:
+    GLOP within ``time_limit_s`` (:mod:`broker.solve.lp`); the bound is valid even
+    when GLOP stops early, but is then weaker and capped by the sum of priorities.
+    """
+    lp = solve_lp(p, p.pair_priority.astype(float), time_limit_s=time_limit_s, stop=stop)
+    if lp.bound is None or lp.x is None:
         return None
-    return -float(res.fun), res.x
+    return min(lp.bound, float(p.priority.sum())), lp.x
 
 
-def ordered_fill(p: ProblemData, order: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
+def ordered_fill(
+    p: ProblemData,
+    order: np.ndarray,
+    start: np.ndarray | None = None,
+    until: Deadline | None = None,
+) -> np.ndarray:
     """Feasible pair set taking pairs in ``order`` while they fit (pins first)."""
-    return fill(p, order, start)
+    return fill(p, order, start, until)
 
 
 def _cpsat_worker(
     p: ProblemData, level: int, hint: np.ndarray, hold: int, work: float, wall: float, seed: int
-) -> dict:
-    """Full-model CP-SAT solve for one level (runs in a child process)."""
-    out: dict = {}
+) -> ArmResult:
+    """Full-model CP-SAT solve for one level (runs in a child process).
+
+    ``wall`` seconds from the call bound the whole of it, model building included.
+    """
+    until = Deadline.after(wall)
     model, x = build_cpsat(p)
     prio = cp_model.LinearExpr.weighted_sum(x, [int(v) for v in p.pair_priority])
     if level == 1:
@@ -86,51 +107,27 @@ def _cpsat_worker(
     chosen = set(hint.tolist()) if is_complete(p, hint) else set()
     for k, var in enumerate(x):
         model.add_hint(var, k in chosen)
-    solver = cp_model.CpSolver()
-    solver.parameters.num_workers = 1
-    solver.parameters.linearization_level = 2
-    solver.parameters.random_seed = seed
-    solver.parameters.max_deterministic_time = work
-    solver.parameters.max_time_in_seconds = wall
-    status = solver.solve(model)
-    out["status"] = status
-    if status != cp_model.UNKNOWN:
-        # With UNKNOWN, CP-SAT's best_objective_bound is not a proven bound (it reads 0).
-        out["bound"] = solver.best_objective_bound
-    out["work"] = solver.deterministic_time
-    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        out["pairs"] = np.flatnonzero(np.array(solver.boolean_values(x), bool))
-    out["optimal"] = status == cp_model.OPTIMAL
-    return out
-
-
-def _lns_run(
-    p: ProblemData,
-    level: int,
-    start: np.ndarray,
-    work: float,
-    wall: float,
-    seed: int,
-    stop: threading.Event,
-    out: dict,
-    progress,
-) -> None:  # type: ignore[no-untyped-def]
-    a, stats = improve(
-        p,
-        start,
-        level=level,
-        work_limit=work,
-        time_limit_s=wall,
-        seed=seed,
-        should_stop=stop.is_set,
-        progress=progress,
+    solver = search.new_solver(
+        num_workers=1,
+        linearization_level=2,
+        random_seed=seed,
+        max_deterministic_time=work,
+        max_time_in_seconds=max(until.remaining(), 0.001),
     )
-    out["pairs"] = a
-    out["stats"] = stats
+    status = solver.solve(model)
+    has = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+    return ArmResult(
+        pairs=np.flatnonzero(np.array(solver.boolean_values(x), bool)) if has else None,
+        # with UNKNOWN, CP-SAT's best_objective_bound is not a proven bound (it reads 0)
+        bound=float(solver.best_objective_bound) if status != cp_model.UNKNOWN else None,
+        optimal=status == cp_model.OPTIMAL,
+        infeasible=status == cp_model.INFEASIBLE,
+        work=float(solver.deterministic_time),
+        wall_clock=until.passed(),
+    )
 
 
 def _run_level(
-    pool: ProcessPoolExecutor,
     p: ProblemData,
     level: int,
     start: np.ndarray,
@@ -139,28 +136,51 @@ def _run_level(
     wall: float,
     seed: int,
     progress,
-) -> tuple[np.ndarray, dict, dict]:  # type: ignore[no-untyped-def]
-    b_out: dict = {}
-    stop = threading.Event()
-    future: Future = pool.submit(_cpsat_worker, p, level, start, hold, work, wall, seed)
-    # thread A proved optimality: nothing left for the LNS to improve
-    future.add_done_callback(
-        lambda f: stop.set() if (not f.exception() and f.result().get("optimal")) else None
+    token,
+    incumbents: Incumbents | None = None,
+) -> tuple[np.ndarray, ArmResult, LnsStats]:  # type: ignore[no-untyped-def]
+    until = Deadline.after(wall)
+    # the bound process stops a little before the level's deadline so that its
+    # answer arrives before the grace period ends, also on a loaded machine
+    child_wall = max(wall - max(CHILD_MARGIN_S, 0.05 * wall), 0.05)
+    task: ChildTask[ArmResult] = ChildTask(
+        _cpsat_worker, p, level, start, hold, work, child_wall, seed
     )
-    _lns_run(p, level, start, work, wall, seed + 1, stop, b_out, progress)
-    a_out = future.result()
-    candidates = [
-        x
-        for x in (a_out.get("pairs"), b_out.get("pairs"), start)
-        if x is not None and is_complete(p, x)
-    ]
+
+    def stop() -> bool:
+        # stopped from outside, or thread A proved optimality (nothing left to improve)
+        if token.is_set():
+            return True
+        if task.poll():
+            a = task.result()
+            return bool(a is not None and a.optimal)
+        return False
+
+    with token.watch(task.kill):
+        lns_pairs, stats = improve(
+            p,
+            start,
+            level=level,
+            work_limit=work,
+            time_limit_s=wall,
+            seed=seed + 1,
+            should_stop=stop,
+            progress=progress,
+            on_improve=incumbents.offer if incumbents is not None else None,
+        )
+        if not task.poll(until.remaining() + CHILD_GRACE_S):
+            task.kill()  # the wall clock wins over the bound process's work limit
+        a_out = task.result() or NOTHING
+    candidates = [x for x in (a_out.pairs, lns_pairs, start) if x is not None and is_complete(p, x)]
 
     def key(x: np.ndarray) -> tuple[int, int]:
         v1, v2 = evaluate(p, x)
         return (v1, -v2) if level == 1 else (v1 >= hold, -v2)
 
     best = max(candidates, key=key) if candidates else start
-    return best, a_out, b_out
+    if incumbents is not None:
+        incumbents.offer(best)
+    return best, a_out, stats
 
 
 def solve_portfolio(
@@ -171,44 +191,68 @@ def solve_portfolio(
 ) -> Result:
     """Two-level solve of a large instance; see the module docstring."""
     t0 = time.perf_counter()
+    incumbents = Incumbents(p, options.on_incumbent)
+    total_time = float(options.time_limit_s)
+    until = Deadline.after(WALL_SAFETY * total_time)
     say = options.progress or (lambda _m: None)
     log: list[str] = []
-    total_time = float(options.time_limit_s)
     total_work = float(
         options.work_limit if options.work_limit is not None else options.time_limit_s
     )
-    lp = lp_relaxation(p)
-    starts = [greedy_pairs(p)]
+    fixed = level1_is_fixed(p)
+    lp = None
+    lp2_bound: float | None = None
+    if not fixed:
+        lp = lp_relaxation(p, min(LP_SHARE * total_time, until.remaining()), options.stop)
+    else:  # level 1 is fixed: the LP bounds level 2 instead
+        lp2 = solve_lp(
+            p,
+            p.pair_level2.astype(float),
+            maximize=False,
+            time_limit_s=min(LP_SHARE * total_time, until.remaining()),
+            stop=options.stop,
+        )
+        lp2_bound = lp2.bound
+        if lp2_bound is not None:
+            log.append(f"LP relaxation of level 2: bound {lp2_bound:,.2f} in {lp2.seconds:.2f}s")
+            say(log[-1])
+    starts = [greedy_pairs(p, until.share(START_SHARE))]
+    if fixed and not is_complete(p, starts[0]):
+        regret = regret_start(p, until.share(2 * START_SHARE))
+        if regret is not None:
+            starts.append(regret)
+    if fixed:  # assignment-shaped (GAP-like): shift and swap from every complete start
+        starts = [improve_assignment(p, s, until.share(START_SHARE)) for s in starts]
     lp_bound = None
     if lp is not None:
         lp_bound, xs = lp
         score = xs + 1e-6 * p.pair_priority
-        starts.append(ordered_fill(p, np.lexsort((np.arange(p.n_pairs), -score))))
+        order = np.lexsort((np.arange(p.n_pairs), -score))
+        starts.append(ordered_fill(p, order, until=until.share(START_SHARE)))
         log.append(f"LP relaxation: bound {lp_bound:,.2f} in {time.perf_counter() - t0:.2f}s")
         say(log[-1])
     complete = [s for s in starts if is_complete(p, s)]
     start = max(complete, key=lambda a: evaluate(p, a)) if complete else starts[0]
+    incumbents.offer(start)
     log.append(f"start: level 1 = {evaluate(p, start)[0]:,}")
     say(log[-1])
-
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=_context())
-    try:
-        return _two_levels(
-            solver,
-            original,
-            p,
-            options,
-            pool,
-            t0,
-            start,
-            lp_bound,
-            log,
-            say,
-            total_time,
-            total_work,
-        )
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    return _two_levels(
+        solver,
+        original,
+        p,
+        options,
+        t0,
+        until,
+        start,
+        lp_bound,
+        log,
+        say,
+        total_time,
+        total_work,
+        fixed,
+        lp2_bound,
+        incumbents,
+    )
 
 
 def _two_levels(
@@ -216,56 +260,109 @@ def _two_levels(
     original,
     p,
     options,
-    pool,
     t0,
+    until,
     start,
     lp_bound,
     log,
     say,  # type: ignore[no-untyped-def]
     total_time,
     total_work,
+    fixed,
+    lp2_bound=None,
+    incumbents=None,
 ) -> Result:
-    # Work limits (deterministic) are meant to bind; wall clocks are a safety net.
-    wall1 = max(WALL_SAFETY * 0.7 * total_time - (time.perf_counter() - t0), 0.1)
-    best1, a1, b1 = _run_level(pool, p, 1, start, 0, 0.7 * total_work, wall1, options.seed, say)
-    l1, _ = evaluate(p, best1)
-    bounds = [float(a1["bound"])] if "bound" in a1 else []
+    # Work limits (deterministic) bind on an idle machine; the wall clock always wins.
+    wall_clock = False
+    if fixed:
+        # every client required: level 1 is the sum of priorities in any solution
+        stats1: LnsStats | None = None
+        best1, a1 = start, ArmResult(bound=float(p.priority.sum()))
+        l1 = int(p.priority.sum())
+        used1 = 0.0
+        log.append("level 1: every client required, so level 1 is fixed; all time to level 2")
+        say(log[-1])
+    else:
+        wall1 = max(0.7 * until.remaining(), 0.05)
+        best1, a1, stats1 = _run_level(
+            p, 1, start, 0, 0.7 * total_work, wall1, options.seed, say, options.stop, incumbents
+        )
+        l1, _ = evaluate(p, best1)
+        wall_clock = a1.wall_clock or bool(stats1 and stats1.wall_clock)
+        used1 = max(a1.work, stats1.work if stats1 else 0.0)
+    bounds = [a1.bound] if a1.bound is not None else []
     if lp_bound is not None:
         bounds.append(lp_bound)
     l1_bound = int(np.floor(min(bounds) + 1e-6)) if bounds else int(p.priority.sum())
-    l1_opt = bool(a1.get("optimal")) or l1 >= l1_bound
-    stats1 = b1.get("stats")
-    cp_bound = a1.get("bound", float("nan"))  # absent if thread A proved nothing
-    log.append(
-        f"level 1: {l1:,} bound {l1_bound:,} (CP-SAT bound {cp_bound:,.0f},"
-        f" LNS {stats1.iterations if stats1 else 0} steps, "
-        f"{stats1.improvements if stats1 else 0} improving)"
-    )
-    say(log[-1])
-    used1 = max(a1.get("work", 0.0), stats1.work if stats1 else 0.0)
+    l1_opt = a1.optimal or (l1 >= l1_bound and is_complete(p, best1))
+    if not fixed:
+        cp_bound = a1.bound if a1.bound is not None else float("nan")  # none: proved nothing
+        log.append(
+            f"level 1: {l1:,} bound {l1_bound:,} (CP-SAT bound {cp_bound:,.0f},"
+            f" LNS {stats1.iterations if stats1 else 0} steps, "
+            f"{stats1.improvements if stats1 else 0} improving)"
+        )
+        say(log[-1])
 
-    wall2 = max(WALL_SAFETY * total_time - (time.perf_counter() - t0), 0.1)
     work2 = max(total_work - used1, 0.05)
-    best2, a2, b2 = _run_level(pool, p, 2, best1, l1, work2, wall2, options.seed + 7, say)
+    a2 = NOTHING
+    best2 = best1
+    if not options.stop.is_set() and not until.passed():
+        best2, a2, stats2 = _run_level(
+            p,
+            2,
+            best1,
+            l1,
+            work2,
+            until.remaining(),
+            options.seed + 7,
+            say,
+            options.stop,
+            incumbents,
+        )
+        wall_clock = wall_clock or a2.wall_clock or bool(stats2 and stats2.wall_clock)
+    else:
+        wall_clock = wall_clock or until.passed()
+    if not is_complete(p, best2):
+        return make_result(
+            original,
+            np.zeros(0, np.int64),
+            level1=Level(0, l1_bound, False, Sense.MAX),
+            level2=Level(0, 0, False, Sense.MIN),
+            status=SolveStatus.UNKNOWN,
+            solver=solver.name,
+            params={"strategy": "portfolio"},
+            seed=options.seed,
+            runtime_s=time.perf_counter() - t0,
+            stopped_by="interrupted" if options.stop.is_set() else "time_limit",
+            log=log,
+        )
     v1, v2 = evaluate(original, best2)
     if v1 < l1:
         raise AssertionError(f"level 2 lowered level 1 from {l1} to {v1}")
+    if fixed:
+        l1_opt = True
     # level-2 search may also find more priority (lexicographically better): keep it
-    l2_opt = bool(a2.get("optimal"))
-    l2_bound = (
-        int(np.ceil(a2["bound"] - 1e-6))
-        if "bound" in a2 and np.isfinite(a2["bound"])
-        else int(np.minimum(p.pair_level2, 0).sum())
-    )
+    l2_opt = a2.optimal
+    l2_bounds = [int(np.minimum(p.pair_level2, 0).sum())]
+    if a2.bound is not None and np.isfinite(a2.bound):
+        l2_bounds.append(int(np.ceil(a2.bound - 1e-6)))
+    if lp2_bound is not None and np.isfinite(lp2_bound) and fixed:
+        l2_bounds.append(int(np.ceil(lp2_bound - 1e-6)))
+    l2_bound = max(l2_bounds)
+    l2_opt = l2_opt or v2 <= l2_bound
     log.append(f"level 2: {v2:,} bound {l2_bound:,}")
     say(log[-1])
     runtime = time.perf_counter() - t0
     both = l1_opt and l2_opt
-    stopped = (
-        "optimal"
-        if both
-        else ("time_limit" if runtime >= WALL_SAFETY * total_time * 0.98 else "work_limit")
-    )
+    if both:
+        stopped = "optimal"
+    elif options.stop.is_set():
+        stopped = "interrupted"
+    elif wall_clock or until.passed():
+        stopped = "time_limit"
+    else:
+        stopped = "work_limit"
     params = {
         "strategy": "portfolio",
         "threads": 2,
@@ -277,8 +374,8 @@ def _two_levels(
     return make_result(
         original,
         best2,
-        level1=Level(v1, max(l1_bound, v1), l1_opt, "max"),
-        level2=Level(v2, min(l2_bound, v2), l2_opt, "min"),
+        level1=Level(v1, max(l1_bound, v1), l1_opt, Sense.MAX),
+        level2=Level(v2, min(l2_bound, v2), l2_opt, Sense.MIN),
         status=SolveStatus.OPTIMAL if both else SolveStatus.FEASIBLE,
         solver=solver.name,
         params=params,

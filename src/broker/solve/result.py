@@ -29,6 +29,34 @@ class SolveStatus(enum.Enum):
         return self in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE)
 
 
+class StopReason(enum.StrEnum):
+    """Why a solver stopped (a ``str``, so it reads and serialises as its value).
+
+    ``OPTIMAL``: both levels proven optimal. ``TIME_LIMIT``: the wall clock
+    (``time_limit_s``) stopped it, also when a deterministic work limit was set
+    and had not yet been reached (the wall clock wins, and the result may then
+    depend on the machine's load). ``WORK_LIMIT``: the deterministic work limit
+    stopped it (reproducible). ``INFEASIBLE``: proven that no solution exists.
+    ``COMPLETE``: a heuristic that ran to its end. ``INTERRUPTED``: stopped from
+    outside (Ctrl-C, SIGTERM, :meth:`broker.solve.stop.StopToken.set`); the result
+    is the best solution found until then.
+    """
+
+    OPTIMAL = "optimal"
+    TIME_LIMIT = "time_limit"
+    WORK_LIMIT = "work_limit"
+    INFEASIBLE = "infeasible"
+    COMPLETE = "complete"
+    INTERRUPTED = "interrupted"
+
+
+class Sense(enum.StrEnum):
+    """Direction of one objective level (a ``str``: ``"max"`` or ``"min"``)."""
+
+    MAX = "max"
+    MIN = "min"
+
+
 @dataclass(frozen=True)
 class Level:
     """One level of the lexicographic objective.
@@ -42,13 +70,16 @@ class Level:
     optimal
         Whether ``value`` is proven optimal.
     sense
-        ``"max"`` or ``"min"``.
+        :class:`Sense` (a plain ``"max"`` or ``"min"`` is converted).
     """
 
     value: int
     bound: int
     optimal: bool
-    sense: str
+    sense: Sense
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sense", Sense(self.sense))
 
     @property
     def gap(self) -> float:
@@ -84,8 +115,7 @@ class Result:
     runtime_s
         Wall-clock time of the solve, seconds.
     stopped_by
-        Why the solver stopped: ``"optimal"``, ``"time_limit"``, ``"work_limit"``,
-        ``"infeasible"`` or ``"complete"`` (heuristics).
+        Why the solver stopped (:class:`StopReason`).
     log
         Short, human-readable notes from the solver (progress, phases).
     """
@@ -100,8 +130,12 @@ class Result:
     params: dict[str, object]
     seed: int
     runtime_s: float
-    stopped_by: str
+    stopped_by: StopReason
     log: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        # accept the plain string too (``dataclasses.replace(r, stopped_by="...")``)
+        object.__setattr__(self, "stopped_by", StopReason(self.stopped_by))
 
     def chosen_pairs(self, problem: ProblemData | None = None) -> np.ndarray:
         """Indices of the chosen pairs (the same as :attr:`pairs`)."""
@@ -129,7 +163,7 @@ def make_result(
     params: dict[str, object],
     seed: int,
     runtime_s: float,
-    stopped_by: str,
+    stopped_by: StopReason | str,
     log: tuple[str, ...] | list[str] = (),
 ) -> Result:
     """Build a :class:`Result` from a pair set (0/1 vector or indices) of ``problem``."""
@@ -146,7 +180,7 @@ def make_result(
         params=params,
         seed=seed,
         runtime_s=runtime_s,
-        stopped_by=stopped_by,
+        stopped_by=StopReason(stopped_by),
         log=tuple(log),
     )
 

@@ -18,6 +18,7 @@ import pandas as pd
 
 from broker.candidates import Candidates, build_candidates
 from broker.csvtext import write_csv
+from broker.high_need_share import high_need_share
 from broker.scenario.model import Scenario
 from broker.spread.flow import FlowBound, coverage_bound
 from broker.spread.graphs import flow_table
@@ -178,6 +179,10 @@ def analyse(
             seed=seed,
             label=pool_label,
         )
+        if round_ is not None:  # say when budgets or capacity, not reach, bind
+            from broker.explain.binding import binding_counts
+
+            rec.summary["binding"] = binding_counts(cand, round_.pairs)
         timed("recruitment", t)
     headline = _headline(scenario, p, facts, iso, indices, bound, round_, res, rec)
     headline["timings_s"] = dict(timings)
@@ -236,6 +241,9 @@ def _headline(
             "priority_matched": int(p.priority[matched].sum()),
             "share_of_maxflow_bound": _r(m_need / bound.days) if bound.days else None,
             "share_matched_cross_la": _r(need[cross].sum() / m_need) if m_need else None,
+            "high_need": high_need_share(
+                scenario.clients, scenario.clients["client_id"].to_numpy()[matched]
+            ),
         }
         if res is not None and len(res):
             top = res.iloc[0]
@@ -285,6 +293,13 @@ def format_headline(report: SpreadReport) -> str:
             f"{_pct(r['share_of_maxflow_bound'])} of the bound; served across LA "
             f"boundaries {_pct(r['share_matched_cross_la'])}"
         )
+        if r.get("high_need"):
+            hn = r["high_need"]
+            lines.append(
+                f"  high-need schools: {_pct(hn['share_of_matched_need'])} of matched need "
+                f"({_pct(hn['share_of_need'])} of all need); {hn['matched']} of "
+                f"{hn['clients']} matched"
+            )
         if "most_depended_on" in r:
             m = r["most_depended_on"]
             lines.append(
@@ -303,6 +318,12 @@ def format_headline(report: SpreadReport) -> str:
             f"({_pct(r['covered_share'])} of their {r['weight'].replace('_', ' x ')}; "
             f"{r['method']}{', optimal' if r['optimal'] else ''})"
         )
+        if "binding" in r:
+            from broker.explain.binding import binding_sentence
+
+            sentence = binding_sentence(r["binding"])  # type: ignore[arg-type]
+            if sentence:
+                lines.append(f"  {sentence}")
     return "\n".join(lines)
 
 

@@ -12,8 +12,6 @@ and turns :class:`broker.errors.InputError` into exit status 2.
 from __future__ import annotations
 
 import argparse
-import sys
-import time
 from pathlib import Path
 
 from broker.argtypes import nonneg_int, positive_float
@@ -121,17 +119,13 @@ def cmd_spread(args: argparse.Namespace) -> int:
     """Run ``broker spread``; returns the exit status."""
     from broker.candidates import build_candidates
     from broker.outdir import check_output_folder, staged_folder
+    from broker.progress import progress
     from broker.scenario import read_scenario
     from broker.spread.analysis import analyse, format_headline, write_report
     from broker.spread.recruit import designation_pool, read_pool
     from broker.spread.rounds import read_run_dir
 
-    t0 = time.perf_counter()
-
-    def say(message: str) -> None:
-        if not args.quiet:
-            print(f"[{time.perf_counter() - t0:6.1f}s] {message}", file=sys.stderr, flush=True)
-
+    say = progress(quiet=args.quiet)
     if args.out is not None:
         inputs = [args.scenario] + [p for p in (args.run_dir, args.pool) if p is not None]
         check_output_folder(args.out, owned=SPREAD_OUTPUTS, inputs=inputs, force=args.force)

@@ -405,9 +405,30 @@ def flow_map(
     def nice(v: float) -> float:
         return float(f"{v:.2g}")
 
+    def legend_days(days: pd.Series, top: float) -> list[float]:
+        """Sizes for the legend: those drawn when there are one or two, else top and top/4."""
+        if len(days) <= 2:
+            return sorted({nice(float(d)) for d in days}, reverse=True)
+        return sorted({nice(top), nice(top / 4)}, reverse=True)
+
+    own = flows[~cross]
+    if 0 < len(own) <= 5:  # few bubbles (one authority): write each one's days on it
+        for r in own.itertuples(index=False):
+            a = pts.get(r.from_la)
+            if a is not None:
+                ax.annotate(
+                    f"{r.days:g} days/week",
+                    (a.x, a.y),
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="#08306b",
+                    zorder=5,
+                )
+
     handles: list[Any] = [
         Line2D([], [], color="#d95f0e", lw=width(d), label=f"{d:g} days/week to another LA")
-        for d in sorted({nice(top_x), nice(top_x / 4)}, reverse=True)
+        for d in legend_days(flows.loc[cross, "days"], top_x)
         if cross.any()
     ]
     handles += [
@@ -421,7 +442,7 @@ def flow_map(
             markersize=np.sqrt(size(d)),
             label=f"{d:g} days/week within the LA",
         )
-        for d in sorted({nice(top_own), nice(top_own / 4)}, reverse=True)
+        for d in legend_days(own["days"], top_own)
         if (~cross).any()
     ]
     handles.append(

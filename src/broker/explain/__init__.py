@@ -20,7 +20,8 @@ only_conflicting           every supporter left is a declared conflict
 over_budget                every package left costs more than a budget allows
 supporters_full            every supporter in reach is at capacity
 authority_budget           a supporter has room but the authority's budget is spent
-programme_budget           a supporter has room but the programme budget is spent
+programme_budget           a supporter has room but the programme budget (or a programme
+                           funder's budget) is spent
 school_budget              a team fits, but not within the school's own budget
 budget_mix                 each package with room is over a different budget
 no_second_supporter        a lead has room but no second supporter for the team
@@ -265,6 +266,10 @@ def _blocked_reason(  # type: ignore[no-untyped-def]
         hit = [next((r for r in b if kind[r] == limit_kind), None) for _, b in room]
         if all(h is not None for h in hit):
             r = int(hit[0])  # type: ignore[arg-type]
+            if limit_kind == LimitKind.GROUP_BUDGET and not p.limit_names[r].startswith(
+                "authority "
+            ):
+                code = "programme_budget"  # a programme that funds its own deployments
             m = len(room)
             who = (
                 "the programme"
