@@ -35,7 +35,7 @@ def test_budgets_rules_capacity_and_reach(tmp_path):
     assert a.at["856", "cross_la"] == "prefer_own" and a.at["855", "cross_la"] == "own_only"
     s = sc.supporters.set_index("supporter_id")
     assert s.at["S1", "capacity_days"] == 0.5 and s.at["S1", "max_distance_km"] == 12.5
-    assert s.at["S2", "capacity_days"] == 1
+    assert s.at["S2", "capacity_days"] == 2
 
 
 def test_capacity_by_term_moves_with_capacity(tmp_path):

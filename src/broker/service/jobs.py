@@ -97,6 +97,37 @@ def _reasons(outcomes: Any) -> dict[str, str]:
     return out
 
 
+FIXES_TOTAL_S = 60.0
+"""Most seconds a round job spends looking for fixes, after the round is recorded."""
+
+
+def _fixes(rnd: Any, params: dict[str, Any], q: Any) -> dict[str, list[dict[str, Any]]]:
+    """``client|lead`` -> the smallest single changes found to match each unmatched client.
+
+    :func:`broker.explain.fixes.find_fixes` re-solves changed scenarios with the
+    round's own solver, time limit and seed; the search is bounded in time.
+    """
+    from broker.explain.fixes import FixOptions, find_fixes
+
+    if not (rnd.outcomes["status"] == "unmatched").any():
+        return {}
+    q.put(("progress", "looking for the smallest change that matches each unmatched client"))
+    limit = float(params["time_limit_s"])
+    options = FixOptions(
+        solver=rnd.result.solver,
+        time_limit_s=limit,
+        seed=int(params["seed"]),
+        workers=1,
+        total_s=min(FIXES_TOTAL_S, 3 * limit),
+    )
+    out: dict[str, list[dict[str, Any]]] = {}
+    for r in find_fixes(rnd, options).to_dict("records"):
+        out.setdefault(f"{r['client_id']}|lead", []).append(
+            {k: r[k] for k in ("fix_kind", "fix_target", "fix_via", "fix_text")}
+        )
+    return out
+
+
 def round_worker(
     url: str,
     files: list[tuple[str, bytes]],
@@ -137,6 +168,7 @@ def round_worker(
             flag.value = RECORDING
         q.put(("recording", None))
         extra = recorder.record(rnd, {k: v for k, v in params.items() if k != "name"})
+        fixes = _fixes(rnd, params, q) if params.get("fixes", True) else {}
         q.put(
             (
                 "done",
@@ -146,6 +178,7 @@ def round_worker(
                         "ledger": extra["ledger"],
                         "topup": extra.get("topup"),
                         "reasons": _reasons(rnd.outcomes),
+                        "fixes": fixes,
                     }
                 ),
             )
