@@ -94,3 +94,12 @@ def test_uploads(tmp_path):
     finally:
         ledger.close()
     assert not (tmp_path.parent / "up").exists()
+
+
+def test_fixes_that_displace_schools_are_for_programme_users_only():
+    fixes = [
+        {"fix_kind": "reach", "fix_text": "extend the reach of S2 by 15.6 km"},
+        {"fix_kind": "displace", "fix_text": "pin it to S3, displacing D3 (priority 1)"},
+    ]
+    assert len(services._visible_fixes(PROG, fixes)) == 2
+    assert services._visible_fixes(Scope("lee", "la", ("855",)), fixes) == [fixes[0]["fix_text"]]
