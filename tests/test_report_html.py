@@ -66,6 +66,13 @@ def test_opens_offline_without_errors_and_shows_the_summary(browser, two_las):
         assert float(shown.get_attribute("data-v")) == pytest.approx(float(figures[key]))
         assert shown.is_visible()
     assert page.locator("#map svg").count() == 1
+    before = page.locator("#map svg").get_attribute("viewBox")
+    page.locator("#map svg").hover()
+    page.mouse.wheel(0, -300)  # zoom in
+    zoomed = page.locator("#map svg").get_attribute("viewBox")
+    assert float(zoomed.split()[2]) < float(before.split()[2])
+    page.locator("#map svg").dblclick()  # back to the whole map
+    assert page.locator("#map svg").get_attribute("viewBox").split() == before.split()
     assert "South <b>School</b>" in page.locator("#t-supporters").inner_text()
     assert page.locator("#t-supporters b").count() == 0  # a name is text, never markup
     assert errors == [] and requests == []
@@ -112,6 +119,10 @@ def test_leicestershire_report_and_screenshot(browser, tmp_path):
     page, errors, requests = _open(browser, out / "report.html", width=1200)
     figures = json.loads((out / "summary.json").read_text())
     assert page.locator('[data-summary="matched"]').inner_text() == str(figures["matched"])
+    titles = page.locator("#cli-unmatched use title")  # shown on hover
+    assert titles.count() == figures["unmatched"]
+    assert "unmatched (authority_budget)" in titles.first.text_content()
+    assert page.locator("#cli-matched use title").count() == figures["matched"]
     unmatched_rows = page.locator("#t-unmatched tbody tr")
     assert unmatched_rows.count() >= figures["unmatched"]
     assert "raise the budget" in page.locator("#t-unmatched").inner_text() or (

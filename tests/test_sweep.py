@@ -209,3 +209,22 @@ def test_stopped_sweep_resumes_and_matches_an_external_cluster(tmp_path):
     a = _stable(pd.read_parquet(tmp_path / "local" / "results.parquet"))
     b = _stable(pd.read_parquet(tmp_path / "external" / "results.parquet"))
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_daemonic_external_workers_are_refused_with_what_to_do(monkeypatch, tmp_path):
+    import dask.distributed
+
+    class FakeClient:  # a cluster whose workers are daemonic processes
+        def __init__(self, address: str, timeout: str) -> None:
+            self.closed = False
+
+        def run(self, fn):  # type: ignore[no-untyped-def]
+            return {"tcp://127.0.0.1:40001": True}
+
+        def close(self) -> None:
+            self.closed = True
+
+    monkeypatch.setattr(dask.distributed, "Client", FakeClient)
+    cfg = read_config(write_config(tmp_path))
+    with pytest.raises(InputError, match="DASK_DISTRIBUTED__WORKER__DAEMON=False"):
+        run_sweep(cfg, tmp_path / "out", scheduler="tcp://127.0.0.1:1", progress=False)

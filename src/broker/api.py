@@ -228,8 +228,8 @@ class RoundResult:
             folder,
             draw_map=draw_map,
             force=force,
-            fixes=None if self.fixes.empty else self.fixes,
-            alternates=None if self.alternates.empty else self.alternates,
+            fixes=self.fixes if len(self.fixes.columns) else None,  # columns: searched
+            alternates=self.alternates if len(self.alternates.columns) else None,
         )
 
 
@@ -242,7 +242,8 @@ def solve(
     workers: int = 2,
     deterministic: bool = True,
     fixes: bool = True,
-    fix_solves: int = 20,
+    fix_solves: int = 12,
+    fix_total: int = 60,
     fix_time: float = 30.0,
     fix_budget: float = 60.0,
     alternates: int = 3,
@@ -256,12 +257,13 @@ def solve(
         :func:`read_scenario`.
     solver, time_limit, seed, workers, deterministic
         As the options of ``broker run`` (time limit in seconds).
-    fixes, fix_solves, fix_time, fix_budget
+    fixes, fix_solves, fix_total, fix_time, fix_budget
         Search counterfactual fixes for every unmatched client
         (:func:`broker.explain.fixes.find_fixes`) with up to ``fix_solves``
-        re-solves each, and wall-clock limits of ``fix_time`` seconds per client
-        and ``fix_budget`` in all; as ``--no-fixes``, ``--fix-solves``,
-        ``--fix-time`` and ``--fix-budget``.
+        re-solves each and ``fix_total`` in all, and wall-clock limits of
+        ``fix_time`` seconds per client and ``fix_budget`` in all; as
+        ``--no-fixes``, ``--fix-solves``, ``--fix-total``, ``--fix-time`` and
+        ``--fix-budget``.
     alternates
         Alternates listed per matched client (0: none), as ``--alternates``.
 
@@ -287,9 +289,9 @@ def solve(
         deterministic=deterministic,
     )
     from broker.explain.alternates import find_alternates
-    from broker.explain.fixes import FixOptions, find_fixes
+    from broker.explain.fixes import FIXES_COLUMNS, FixOptions, find_fixes
 
-    fix_table = pd.DataFrame()
+    fix_table = pd.DataFrame(columns=FIXES_COLUMNS) if fixes else pd.DataFrame()
     if fixes and (rnd.outcomes["status"] == "unmatched").any():
         options = FixOptions(
             solver=solver,
@@ -298,6 +300,7 @@ def solve(
             workers=workers,
             deterministic=deterministic,
             per_client_solves=fix_solves,
+            total_solves=fix_total,
             per_client_s=fix_time,
             total_s=fix_budget,
         )

@@ -73,12 +73,21 @@ def map_extent(rnd: MatchingRound) -> tuple[float, float, float, float]:
     )
 
 
-def draw_round(rnd: MatchingRound, ax: Axes) -> Axes:
+def draw_round(
+    rnd: MatchingRound, ax: Axes, *, point_labels: dict[str, list[str]] | None = None
+) -> Axes:
     """Draw the round on the matplotlib axes ``ax`` and return it.
 
     Authority (and, for small areas, district) boundaries, supporters by kind,
     matched and unmatched clients, and a line for each match, in British National
     Grid metres with equal aspect.
+
+    Parameters
+    ----------
+    point_labels
+        If given, filled with one text per drawn point, by the ``gid`` of its
+        scatter (``sup-K-full``, ``sup-K-spare``, ``cli-matched``,
+        ``cli-unmatched``), in drawing order: ``report.html`` shows them on hover.
     """
     import matplotlib.pyplot as plt
     from matplotlib.collections import LineCollection
@@ -121,8 +130,11 @@ def draw_round(rnd: MatchingRound, ax: Axes) -> Axes:
     palette = dict(zip(kinds, colors, strict=False))
     from broker.outputs.tables import supporters_table
 
-    full = (supporters_table(rnd)["spare_days"].to_numpy(float) <= 0).astype(bool)
-    for kind in kinds:
+    table = supporters_table(rnd)
+    full = (table["spare_days"].to_numpy(float) <= 0).astype(bool)
+    labels = point_labels if point_labels is not None else {}
+    sup_text = _supporter_texts(table)
+    for n, kind in enumerate(kinds):
         m = (sup["kind"] == kind).to_numpy()
         ax.scatter(  # full supporters filled, those with spare days hollow
             sx[m & full],
@@ -133,7 +145,9 @@ def draw_round(rnd: MatchingRound, ax: Axes) -> Axes:
             edgecolor="black",
             linewidth=0.4,
             zorder=4,
+            gid=f"sup-{n}-full",
         )
+        labels[f"sup-{n}-full"] = [sup_text[j] for j in np.flatnonzero(m & full)]
         ax.scatter(
             sx[m & ~full],
             sy[m & ~full],
@@ -143,9 +157,18 @@ def draw_round(rnd: MatchingRound, ax: Axes) -> Axes:
             edgecolor=palette[kind],
             linewidth=1.3,
             zorder=4,
+            gid=f"sup-{n}-spare",
         )
+        labels[f"sup-{n}-spare"] = [sup_text[j] for j in np.flatnonzero(m & ~full)]
     ax.scatter(
-        cx[matched], cy[matched], s=22, color="#2b7bba", edgecolor="white", linewidth=0.4, zorder=3
+        cx[matched],
+        cy[matched],
+        s=22,
+        color="#2b7bba",
+        edgecolor="white",
+        linewidth=0.4,
+        zorder=3,
+        gid="cli-matched",
     )
     ax.scatter(
         cx[~matched],
@@ -155,7 +178,11 @@ def draw_round(rnd: MatchingRound, ax: Axes) -> Axes:
         edgecolor="#d7301f",
         linewidth=1.2,
         zorder=3,
+        gid="cli-unmatched",
     )
+    cli_text = _client_texts(rnd)
+    labels["cli-matched"] = [cli_text[i] for i in np.flatnonzero(matched)]
+    labels["cli-unmatched"] = [cli_text[i] for i in np.flatnonzero(~matched)]
 
     _label_unmatched(ax, rnd, cx, cy, ~matched)
     scale_bar(ax, x0, x1, y0, y1)
@@ -284,3 +311,30 @@ def scale_bar(ax: Axes, x0: float, x1: float, y0: float, y1: float) -> None:
         fontsize=7,
         zorder=6,
     )
+
+
+def _supporter_texts(table) -> list[str]:  # type: ignore[no-untyped-def]
+    out = []
+    for r in table.itertuples(index=False):
+        who = f"{r.supporter_id} {r.name}".strip()
+        out.append(
+            f"{who} ({str(r.kind).replace('_', ' ')}): {r.days_committed:g} of "
+            f"{r.capacity_days:g} days committed, {r.clients_served} school(s)"
+        )
+    return out
+
+
+def _client_texts(rnd: MatchingRound) -> list[str]:
+    from broker.outputs.tables import assignments_table
+
+    t = assignments_table(rnd)
+    first = t.drop_duplicates("client_id").set_index("client_id")
+    out = []
+    for cid in rnd.scenario.clients["client_id"]:
+        r = first.loc[cid]
+        who = f"{cid} {r['client_name']}".strip() + f", priority {r['priority']}"
+        if r["status"] == "unmatched":
+            out.append(f"{who}: unmatched ({r['reason_code']}): {r['reason']}")
+        else:
+            out.append(f"{who}: {r['supporter_id']} {r['supporter_name']}".rstrip())
+    return out

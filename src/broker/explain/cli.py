@@ -12,7 +12,8 @@ from broker.pipeline import MatchingRound
 
 
 def add_run_options(run: argparse.ArgumentParser) -> None:
-    """Add ``--no-fixes``, ``--fix-solves``, ``--fix-time``, ``--fix-budget``, ``--alternates``."""
+    """Add ``--no-fixes``, ``--fix-solves``, ``--fix-total``, ``--fix-time``, ``--fix-budget``
+    and ``--alternates``."""
     g = run.add_argument_group("fixes and alternates (docs/outputs.md)")
     g.add_argument(
         "--no-fixes",
@@ -22,9 +23,16 @@ def add_run_options(run: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--fix-solves",
         type=nonneg_int,
-        default=20,
+        default=12,
         metavar="N",
-        help="re-solves per unmatched school in the fix search (default 20)",
+        help="re-solves per unmatched school in the fix search (default 12)",
+    )
+    g.add_argument(
+        "--fix-total",
+        type=nonneg_int,
+        default=60,
+        metavar="N",
+        help="re-solves in the fix search in all (default 60)",
     )
     g.add_argument(
         "--fix-time",
@@ -61,7 +69,7 @@ def round_extras(
     if not args.no_fixes and n_unmatched:
         say(
             f"fixes: searching for {n_unmatched} unmatched school(s) "
-            f"(up to {args.fix_solves} re-solves each, {args.fix_budget:g}s in all)"
+            f"(up to {args.fix_solves} re-solves each, {args.fix_total} in all)"
         )
         fixes = find_fixes(
             rnd,
@@ -72,6 +80,7 @@ def round_extras(
                 workers=args.workers,
                 deterministic=not args.no_deterministic,
                 per_client_solves=args.fix_solves,
+                total_solves=args.fix_total,
                 per_client_s=args.fix_time,
                 total_s=args.fix_budget,
             ),

@@ -100,9 +100,11 @@ class FixOptions:
     solver, time_limit_s, seed, workers, deterministic
         The round's own options: every re-solve uses exactly these, so that
         re-running the changed scenario gives the same verdict.
-    per_client_solves
-        Re-solves per unmatched client, shared among the kinds of fix; the search
-        is deterministic while this is what stops it.
+    per_client_solves, total_solves
+        Re-solves per unmatched client, shared among the kinds of fix (half to the
+        kind its reason points to: budgets for a budget reason, capacity for full
+        supporters, reach, cross-phase, cross-LA), and in all. The search is
+        deterministic while these are what stop it.
     solve_time_s
         Deterministic work limit of one re-solve, if less than ``time_limit_s``
         (with ``deterministic``; the wall-clock limit stays ``time_limit_s``). A
@@ -121,8 +123,9 @@ class FixOptions:
     seed: int = 0
     workers: int = 2
     deterministic: bool = True
-    per_client_solves: int = 20
-    solve_time_s: float = 0.5
+    per_client_solves: int = 12
+    total_solves: int = 60
+    solve_time_s: float = 0.25
     per_client_s: float = 30.0
     total_s: float = 60.0
     max_supporters: int = 5
@@ -241,17 +244,20 @@ class _Budget:
     def __init__(self, options: FixOptions) -> None:
         self.options = options
         self.end_total = time.perf_counter() + options.total_s
+        self.total_left = options.total_solves
         self.start_client()
 
     def start_client(self) -> None:
         self.end_client = min(self.end_total, time.perf_counter() + self.options.per_client_s)
-        self.client_left = self.options.per_client_solves
+        self.client_left = min(self.options.per_client_solves, self.total_left)
         self.kind_left = self.client_left
         self.stopped: set[str] = set()
 
-    def start_kind(self, kinds_left: int) -> None:
-        """Give the next kind an equal share of the re-solves left (unused ones roll on)."""
-        self.kind_left = min(self.client_left, max(2, self.client_left // max(kinds_left, 1)))
+    def start_kind(self, kinds_left: int, first: bool = False) -> None:
+        """Give the next kind its share of the re-solves left (unused ones roll on): half
+        for the kind the client's reason points to, else an equal share, at least two."""
+        share = self.client_left // (2 if first else max(kinds_left, 1))
+        self.kind_left = min(self.client_left, max(2, share))
 
     def spend(self) -> None:
         """Take one re-solve, or raise :class:`_OutOfTime` saying why not."""
@@ -259,10 +265,11 @@ class _Budget:
             self.stopped.add("time")
             raise _OutOfTime
         if self.client_left <= 0 or self.kind_left <= 0:
-            self.stopped.add("solves")
+            self.stopped.add("solves" if self.total_left > 0 else "total")
             raise _OutOfTime
         self.client_left -= 1
         self.kind_left -= 1
+        self.total_left -= 1
 
 
 class _Search:
@@ -417,7 +424,7 @@ def _budget_fixes(search: _Search) -> list[_Found]:
     residual = p.residual(np.asarray(rnd.result.pairs, dtype=np.int64))
     # enough for every package of every client: the budget then never binds
     cap = float(p.pair_cost.sum()) / MONEY_SCALE + float(np.nan_to_num(cand.cheapest_gbp[i])) + 1
-    out = []
+    out: list[_Found] = []
     for kind, target, current in budgets:
         start = 1.0
         if len(ks):
@@ -431,14 +438,19 @@ def _budget_fixes(search: _Search) -> list[_Found]:
         cap_k = min(max(cap, start), 1e10 - current)
         amount, lo = start, 0.0
         found: MatchingRound | None = None
-        while amount <= cap_k:
-            ok, changed = search.matched(Fix(search.client_id, kind, target, amount))
-            if ok:
-                found = changed
-                break
-            lo, amount = amount, (amount * 2 if amount * 2 <= cap_k or amount >= cap_k else cap_k)
-            if lo >= cap_k:
-                break
+        try:
+            while amount <= cap_k:
+                ok, changed = search.matched(Fix(search.client_id, kind, target, amount))
+                if ok:
+                    found = changed
+                    break
+                lo, amount = amount, (amount * 2 if amount * 2 <= cap_k else cap_k)
+                if lo >= cap_k:
+                    break
+        except _OutOfTime:
+            if out:  # keep the raises of the budgets already searched
+                return out
+            raise
         if found is None:
             continue
 
@@ -659,17 +671,36 @@ def _displace_fixes(search: _Search) -> list[_Found]:
     return [best[1]] if best else []
 
 
-SEARCHES: tuple[tuple[str, Callable[[_Search], list[_Found]]], ...] = (
-    ("displace", _displace_fixes),
-    ("cross_la", _cross_la_fixes),
-    ("cross_phase", _cross_phase_fixes),
-    ("reach", _reach_fixes),
-    ("budget", _budget_fixes),
-    ("capacity", _capacity_fixes),
-)
-"""The searches, in the order they are tried for each client: those needing one
-re-solve per named supporter first, the bisections last. Each gets an equal share
-of the client's time left when it starts."""
+SEARCHES: dict[str, Callable[[_Search], list[_Found]]] = {
+    "displace": _displace_fixes,
+    "cross_la": _cross_la_fixes,
+    "cross_phase": _cross_phase_fixes,
+    "reach": _reach_fixes,
+    "budget": _budget_fixes,
+    "capacity": _capacity_fixes,
+}
+"""The searches, in the order they are tried for a client whose reason names no
+kind: those needing one re-solve per named supporter first, the bisections last."""
+
+FIRST_BY_REASON = {
+    "authority_budget": "budget",
+    "programme_budget": "budget",
+    "school_budget": "budget",
+    "budget_mix": "budget",
+    "over_budget": "budget",
+    "supporters_full": "capacity",
+    "need_exceeds_capacity": "capacity",
+    "no_supporter_in_reach": "reach",
+    "no_phase_match": "cross_phase",
+    "authority_rule": "cross_la",
+}
+"""The kind searched first, with half the client's re-solves, given its reason code."""
+
+
+def search_order(reason_code: str) -> list[str]:
+    """The kinds of :data:`SEARCHES` in the order they are tried for ``reason_code``."""
+    first = FIRST_BY_REASON.get(reason_code)
+    return ([first] if first else []) + [k for k in SEARCHES if k != first]
 
 
 # --------------------------------------------------------------------------- the table
@@ -696,6 +727,7 @@ def find_fixes(rnd: MatchingRound, options: FixOptions | None = None) -> pd.Data
     index = {c: n for n, c in enumerate(s.clients["client_id"])}
     prio = s.clients["priority"].to_numpy(np.int64)
     unmatched.sort(key=lambda c: (-int(prio[index[c]]), index[c]))
+    reasons = dict(zip(t["client_id"], t["reason_code"], strict=True))
     budget = _Budget(o)
     cache: dict[tuple[tuple[object, ...], ...], MatchingRound | None] = {}
     rows: list[dict[str, object]] = []
@@ -729,10 +761,13 @@ def find_fixes(rnd: MatchingRound, options: FixOptions | None = None) -> pd.Data
         budget.start_client()
         search = _Search(rnd, o, budget, i, cache)
         found: list[_Found] = []
-        for n, (_name, run) in enumerate(SEARCHES):
-            budget.start_kind(len(SEARCHES) - n)
+        order = search_order(reasons.get(cid, ""))
+        for n, name in enumerate(order):
+            budget.start_kind(
+                len(order) - n, first=n == 0 and name == FIRST_BY_REASON.get(reasons.get(cid, ""))
+            )
             try:
-                found += run(search)
+                found += SEARCHES[name](search)
             except _OutOfTime:
                 continue
         kinds = sorted({f.fix.kind for f in found})
@@ -792,6 +827,8 @@ def _limits_text(o: FixOptions, stopped: set[str]) -> str:
     parts = []
     if "solves" in stopped:
         parts.append(f"{o.per_client_solves} re-solves for this school")
+    if "total" in stopped:
+        parts.append(f"{o.total_solves} re-solves in all")
     if "time" in stopped:
         parts.append(f"{o.per_client_s:g}s for this school, {o.total_s:g}s in all")
     if "unproven" in stopped:
@@ -853,8 +890,9 @@ def _text(rnd: MatchingRound, fix: Fix, f: _Found) -> str:
             f"(from {f.detail} km to {float(f.detail) + fix.amount:g} km){then}"
         )
     if fix.kind == "capacity":
+        every = " in every term" if s.config.terms > 1 else ""
         return (
-            f"give {_supporter(s, fix.target)} {fix.amount:g} more days per week "
+            f"give {_supporter(s, fix.target)} {fix.amount:g} more days per week{every} "
             f"(from {f.detail} to {float(f.detail) + fix.amount:g}){then}"
         )
     if fix.kind == "cross_la":

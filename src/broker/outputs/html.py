@@ -6,7 +6,9 @@ as inline SVG. The page shows the summary (each figure tagged with its
 ``summary.json`` key in ``data-summary``), the map, and the tables (matched,
 unmatched with reasons and fixes, alternates, supporters, authorities). Every
 table sorts by a click on its header (numbers as numbers), and one menu filters
-every table by local authority.
+every table by local authority. Hovering over a school on the map shows who it
+is and its match or reason (SVG ``<title>`` elements added by the inline script);
+the wheel zooms the map, dragging pans it and a double click resets it.
 
 Every value from the scenario is HTML-escaped, so a school named ``<script>`` is
 shown as text.
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import html
 import io
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -94,7 +97,7 @@ main{padding:16px 24px;max-width:1400px}
 .card{background:#fff;border:1px solid #ddd;border-radius:6px;padding:10px 14px;min-width:150px}
 .card .v{font-size:1.5em;font-weight:600}.card .k{font-size:.8em;color:#555}
 .map{background:#fff;border:1px solid #ddd;border-radius:6px;padding:8px;max-width:900px}
-.map svg{width:100%;height:auto}
+.map svg{width:100%;height:auto;cursor:grab}
 .controls{margin:16px 0;position:sticky;top:0;background:#fafafa;padding:8px 0;z-index:2}
 h2{margin-top:28px;font-size:1.15em}
 table{border-collapse:collapse;background:#fff;font-size:.85em;width:100%}
@@ -151,6 +154,49 @@ SCRIPT = """
   }
   filter.addEventListener('change',apply);
   apply();
+  var svg=document.querySelector('#map svg');
+  if(svg&&svg.viewBox&&svg.viewBox.baseVal){
+    var home=[svg.viewBox.baseVal.x,svg.viewBox.baseVal.y,svg.viewBox.baseVal.width,
+              svg.viewBox.baseVal.height];
+    var box=home.slice(),drag=null;
+    function show(){svg.setAttribute('viewBox',box.join(' '));}
+    function at(e){
+      var r=svg.getBoundingClientRect();
+      return [box[0]+(e.clientX-r.left)/r.width*box[2],box[1]+(e.clientY-r.top)/r.height*box[3]];
+    }
+    svg.addEventListener('wheel',function(e){
+      e.preventDefault();
+      var f=e.deltaY<0?0.8:1.25,c=at(e);
+      box=[c[0]-(c[0]-box[0])*f,c[1]-(c[1]-box[1])*f,box[2]*f,box[3]*f];
+      show();
+    },{passive:false});
+    svg.addEventListener('mousedown',function(e){drag=[e.clientX,e.clientY,box[0],box[1]];});
+    window.addEventListener('mouseup',function(){drag=null;});
+    svg.addEventListener('mousemove',function(e){
+      if(!drag){return;}
+      var r=svg.getBoundingClientRect();
+      box[0]=drag[2]-(e.clientX-drag[0])/r.width*box[2];
+      box[1]=drag[3]-(e.clientY-drag[1])/r.height*box[3];
+      show();
+    });
+    svg.addEventListener('dblclick',function(){box=home.slice();show();});
+  }
+  var data=document.getElementById('map-labels');
+  if(data){
+    var labels=JSON.parse(data.textContent);
+    Object.keys(labels).forEach(function(gid){
+      var group=document.getElementById(gid);
+      if(!group){return;}
+      var marks=group.querySelectorAll('use');
+      labels[gid].forEach(function(text,k){
+        if(k<marks.length){
+          var t=document.createElementNS('http://www.w3.org/2000/svg','title');
+          t.textContent=text;
+          marks[k].appendChild(t);
+        }
+      });
+    });
+  }
 })();
 """
 
@@ -200,8 +246,11 @@ def _table(key: str, title: str, frame: pd.DataFrame, columns: list[str]) -> str
     )
 
 
-def map_svg(rnd: MatchingRound) -> str:
-    """The round's map as an inline ``<svg>`` element (no XML prolog)."""
+def map_svg(rnd: MatchingRound, point_labels: dict[str, list[str]] | None = None) -> str:
+    """The round's map as an inline ``<svg>`` element (no XML prolog).
+
+    ``point_labels`` is filled as :func:`broker.maps.draw_round` fills it.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -214,7 +263,7 @@ def map_svg(rnd: MatchingRound) -> str:
     height = min(11.0, max(4.0, width * (y1 - y0) / max(x1 - x0, 1.0)))
     fig, ax = plt.subplots(figsize=(width, height))
     try:
-        draw_round(rnd, ax)
+        draw_round(rnd, ax, point_labels=point_labels)
         fig.tight_layout()
         buf = io.StringIO()
         with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "broker"}):
@@ -264,7 +313,15 @@ def write_html(
         for key, title, cols in TABLES
         if key != "alternates" or alternates is not None
     )
-    figure = f'<h2>Map</h2><div class="map" id="map">{map_svg(rnd)}</div>' if draw_map else ""
+    labels: dict[str, list[str]] = {}
+    figure = ""
+    if draw_map:
+        svg = map_svg(rnd, labels)
+        data = json.dumps(labels).replace("</", "<\\/")  # never ends the script element
+        figure = (
+            f'<h2>Map</h2><div class="map" id="map">{svg}</div>'
+            f'<script type="application/json" id="map-labels">{data}</script>'
+        )
     title = f"broker: {summary.get('scenario', '')}"
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">

@@ -135,10 +135,20 @@ def plot_price_of_fairness(table: pd.DataFrame, path: Path, title: str = "") -> 
     labels: dict[tuple[float, float], list[str]] = {}
     for xi, yi, name in zip(x, y, table["policy"], strict=True):
         labels.setdefault((round(float(xi), 6), round(float(yi), 6)), []).append(str(name))
-    for (xi, yi), names in labels.items():  # policies with the same point share a label
+    xr = float(np.ptp(x)) or 1.0
+    yr = float(np.ptp(y)) or 1.0
+    placed: list[tuple[float, float]] = []
+    for (xi, yi), names in sorted(labels.items(), key=lambda kv: -kv[0][1]):
+        # policies with the same point share a label; a label near one above goes below
+        near = any(abs(xi - u) < 0.08 * xr and abs(yi - v) < 0.04 * yr for u, v in placed)
         ax.annotate(
-            " = ".join(names), (xi, yi), textcoords="offset points", xytext=(4, 3), fontsize=8
+            " = ".join(names),
+            (xi, yi),
+            textcoords="offset points",
+            xytext=(4, -10) if near else (4, 3),
+            fontsize=8,
         )
+        placed.append((xi, yi))
     ax.margins(x=0.25, y=0.08)
     if "priority_bound" in table:
         ax.axhline(float(table["priority_bound"].iloc[0]), color="grey", ls="--", lw=0.8)

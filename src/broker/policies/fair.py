@@ -185,7 +185,41 @@ def _own_values(instance: PolicyInstance, ks: np.ndarray, kind: str, param: floa
     if kind == "fair_flow":
         short = np.maximum(0.0, param * n_a[on] - m_a[on]).sum() / _unit(instance)
         return (-round(float(short), 6), prio, cost)
-    return (prio, cost)
+    return (-band_excess(instance, ks, param), prio, cost)
+
+
+def band_gap(instance: PolicyInstance, ks: np.ndarray, tolerance: float) -> float:
+    """Largest ``max(0, |s_a - M / N| - tolerance)``: how far a share is outside the band."""
+    n_a = instance.la_reachable_need().astype(float)
+    m_a = instance.la_met_need(ks).astype(float)
+    on = n_a > 0
+    if not on.any():
+        return 0.0
+    overall = m_a[on].sum() / n_a[on].sum()
+    return float(np.maximum(0.0, np.abs(m_a[on] / n_a[on] - overall) - tolerance).max())
+
+
+def _lns_method(instance: PolicyInstance, ks: np.ndarray, kind: str, param: float) -> str:
+    gap = band_gap(instance, ks, param) if kind == "proportional" else 0.0
+    if gap > 1e-9:
+        return f"water-filling + LNS (not proven; a share up to {gap:.3f} outside the band)"
+    return "water-filling + LNS (not proven)"
+
+
+def band_excess(instance: PolicyInstance, ks: np.ndarray, tolerance: float) -> int:
+    """How far a pair set is outside ``proportional``'s band, summed over authorities.
+
+    ``sum_a max(0, |N M_a - N_a M| - floor(tolerance N_a N))`` in the units of the
+    model (needs divided by their greatest common divisor); 0 inside the band.
+    """
+    unit = _unit(instance)
+    n_a = instance.la_reachable_need() // unit
+    m_a = instance.la_met_need(ks) // unit
+    on = n_a > 0
+    total_n, total_m = int(n_a[on].sum()), int(m_a[on].sum())
+    dev = np.abs(total_n * m_a[on] - n_a[on] * total_m)
+    slack = np.floor(tolerance * n_a[on] * total_n).astype(np.int64)
+    return int(np.maximum(0, dev - slack).sum())
 
 
 def _solve(
@@ -232,7 +266,7 @@ def _solve(
         ]
 
     params: dict[str, object] = {"kind": kind, "param": param}
-    if p.n_pairs >= LNS_MIN_PAIRS and kind != "proportional":
+    if p.n_pairs >= LNS_MIN_PAIRS:
         ks, steps, kept = improve(
             instance,
             heuristic,
@@ -248,7 +282,7 @@ def _solve(
             ks,
             name=name,
             options=options,
-            params={**params, "method": "water-filling + LNS (not proven)", "lns_steps": steps},
+            params={**params, "method": _lns_method(instance, ks, kind, param), "lns_steps": steps},
             log=(f"LNS: {steps} steps, {kept} improvements over water-filling",),
         )
     lex = solve_lexicographic(
@@ -263,7 +297,12 @@ def _solve(
             heuristic,
             name=name,
             options=options,
-            params={**params, "method": "heuristic (water-filling)"},
+            params={
+                **params,
+                "method": _lns_method(instance, heuristic, kind, param).replace(
+                    "water-filling + LNS (not proven", "heuristic (water-filling"
+                ),
+            },
             log=("CP-SAT found nothing better than the water-filling heuristic in the limit",),
         )
     assert lex.pairs is not None

@@ -2,21 +2,23 @@
 
 Above :data:`LNS_MIN_PAIRS` candidate pairs, one CP-SAT model of the whole
 country rarely beats the water-filling start within practical limits. There
-``maxmin_la`` and ``fair_flow`` improve the start by neighbourhoods instead
-(``proportional`` keeps the start: its constraints couple every authority):
+the fairness models improve the start by neighbourhoods instead:
 
-1. the *target* is the authority with the lowest share not tried since the last
-   improvement (ties by code);
-2. the neighbourhood is the target's reachable clients, and the clients now
-   served by any supporter that could serve one of them (at most
-   :data:`MAX_NEIGHBOURHOOD` clients, lowest priority first among the latter);
+1. the *target* is the authority with the lowest share (for ``proportional``:
+   the furthest from the overall share) not tried since the last improvement
+   (ties by code);
+2. the neighbourhood is the target's reachable clients (for ``proportional``
+   also those of the authority furthest on the other side of the overall share),
+   and the clients now served by any supporter that could serve one of them (at
+   most :data:`MAX_NEIGHBOURHOOD` clients, lowest priority first among the latter);
 3. everything else is fixed: the sub-problem keeps every limit with what the
    fixed clients leave (:meth:`ProblemData.subproblem`) and each authority's
    matched need outside the neighbourhood as a constant;
 4. the policy's own model (the same levels as the whole-country model, over the
-   authorities in the neighbourhood) is solved by :mod:`broker.policies.lexico`
-   from the current assignment as a hint, with a deterministic work limit of
-   :data:`STEP_WORK` per step;
+   authorities in the neighbourhood; for ``proportional`` every authority's band,
+   as a total excess to minimise, since the overall share moves) is solved by
+   :mod:`broker.policies.lexico` from the current assignment as a hint, with a
+   deterministic work limit of :data:`STEP_WORK` per step;
 5. the new assignment is kept if it is lexicographically at least as good on the
    policy's own objectives over the whole country.
 
@@ -42,9 +44,12 @@ STEP_WORK = 1.0
 D = 10_000
 
 
-def _neighbourhood(instance: PolicyInstance, pairs: np.ndarray, target: int) -> np.ndarray:
+def _neighbourhood(
+    instance: PolicyInstance, pairs: np.ndarray, target: int, partner: int = -1
+) -> np.ndarray:
     p = instance.problem
-    mine = np.flatnonzero((instance.client_la == target) & instance.reachable)
+    own = np.isin(instance.client_la, [target, partner])
+    mine = np.flatnonzero(own & instance.reachable)
     lead_of_mine = np.isin(p.pair_client, mine) & (p.pair_role == LEAD)
     supporters = np.unique(p.pair_supporter[lead_of_mine])
     served = pairs[np.isin(p.pair_supporter[pairs], supporters)]
@@ -75,16 +80,31 @@ def improve(
     kept = 0
     for step in range(steps):
         m_a = instance.la_met_need(current) // unit
+        share = m_a / np.maximum(n_a, 1)
+        if kind == "proportional":  # the authority furthest from the overall share first
+            share = -np.abs(share - m_a[n_a > 0].sum() / max(int(n_a.sum()), 1))
         order = [
             a
-            for a in np.lexsort((np.arange(instance.n_las), m_a / np.maximum(n_a, 1)))
+            for a in np.lexsort((np.arange(instance.n_las), share))
             if n_a[a] > 0 and a not in tried
         ]
         if not order:
             break
         target = int(order[0])
         tried.add(target)
-        clients = _neighbourhood(instance, current, target)
+        partner = -1
+        if kind == "proportional":
+            # with the authority furthest on the other side of the overall share, so that
+            # the band can close from both sides rather than only by levelling down
+            overall = m_a[n_a > 0].sum() / max(int(n_a.sum()), 1)
+            ratio = m_a / np.maximum(n_a, 1)
+            side = ratio > overall if ratio[target] <= overall else ratio < overall
+            side &= n_a > 0
+            if side.any():
+                cand = np.flatnonzero(side)
+                far = np.abs(ratio[cand] - overall)
+                partner = int(cand[np.lexsort((cand, -far))[0]])
+        clients = _neighbourhood(instance, current, target, partner)
         inside = np.isin(p.pair_client[current], clients)
         fixed = current[~inside]
         sub, kmap = p.subproblem(clients, p.residual(fixed))
@@ -119,6 +139,24 @@ def improve(
                 for a in las:
                     model.add(D * (expr(a) + int(fixed_met[a])) >= int(n_a[a]) * t)
                 return [("max", t), ("max", prio), ("min", cost)]
+            if kind == "proportional":
+                # every authority's band, with the neighbourhood's matched need as one variable
+                total_n = int(n_a[n_a > 0].sum())
+                inside = sum((expr(a) for a in met), cp_model.LinearExpr.constant(0))
+                m_sub = model.new_int_var(0, total_n, "m_sub")
+                model.add(m_sub == inside)
+                fixed_total = int(fixed_met[n_a > 0].sum())
+                excess = []
+                for a in np.flatnonzero(n_a > 0).tolist():
+                    own = (expr(a) if a in met else 0) + int(fixed_met[a])
+                    dev = total_n * own - int(n_a[a]) * (m_sub + fixed_total)
+                    slack = int(np.floor(param * int(n_a[a]) * total_n))
+                    e = model.new_int_var(0, total_n * total_n, f"e{a}")
+                    model.add(e >= dev - slack)
+                    model.add(e >= -dev - slack)
+                    excess.append(e)
+                band = sum(excess, cp_model.LinearExpr.constant(0))
+                return [("min", band), ("max", prio), ("min", cost)]
             short = []
             for a in las:
                 floor_a = int(np.ceil(param * int(n_a[a])))

@@ -182,7 +182,7 @@ def _client(scheduler: str | None, workers: int | None):  # type: ignore[no-unty
             n_workers=workers or os.cpu_count() or 1,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",  # any free port; no clash with other clusters
         )
     return Client(cluster), cluster
 
