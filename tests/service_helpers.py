@@ -25,7 +25,7 @@ max_distance_km = 30
 # from every supporter, so it stays unmatched with a reason.
 SUPPORTERS = """supporter_id,name,kind,phase,la_code,easting,northing,capacity_days,day_rate_gbp
 S1,Alpha Primary,nle,primary,855,450000,300000,2,400
-S2,Beta Primary,lle,primary,855,455000,302000,1,350
+S2,Beta Primary,lle,primary,855,455000,302000,2,350
 S3,Gamma Primary,nle,primary,856,470000,300000,2,400
 S4,Delta Primary,lle,primary,856,475000,303000,1,300
 """

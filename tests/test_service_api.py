@@ -54,6 +54,8 @@ def test_round_outcomes_have_reasons_and_deployments(svc):
     assert r["name"] == "autumn" and r["clients"] == 7 and r["matched"] == 6
     by = {o["client_id"]: o for o in r["outcomes"]}
     assert by["C9"]["supporter_id"] is None and "reach" in by["C9"]["reason"]
+    # the smallest fixes found by re-solving (broker.explain.fixes): here a longer reach
+    assert by["C9"]["fixes"] and any("km" in f for f in by["C9"]["fixes"]), by["C9"]["fixes"]
     assert by["C1"]["supporter_id"] in ("S1", "S2") and by["C1"]["deployment_id"]
     deps = client.get(f"/api/deployments?round={round_id}", headers=auth(tokens["prog"])).json()
     assert len(deps) == 6 and {d["stage"] for d in deps} == {"proposed"}
@@ -99,8 +101,8 @@ def test_whatif_diff_against_the_base_round(svc):
         "/api/whatifs",
         json={
             "base_round_id": round_id,
-            "name": "S1 gives one day",
-            "changes": {"supporters": {"S1": {"capacity_days": 1}}},
+            "name": "S1 gives half a day",
+            "changes": {"supporters": {"S1": {"capacity_days": 0.5}}},
             "time_limit_s": 5,
         },
         headers=h,
@@ -113,7 +115,8 @@ def test_whatif_diff_against_the_base_round(svc):
     assert {c["la_code"] for c in d["clients"]} == {"855"}
     assert [a["la_code"] for a in d["authorities"]] == ["855"]
     a = d["authorities"][0]
-    # S1 and S2 gave three days to C1-C3; with one day less, one client of 855 loses
+    # S1 (2 days) and S2 (2 days) matched C1-C3 (a day each); with half a day S1 can take
+    # nobody, and S2 two of the three
     assert a["matched_before"] == 3 and a["matched_after"] == 2
     assert d["counts"]["lost"] == 1
     # an LA may not change another authority's budget, nor its supporters

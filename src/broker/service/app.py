@@ -34,6 +34,7 @@ from broker.service.jobs import JobRunner
 from broker.service.scope import Forbidden, NotInScope
 
 HERE = Path(__file__).parent
+THREADS = 100
 
 
 def _wants_html(request: Request) -> bool:
@@ -56,6 +57,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        import anyio.to_thread
+
+        # Sync routes run in worker threads; enough of them that pages never wait behind
+        # requests queued for the ledger's write lock.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = THREADS
         st.runner.recover()
         yield
         st.runner.shutdown()

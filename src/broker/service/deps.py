@@ -55,9 +55,11 @@ class State:
     writers: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(WRITERS))
 
 
-WRITERS = 8
-"""Requests that change something at once; the others wait their turn (writes queue on the
-ledger's lock anyway, and this keeps them within the writing engine's connection pool)."""
+WRITERS = 1
+"""Requests that change something at once. The ledger serialises writers anyway (every write
+transaction first locks ``ledger_state``); admitting them one at a time, first come first
+served, replaces SQLite's busy-wait polling (unfair, with sleeps of up to 100 ms) with a
+queue that takes no thread and no connection while it waits."""
 
 POOL = {"pool_size": 10, "max_overflow": 20, "pool_timeout": 120}
 """Connections for reading: one per request in flight, within a default PostgreSQL
@@ -107,37 +109,6 @@ def reader_session(st: AppState) -> Iterator[Session]:
 ReaderSession = Annotated[Session, Depends(reader_session)]
 
 
-async def session(request: Request, st: AppState, reader: ReaderSession) -> AsyncIterator[Session]:
-    """A session for this request; it commits when the request succeeds.
-
-    GET requests get the reading session. Other requests get a writing session; a
-    route may commit early (a job's row must be committed before its worker
-    starts), and what follows runs in a new transaction.
-
-    This dependency is ``async`` on purpose: its commit runs as soon as the route
-    returns, on the event loop. As a plain function it would wait for a free worker
-    thread while holding the ledger's write lock, and under load every thread can be
-    taken by requests waiting for that lock. At most :data:`WRITERS` changes are
-    in progress at once; the others wait here, without taking a thread.
-    """
-    if request.method in SAFE_METHODS:
-        yield reader
-        return
-    async with st.writers:
-        s = st.ledger.sessions()
-        try:
-            yield s
-            s.commit()
-        except BaseException:
-            s.rollback()
-            raise
-        finally:
-            s.close()
-
-
-DbSession = Annotated[Session, Depends(session)]
-
-
 def _bearer(request: Request) -> str | None:
     auth = request.headers.get("authorization", "")
     scheme, _, token = auth.partition(" ")
@@ -182,6 +153,40 @@ def scope(user: CurrentUser) -> Scope:
 
 
 CurrentScope = Annotated[Scope, Depends(scope)]
+
+
+async def session(
+    request: Request, st: AppState, reader: ReaderSession, _user: CurrentUser
+) -> AsyncIterator[Session]:
+    """A session for this request; it commits when the request succeeds.
+
+    GET requests get the reading session. Other requests get a writing session; a
+    route may commit early (a job's row must be committed before its worker
+    starts), and what follows runs in a new transaction.
+
+    This dependency is ``async`` on purpose: its commit runs as soon as the route
+    returns, on the event loop. As a plain function it would wait for a free worker
+    thread while holding the ledger's write lock, and under load every thread can be
+    taken by requests waiting for that lock. At most :data:`WRITERS` changes are
+    in progress at once; the others wait here, without taking a thread. The caller
+    is identified first (``_user``), so a change waits in this queue only for itself.
+    """
+    if request.method in SAFE_METHODS:
+        yield reader
+        return
+    async with st.writers:
+        s = st.ledger.sessions()
+        try:
+            yield s
+            s.commit()
+        except BaseException:
+            s.rollback()
+            raise
+        finally:
+            s.close()
+
+
+DbSession = Annotated[Session, Depends(session)]
 
 
 def check_form_csrf(request: Request, token: str | None) -> None:

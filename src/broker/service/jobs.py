@@ -1,14 +1,15 @@
 """Rounds and what-ifs solved in worker processes, so the server stays responsive.
 
-:class:`JobRunner` starts one OS process per job (``spawn``, so the worker shares
-no threads or connections with the server) and at most ``max_jobs`` at once; the
-others wait their turn. A thread in the server reads the worker's messages from a
-queue: progress lines (kept in memory for polling) and, at the end, the answer,
-which it writes to the job's row in ``service_jobs``.
+:class:`JobRunner` starts one OS process per job, at most ``max_jobs`` at once; the
+others wait their turn. Workers are forked from a fork server that has imported
+broker's modules, so they start quickly and share no threads or connections with
+the server. A thread in the server reads the worker's messages from a queue:
+progress lines (kept in memory for polling) and, at the end, the answer, which it
+writes to the job's row in ``service_jobs``.
 
-Cancelling terminates the worker and its own process group (a national solve
-runs a pool of solver processes, which go with it). A round job records its round in the ledger in
-one transaction at the very end, after claiming a flag shared with
+Cancelling terminates the worker and its own process group (a national solve runs
+a pool of solver processes, which go with it). A round job records its round in the
+ledger in one transaction at the very end, after claiming a flag shared with
 :meth:`JobRunner.cancel` (``0`` running, ``1`` recording, ``-1`` cancelled): a job
 that is recording cannot be cancelled, and a cancelled one never records.
 
@@ -41,10 +42,17 @@ from broker.ledger.service_tables import FINISHED, ServiceJob
 # --------------------------------------------------------------------------- workers
 
 
+NICENESS = 10
+"""How much lower a worker's CPU priority is than the server's: pages stay quick while a
+round solves (its solver processes inherit it)."""
+
+
 def _own_group() -> None:
-    """Make the worker the leader of a new process group, so cancelling stops its children."""
+    """Lead a new process group (cancelling stops the worker's children too) at low priority."""
     if hasattr(os, "setpgrp"):
         os.setpgrp()
+    if hasattr(os, "nice"):
+        os.nice(NICENESS)
 
 
 def _stop(process: Any) -> None:
@@ -89,6 +97,37 @@ def _reasons(outcomes: Any) -> dict[str, str]:
     return out
 
 
+FIXES_TOTAL_S = 60.0
+"""Most seconds a round job spends looking for fixes, after the round is recorded."""
+
+
+def _fixes(rnd: Any, params: dict[str, Any], q: Any) -> dict[str, list[dict[str, Any]]]:
+    """``client|lead`` -> the smallest single changes found to match each unmatched client.
+
+    :func:`broker.explain.fixes.find_fixes` re-solves changed scenarios with the
+    round's own solver, time limit and seed; the search is bounded in time.
+    """
+    from broker.explain.fixes import FixOptions, find_fixes
+
+    if not (rnd.outcomes["status"] == "unmatched").any():
+        return {}
+    q.put(("progress", "looking for the smallest change that matches each unmatched client"))
+    limit = float(params["time_limit_s"])
+    options = FixOptions(
+        solver=rnd.result.solver,
+        time_limit_s=limit,
+        seed=int(params["seed"]),
+        workers=1,
+        total_s=min(FIXES_TOTAL_S, 3 * limit),
+    )
+    out: dict[str, list[dict[str, Any]]] = {}
+    for r in find_fixes(rnd, options).to_dict("records"):
+        out.setdefault(f"{r['client_id']}|lead", []).append(
+            {k: r[k] for k in ("fix_kind", "fix_target", "fix_via", "fix_text")}
+        )
+    return out
+
+
 def round_worker(
     url: str,
     files: list[tuple[str, bytes]],
@@ -129,6 +168,7 @@ def round_worker(
             flag.value = RECORDING
         q.put(("recording", None))
         extra = recorder.record(rnd, {k: v for k, v in params.items() if k != "name"})
+        fixes = _fixes(rnd, params, q) if params.get("fixes", True) else {}
         q.put(
             (
                 "done",
@@ -138,6 +178,7 @@ def round_worker(
                         "ledger": extra["ledger"],
                         "topup": extra.get("topup"),
                         "reasons": _reasons(rnd.outcomes),
+                        "fixes": fixes,
                     }
                 ),
             )
@@ -212,6 +253,18 @@ WORKERS: dict[str, Callable[..., None]] = {"round": round_worker, "whatif": what
 
 # --------------------------------------------------------------------------- runner
 
+PRELOAD = ["broker.service.jobs", "broker.pipeline", "broker.ledger.run", "broker.ledger.diff"]
+"""Modules the fork server imports once, so that a job starts in a fraction of a second."""
+
+
+def _context() -> Any:
+    """``forkserver`` where there is one (a clean process, modules preloaded), else ``spawn``."""
+    if "forkserver" in mp.get_all_start_methods():
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload(PRELOAD)
+        return ctx
+    return mp.get_context("spawn")
+
 
 @dataclass
 class _Live:
@@ -229,16 +282,19 @@ class JobRunner:
 
     def __init__(self, ledger: Ledger, max_jobs: int = 1) -> None:
         self.ledger = ledger
-        self.ctx = mp.get_context("spawn")
+        self.ctx = _context()
         self._slots = threading.Semaphore(max(1, max_jobs))
         self._lock = threading.Lock()
         self._live: dict[int, _Live] = {}
         self._threads: list[threading.Thread] = []
 
-    def _update(self, job_id: int, **fields: Any) -> None:
+    def _update(self, job_id: int, *, unless: frozenset[str] = FINISHED, **fields: Any) -> None:
+        """Set fields of a job's row, unless it is already in one of the ``unless`` states."""
         with self.ledger.session() as s:
             job = s.get(ServiceJob, job_id)
             assert job is not None
+            if job.status in unless:
+                return
             for k, v in fields.items():
                 setattr(job, k, v)
 
@@ -306,6 +362,10 @@ class JobRunner:
                 with self._lock:
                     live.progress = (live.progress + [str(payload)])[-self.PROGRESS_LINES :]
             elif kind == "recording":
+                with self._lock:
+                    live.progress = (live.progress + ["recording the round in the ledger"])[
+                        -self.PROGRESS_LINES :
+                    ]
                 self._update(job_id, status="recording", message="recording the round")
             elif kind == "done":
                 with self._lock:
@@ -335,7 +395,11 @@ class JobRunner:
                 _stop(live.process)
             live.cancelled = True
         self._update(
-            job_id, status="cancelled", finished_at=utcnow(), message=f"cancelled by {user}"
+            job_id,
+            unless=frozenset(),
+            status="cancelled",
+            finished_at=utcnow(),
+            message=f"cancelled by {user}",
         )
         return "cancelled"
 

@@ -64,6 +64,7 @@ class OutcomeOut(BaseModel):
     distance_km: float | None
     reason_code: str | None
     reason: str | None = None
+    fixes: list[str] = []
     deployment_id: int | None
 
 
@@ -118,6 +119,9 @@ class RoundStartIn(BaseModel):
     top_up: bool = False
     time_limit_s: float | None = Field(default=None, gt=0, le=3600)
     seed: int = Field(default=0, ge=0, le=2**53)
+    fixes: bool = Field(
+        default=True, description="after recording, look for the smallest fix of each unmatched"
+    )
 
 
 class JobOut(BaseModel):

@@ -222,7 +222,7 @@ def get_round(session: Session, scope: Scope, round_id: int) -> sc.RoundDetail:
             )
         )
     )
-    reasons = _round_reasons(session, r.id)
+    reasons, fixes = _round_reasons(session, r.id)
     names_c: dict[str, str] = {}
     names_s: dict[str, str] = {}
     if outcomes:
@@ -252,6 +252,7 @@ def get_round(session: Session, scope: Scope, round_id: int) -> sc.RoundDetail:
             distance_km=_f(o.distance_km),
             reason_code=o.reason_code,
             reason=reasons.get(f"{o.client_id}|{o.role}"),
+            fixes=_visible_fixes(scope, fixes.get(f"{o.client_id}|{o.role}", [])),
             deployment_id=o.deployment_id,
         )
         for o in outcomes
@@ -263,12 +264,23 @@ def _text(v: Any) -> str | None:
     return None if v is None or (isinstance(v, float) and v != v) else str(v)
 
 
-def _round_reasons(session: Session, round_id: int) -> dict[str, str]:
-    """Reason sentences kept by the service job that ran the round (if it ran here)."""
+def _round_reasons(
+    session: Session, round_id: int
+) -> tuple[dict[str, str], dict[str, list[dict[str, Any]]]]:
+    """Reason sentences and fixes kept by the service job that ran the round (if it ran here)."""
     result = session.scalar(
         select(ServiceJob.result).where(ServiceJob.round_id == round_id, ServiceJob.kind == "round")
     )
-    return dict((result or {}).get("reasons") or {})
+    result = result or {}
+    return dict(result.get("reasons") or {}), dict(result.get("fixes") or {})
+
+
+def _visible_fixes(scope: Scope, fixes: list[dict[str, Any]]) -> list[str]:
+    """Fix sentences the caller may read: a fix that displaces other schools names them,
+    so only programme users see those."""
+    return [
+        str(f["fix_text"]) for f in fixes if scope.everything or f.get("fix_kind") != "displace"
+    ]
 
 
 def round_map(session: Session, scope: Scope, detail: sc.RoundDetail) -> dict[str, Any]:
@@ -480,6 +492,7 @@ def start_round(
     params = {
         "name": body.name,
         "top_up": body.top_up,
+        "fixes": body.fixes,
         "time_limit_s": min(body.time_limit_s or default_time_s, max_time_s),
         "seed": body.seed,
         "solver": "cpsat",

@@ -19,7 +19,14 @@ from broker.ledger.service_tables import FINISHED
 from broker.ledger.stages import FORWARD, NEEDS_REASON, Stage
 from broker.service import schemas as sc
 from broker.service import security, services, users
-from broker.service.deps import AppState, CurrentScope, CurrentUser, DbSession, check_form_csrf
+from broker.service.deps import (
+    AppState,
+    CurrentScope,
+    CurrentUser,
+    DbSession,
+    ReaderSession,
+    check_form_csrf,
+)
 from broker.service.scope import NotInScope, Scope
 
 router = APIRouter(include_in_schema=False)
@@ -63,7 +70,7 @@ def login_page(request: Request, st: AppState, error: str | None = None) -> Resp
 @router.post("/login")
 def login(
     request: Request,
-    s: DbSession,
+    s: ReaderSession,
     st: AppState,
     name: Annotated[str, Form(max_length=100)],
     password: Annotated[str, Form(max_length=1000)],
@@ -352,6 +359,20 @@ def whatif_page(
     return _render(
         request, st, "whatif.html", sco, job=job, diff=d, running=job["status"] not in FINISHED
     )
+
+
+@router.post("/whatifs/{whatif_id}/cancel")
+def cancel_whatif_page(
+    request: Request,
+    whatif_id: int,
+    s: DbSession,
+    sco: CurrentScope,
+    st: AppState,
+    csrf_token: Csrf = None,
+) -> Response:
+    check_form_csrf(request, csrf_token)
+    services.cancel_job(s, sco, st.runner, whatif_id, "whatif")
+    return _see_other(f"/whatifs/{whatif_id}")
 
 
 # --------------------------------------------------------------------------- others
