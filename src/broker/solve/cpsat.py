@@ -58,6 +58,7 @@ from broker.solve.child import ChildTask
 from broker.solve.deadline import Deadline
 from broker.solve.greedy import greedy_pairs
 from broker.solve.localsearch import improve_assignment
+from broker.solve.mipproof import prove_level1
 from broker.solve.model import build_cpsat, is_complete, level1_is_fixed, scaled
 from broker.solve.regret import regret_start
 from broker.solve.result import Level, Result, Sense, SolveStatus, StopReason, evaluate, make_result
@@ -70,6 +71,9 @@ TWIN_MIN_PAIRS = 1_000
 
 TWIN_GRACE_S = 0.3
 """How long past the deadline the twin search may take to answer before it is killed."""
+
+MIP_PROOF_SHARE = 0.2
+"""Share of the time limit a MIP proof of level 1 may use before CP-SAT's level 1."""
 
 EXACT_PAIR_LIMIT = 4_000
 """Above this many candidate pairs the portfolio (bound thread + LNS) is used."""
@@ -267,6 +271,13 @@ class CpSatSolver:
                 (level1_expr, level2_expr),
             )
         else:
+            # HiGHS proves the level-1 optimum first where it can (mipproof docstring);
+            # CP-SAT then searches up to it, so its own solution closes the gap at once
+            proof = prove_level1(p, MIP_PROOF_SHARE * until.remaining())
+            if proof is not None:
+                model.add(level1_expr <= proof.value)
+                log.append(f"level 1: HiGHS proves the optimum is {proof.value:,}")
+                say(log[-1])
             model.maximize(level1_expr)
             s1, st1 = self._run(
                 model,
@@ -322,6 +333,15 @@ class CpSatSolver:
             l1 = int(round(s1.objective_value))
             l1_bound = int(np.floor(s1.best_objective_bound + 1e-6))
             l1_opt = st1 is SolveStatus.OPTIMAL
+            if not l1_opt and proof is not None:
+                # CP-SAT did not reach HiGHS's proven optimum: take HiGHS's solution
+                if proof.value > l1:
+                    chosen1 = np.zeros(p.n_pairs, dtype=bool)
+                    chosen1[proof.pairs] = True
+                    log.append(f"level 1: HiGHS's solution {proof.value:,} (CP-SAT had {l1:,})")
+                    say(log[-1])
+                l1 = l1_bound = proof.value
+                l1_opt = True
 
             # ---- level 2
             model.add(level1_expr >= l1)
