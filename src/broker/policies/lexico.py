@@ -20,6 +20,7 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from broker.problem import ProblemData
+from broker.solve import search
 from broker.solve.model import build_cpsat, scaled
 
 Objective = tuple[str, cp_model.LinearExprT]
@@ -90,7 +91,7 @@ def solve_lexicographic(
             model.maximize(expr)
         else:
             model.minimize(expr)
-        solver = cp_model.CpSolver()
+        solver = search.new_solver()  # SIGINT is left to broker (broker.interrupt)
         work = max(0.05, time_limit_s * share)
         solver.parameters.num_workers = 1
         solver.parameters.linearization_level = 2

@@ -484,6 +484,8 @@ def _cpsat_cover(
 ) -> tuple[list[int], int, bool]:
     from ortools.sat.python import cp_model
 
+    from broker.solve import search
+
     n_t, n_p = a.shape
     m = cp_model.CpModel()
     y = [m.new_bool_var(f"y{c}") for c in range(n_p)]
@@ -500,7 +502,7 @@ def _cpsat_cover(
         covered = (a @ on.astype(np.int64)) > 0
         for t, var in enumerate(z):
             m.add_hint(var, bool(covered[t]))
-    solver = cp_model.CpSolver()
+    solver = search.new_solver()  # SIGINT is left to broker (broker.interrupt)
     solver.parameters.num_workers = 1
     solver.parameters.random_seed = int(seed)
     solver.parameters.max_deterministic_time = max(float(time_limit_s), 0.01)

@@ -303,13 +303,15 @@ def _cpsat_level1(
 ) -> tuple[np.ndarray | None, bool, bool]:
     from ortools.sat.python import cp_model
 
+    from broker.solve import search
+
     model, x = build_cpsat(p)
     if hint is not None:
         use = set(p.as_pair_indices(hint).tolist())
         for k, var in enumerate(x):
             model.add_hint(var, k in use)
     model.maximize(cp_model.LinearExpr.weighted_sum(x, [int(v) for v in p.pair_priority]))
-    solver = cp_model.CpSolver()
+    solver = search.new_solver()  # SIGINT is left to broker (broker.interrupt)
     solver.parameters.num_workers = 1
     solver.parameters.random_seed = int(seed)
     solver.parameters.max_deterministic_time = max(float(work_limit), 0.01)
