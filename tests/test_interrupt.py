@@ -105,7 +105,12 @@ def test_signal_during_start_up_writes_nothing(tmp_path, delay_s):
     assert code == 130, err
     assert took < EXIT_WITHIN_S
     assert "Traceback" not in err
-    assert not out.exists()
+    # at once: still importing, nothing to write; later the run may already be
+    # solving on a fast machine, and then the best solution so far is the contract
+    if delay_s == 0.0:
+        assert not out.exists()
+    else:
+        _assert_complete_or_absent(out)
 
 
 def test_handlers_raise_outside_a_solve_and_defer_inside():

@@ -228,12 +228,14 @@ def test_topup_keeps_contracted_never_reproposes_declined_and_level1_is_optimal(
     derived = read_scenario(folder)
     top = run_round(derived, time_limit_s=10)
     assert top.result.level1.optimal
-    got = dict(zip(top.outcomes["client_id"], top.outcomes["supporter_id"], strict=True))
+    o = top.outcomes
+    got = dict(zip(zip(o["client_id"], o["role"], strict=True), o["supporter_id"], strict=True))
     for d in deps.itertuples(index=False):
+        # a team has a row per role: the contract is for the role it names
         if d.stage == S.CONTRACTED:
-            assert got[d.client_id] == d.supporter_id
+            assert got[(d.client_id, d.role)] == d.supporter_id
         if d.stage == S.DECLINED:
-            assert got[d.client_id] != d.supporter_id
+            assert got.get((d.client_id, d.role)) != d.supporter_id
     # level 1 equals the optimum of the derived scenario without the keep-proposals term
     (folder / "proposals.csv").unlink(missing_ok=True)
     free = run_round(read_scenario(folder), time_limit_s=10)
