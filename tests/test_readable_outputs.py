@@ -3,6 +3,7 @@ and scenarios given as one .xlsx workbook."""
 
 from __future__ import annotations
 
+import sys
 import tomllib
 from pathlib import Path
 
@@ -179,3 +180,25 @@ def test_progress_is_logging_quiet_and_verbose(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "s] read 'Leicestershire LEEP'" in err and "fixes: C120176" not in err
     assert not (tmp_path / "n" / "alternates.csv").exists()
+
+
+def test_progress_bar_only_on_a_terminal_with_progress_shown(monkeypatch):
+    import io
+
+    from broker import progress as prog
+
+    items = ["C1", "C2", "C3"]
+    prog.progress(quiet=True)
+    assert prog.bar(items, "fixes") is items  # --quiet: no bar
+    prog.progress()
+    assert prog.bar(items, "fixes") is items  # stderr here is not a terminal
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    fake = Tty()
+    monkeypatch.setattr(sys, "stderr", fake)
+    shown = prog.bar(items, "fixes")
+    assert shown is not items and list(shown) == items
+    assert "fixes" in fake.getvalue()

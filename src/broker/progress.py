@@ -13,9 +13,12 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
+from typing import TypeVar
 
 PROGRESS = logging.getLogger("broker.progress")
+
+T = TypeVar("T")
 
 
 class _StderrElapsed(logging.Handler):
@@ -51,3 +54,21 @@ def progress(*, quiet: bool = False, verbose: bool = False) -> Callable[[str], N
 def detail(message: str) -> None:
     """Report a detail (shown with ``--verbose``)."""
     PROGRESS.debug(message)
+
+
+def bar(items: Sequence[T], label: str) -> Iterable[T]:
+    """``items``, with a tqdm progress bar on standard error for a long stage.
+
+    Shown only where progress is shown (the ``broker.progress`` logger at ``INFO``
+    with broker's own handler, i.e. the command line without ``--quiet``) and
+    standard error is a terminal, so logs, files and pipes stay free of bar
+    redraws; otherwise ``items`` as they are.
+    """
+    shown = PROGRESS.isEnabledFor(logging.INFO) and any(
+        isinstance(h, _StderrElapsed) for h in PROGRESS.handlers
+    )
+    if not shown or not sys.stderr.isatty() or len(items) < 2:
+        return items
+    from tqdm import tqdm
+
+    return tqdm(items, desc=label, unit="school", file=sys.stderr, leave=False)

@@ -60,7 +60,7 @@ import pandas as pd
 from broker.errors import InputError
 from broker.pipeline import MatchingRound, run_round
 from broker.problem import LEAD
-from broker.progress import detail
+from broker.progress import bar, detail
 from broker.scenario.model import Scenario
 from broker.solve.result import SolveStatus
 from broker.units import MONEY_SCALE
@@ -756,7 +756,7 @@ def find_fixes(rnd: MatchingRound, options: FixOptions | None = None) -> pd.Data
                 }
             )
         return pd.DataFrame(rows, columns=FIXES_COLUMNS)
-    for cid in unmatched:
+    for cid in bar(unmatched, "fixes"):
         i = index[cid]
         budget.start_client()
         search = _Search(rnd, o, budget, i, cache)
