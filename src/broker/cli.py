@@ -72,6 +72,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         seed=args.seed,
         workers=args.workers,
         deterministic=not args.no_deterministic,
+        work_limit=args.work_limit,
         progress=say,
         started_at=started,
         stop=getattr(args, "stop_token", None),
@@ -89,7 +90,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         if recorder:  # an interrupted round is never recorded in the programme year
             recorder.close()
             recorder = None
-    params = {k: getattr(args, k) for k in ("solver", "time_limit", "workers", "seed", "out")}
+    params = {
+        k: getattr(args, k)
+        for k in ("solver", "time_limit", "work_limit", "workers", "seed", "out")
+    }
     extra = (
         recorder.record(rnd, {**params, "deterministic": not args.no_deterministic})
         if recorder
@@ -246,6 +250,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--workers", type=nonneg_int, default=2, metavar="N", help="solver threads (default 2)"
+    )
+    run.add_argument(
+        "--work-limit",
+        type=positive_float,
+        default=None,
+        metavar="UNITS",
+        help="stop every search on this much deterministic work (CP-SAT's units, about "
+        "seconds on an idle core) so that reruns give the same result; only reproducible "
+        "arms run, and the time limit stays the safety net (default: none, every arm "
+        "races the clock)",
     )
     run.add_argument(
         "--no-deterministic",

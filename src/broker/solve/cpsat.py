@@ -156,7 +156,10 @@ class CpSatSolver:
 
     def solve(self, problem: ProblemData, options: SolveOptions) -> Result:
         if problem.n_pairs > EXACT_PAIR_LIMIT and options.workers >= 2:
-            if level1_is_fixed(problem):  # every client required: race a plain arm
+            # every client required: race the plain and HiGHS arms, unless an explicit
+            # work limit asks for a reproducible result (the portfolio gives one)
+            reproducible = options.deterministic and options.work_limit is not None
+            if level1_is_fixed(problem) and not reproducible:
                 from broker.solve.required import solve_required
 
                 return solve_required(self.name, problem, scaled(problem), options)

@@ -28,7 +28,10 @@ level 1 is skipped and level 2 gets all the time.
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 from ortools.sat.python import cp_model
@@ -36,10 +39,12 @@ from ortools.sat.python import cp_model
 from broker.problem import ProblemData
 from broker.solve import search
 from broker.solve.arm import NOTHING, ArmResult
-from broker.solve.base import SolveOptions
+from broker.solve.base import SolveOptions, Solver
 from broker.solve.child import ChildTask
 from broker.solve.deadline import Deadline
 from broker.solve.greedy import greedy_pairs
+from broker.solve.highsarm import MAX_PAIRS as HIGHS_MAX_PAIRS
+from broker.solve.highsarm import NODES_PER_WORK, highs_arm
 from broker.solve.incumbent import Incumbents
 from broker.solve.lns import LnsStats, improve
 from broker.solve.localsearch import improve_assignment
@@ -61,6 +66,12 @@ took 2.6 s on the 53,000-pair synthetic instance on a loaded machine)."""
 
 CHILD_GRACE_S = 0.2
 """How long past a level's deadline the bound process may take to answer."""
+
+LEVEL1_WORK_SHARE = 0.7
+"""Share of the work limit (and, without the HiGHS arm, of the time left) for level 1."""
+
+HIGHS_LEVEL1_SHARE = 0.75
+"""With the HiGHS arm, level 1 ends at this share of the time limit."""
 
 CHILD_MARGIN_S = 0.3
 """The bound process stops this long (or 5% of its time) before its level's deadline."""
@@ -88,6 +99,20 @@ def ordered_fill(
 ) -> np.ndarray:
     """Feasible pair set taking pairs in ``order`` while they fit (pins first)."""
     return fill(p, order, start, until)
+
+
+def highs_arm_runs(p: ProblemData, options: SolveOptions) -> bool:
+    """Whether level 1 runs the HiGHS arm (:mod:`broker.solve.highsarm`).
+
+    It needs a second core, at most :data:`HIGHS_MAX_PAIRS` pairs and a level 1
+    to search. HiGHS stops on the clock (its root node alone took all of 14 s on
+    the national scenario, so a node limit is no deterministic budget), so an
+    explicit work limit in deterministic mode, which asks for a reproducible
+    result, runs the deterministic CP-SAT bound search instead.
+    """
+    if options.workers < 2 or not 0 < p.n_pairs <= HIGHS_MAX_PAIRS or level1_is_fixed(p):
+        return False
+    return not (options.deterministic and options.work_limit is not None)
 
 
 def _cpsat_worker(
@@ -139,25 +164,26 @@ def _run_level(
     progress,
     token,
     incumbents: Incumbents | None = None,
+    task: ChildTask[ArmResult] | None = None,
 ) -> tuple[np.ndarray, ArmResult, LnsStats]:  # type: ignore[no-untyped-def]
     until = Deadline.after(wall)
-    # the bound process stops a little before the level's deadline so that its
-    # answer arrives before the grace period ends, also on a loaded machine
-    child_wall = max(wall - max(CHILD_MARGIN_S, 0.05 * wall), 0.05)
-    task: ChildTask[ArmResult] = ChildTask(
-        _cpsat_worker, p, level, start, hold, work, child_wall, seed
-    )
+    if task is None:
+        # the bound process stops a little before the level's deadline so that its
+        # answer arrives before the grace period ends, also on a loaded machine
+        child_wall = max(wall - max(CHILD_MARGIN_S, 0.05 * wall), 0.05)
+        task = ChildTask(_cpsat_worker, p, level, start, hold, work, child_wall, seed)
 
     def stop() -> bool:
         # stopped from outside, or thread A proved optimality (nothing left to improve)
         if token.is_set():
             return True
-        if task.poll():
-            a = task.result()
+        if arm.poll():
+            a = arm.result()
             return bool(a is not None and a.optimal)
         return False
 
-    with token.watch(task.kill):
+    arm = task
+    with token.watch(arm.kill):
         lns_pairs, stats = improve(
             p,
             start,
@@ -169,9 +195,9 @@ def _run_level(
             progress=progress,
             on_improve=incumbents.offer if incumbents is not None else None,
         )
-        if not task.poll(until.remaining() + CHILD_GRACE_S):
-            task.kill()  # the wall clock wins over the bound process's work limit
-        a_out = task.result() or NOTHING
+        if not arm.poll(until.remaining() + CHILD_GRACE_S):
+            arm.kill()  # the wall clock wins over the bound process's work limit
+        a_out = arm.result() or NOTHING
     candidates = [x for x in (a_out.pairs, lns_pairs, start) if x is not None and is_complete(p, x)]
 
     def key(x: np.ndarray) -> tuple[int, int]:
@@ -185,9 +211,9 @@ def _run_level(
 
 
 def solve_portfolio(
-    solver,
+    solver: Solver,
     original: ProblemData,
-    p: ProblemData,  # type: ignore[no-untyped-def]
+    p: ProblemData,
     options: SolveOptions,
 ) -> Result:
     """Two-level solve of a large instance; see the module docstring."""
@@ -201,81 +227,92 @@ def solve_portfolio(
         options.work_limit if options.work_limit is not None else options.time_limit_s
     )
     fixed = level1_is_fixed(p)
-    # the plain greedy first: it is the safety net (6 s at 1.6 million pairs), the LP
-    # after it may not finish at that size
-    starts = [greedy_pairs(p, until.share(START_SHARE))]
-    incumbents.offer(starts[0])
-    lp = None
-    lp2_bound: float | None = None
-    if not fixed:
-        lp = lp_relaxation(p, min(LP_SHARE * total_time, until.remaining()), options.stop)
-    else:  # level 1 is fixed: the LP bounds level 2 instead
-        lp2 = solve_lp(
-            p,
-            p.pair_level2.astype(float),
-            maximize=False,
-            time_limit_s=min(LP_SHARE * total_time, until.remaining()),
-            stop=options.stop,
-        )
-        lp2_bound = lp2.bound
-        if lp2_bound is not None:
-            log.append(f"LP relaxation of level 2: bound {lp2_bound:,.2f} in {lp2.seconds:.2f}s")
+    # HiGHS on level 1 in a child process from the first moment, until level 1 ends
+    highs: ChildTask[ArmResult] | None = None
+    level1_until: Deadline | None = None
+    if highs_arm_runs(p, options):
+        level1_until = until.share(HIGHS_LEVEL1_SHARE)
+        highs_wall = level1_until.remaining() - max(CHILD_MARGIN_S, 0.05 * total_time)
+        nodes = int(NODES_PER_WORK * LEVEL1_WORK_SHARE * total_work)
+        highs = ChildTask(highs_arm, p, 1, max(highs_wall, 0.05), max(nodes, 1))
+    with contextlib.ExitStack() as cleanup:
+        if highs is not None:  # the arm never outlives the solve
+            cleanup.callback(highs.kill)
+            cleanup.enter_context(options.stop.watch(highs.kill))
+        # the plain greedy first: it is the safety net (6 s at 1.6 million pairs), the LP
+        # after it may not finish at that size
+        starts = [greedy_pairs(p, until.share(START_SHARE))]
+        incumbents.offer(starts[0])
+        lp = None
+        lp2_bound: float | None = None
+        if not fixed:
+            lp = lp_relaxation(p, min(LP_SHARE * total_time, until.remaining()), options.stop)
+        else:  # level 1 is fixed: the LP bounds level 2 instead
+            lp2 = solve_lp(
+                p,
+                p.pair_level2.astype(float),
+                maximize=False,
+                time_limit_s=min(LP_SHARE * total_time, until.remaining()),
+                stop=options.stop,
+            )
+            lp2_bound = lp2.bound
+            if lp2_bound is not None:
+                log.append(
+                    f"LP relaxation of level 2: bound {lp2_bound:,.2f} in {lp2.seconds:.2f}s"
+                )
+                say(log[-1])
+        if fixed and not is_complete(p, starts[0]):
+            regret = regret_start(p, until.share(START_SHARE))
+            if regret is not None:
+                starts.append(regret)
+        if fixed:  # assignment-shaped (GAP-like): shift and swap from every complete start
+            starts = [improve_assignment(p, s, until.share(START_SHARE)) for s in starts]
+        lp_bound = None
+        if lp is not None:
+            lp_bound, xs = lp
+            score = xs + 1e-6 * p.pair_priority
+            order = np.lexsort((np.arange(p.n_pairs), -score))
+            starts.append(ordered_fill(p, order, until=until.share(START_SHARE)))
+            log.append(f"LP relaxation: bound {lp_bound:,.2f} in {time.perf_counter() - t0:.2f}s")
             say(log[-1])
-    if fixed and not is_complete(p, starts[0]):
-        regret = regret_start(p, until.share(START_SHARE))
-        if regret is not None:
-            starts.append(regret)
-    if fixed:  # assignment-shaped (GAP-like): shift and swap from every complete start
-        starts = [improve_assignment(p, s, until.share(START_SHARE)) for s in starts]
-    lp_bound = None
-    if lp is not None:
-        lp_bound, xs = lp
-        score = xs + 1e-6 * p.pair_priority
-        order = np.lexsort((np.arange(p.n_pairs), -score))
-        starts.append(ordered_fill(p, order, until=until.share(START_SHARE)))
-        log.append(f"LP relaxation: bound {lp_bound:,.2f} in {time.perf_counter() - t0:.2f}s")
+        complete = [s for s in starts if is_complete(p, s)]
+        start = max(complete, key=lambda a: evaluate(p, a)) if complete else starts[0]
+        incumbents.offer(start)
+        log.append(f"start: level 1 = {evaluate(p, start)[0]:,}")
         say(log[-1])
-    complete = [s for s in starts if is_complete(p, s)]
-    start = max(complete, key=lambda a: evaluate(p, a)) if complete else starts[0]
-    incumbents.offer(start)
-    log.append(f"start: level 1 = {evaluate(p, start)[0]:,}")
-    say(log[-1])
-    return _two_levels(
-        solver,
-        original,
-        p,
-        options,
-        t0,
-        until,
-        start,
-        lp_bound,
-        log,
-        say,
-        total_time,
-        total_work,
-        fixed,
-        lp2_bound,
-        incumbents,
-    )
+        run = _Run(solver, original, p, options, t0, until, log, say, total_time, total_work)
+        return _two_levels(run, start, lp_bound, lp2_bound, incumbents, highs, level1_until)
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What every phase of one portfolio solve shares."""
+
+    solver: Solver
+    original: ProblemData
+    p: ProblemData
+    options: SolveOptions
+    t0: float
+    until: Deadline
+    log: list[str]
+    say: Callable[[str], None]
+    total_time: float
+    total_work: float
 
 
 def _two_levels(
-    solver,
-    original,
-    p,
-    options,
-    t0,
-    until,
-    start,
-    lp_bound,
-    log,
-    say,  # type: ignore[no-untyped-def]
-    total_time,
-    total_work,
-    fixed,
-    lp2_bound=None,
-    incumbents=None,
+    run: _Run,
+    start: np.ndarray,
+    lp_bound: float | None,
+    lp2_bound: float | None,
+    incumbents: Incumbents,
+    highs: ChildTask[ArmResult] | None,
+    level1_until: Deadline | None,
 ) -> Result:
+    solver, original, p, options = run.solver, run.original, run.p, run.options
+    t0, until, log, say = run.t0, run.until, run.log, run.say
+    total_time, total_work = run.total_time, run.total_work
+    fixed = level1_is_fixed(p)
     # Work limits (deterministic) bind on an idle machine; the wall clock always wins.
     wall_clock = False
     if fixed:
@@ -287,9 +324,22 @@ def _two_levels(
         log.append("level 1: every client required, so level 1 is fixed; all time to level 2")
         say(log[-1])
     else:
-        wall1 = max(0.7 * until.remaining(), 0.05)
+        if level1_until is not None:  # level 1 ends when the HiGHS arm must answer
+            wall1 = max(level1_until.remaining(), 0.05)
+        else:
+            wall1 = max(LEVEL1_WORK_SHARE * until.remaining(), 0.05)
         best1, a1, stats1 = _run_level(
-            p, 1, start, 0, 0.7 * total_work, wall1, options.seed, say, options.stop, incumbents
+            p,
+            1,
+            start,
+            0,
+            LEVEL1_WORK_SHARE * total_work,
+            wall1,
+            options.seed,
+            say,
+            options.stop,
+            incumbents,
+            highs,
         )
         l1, _ = evaluate(p, best1)
         wall_clock = a1.wall_clock or bool(stats1 and stats1.wall_clock)
@@ -302,7 +352,8 @@ def _two_levels(
     if not fixed:
         cp_bound = a1.bound if a1.bound is not None else float("nan")  # none: proved nothing
         log.append(
-            f"level 1: {l1:,} bound {l1_bound:,} (CP-SAT bound {cp_bound:,.0f},"
+            f"level 1: {l1:,} bound {l1_bound:,} ({'HiGHS' if highs else 'CP-SAT'} "
+            f"bound {cp_bound:,.0f},"
             f" LNS {stats1.iterations if stats1 else 0} steps, "
             f"{stats1.improvements if stats1 else 0} improving)"
         )
@@ -370,7 +421,11 @@ def _two_levels(
     params = {
         "strategy": "portfolio",
         "threads": 2,
-        "bound_thread": "cpsat 1 worker lin2",
+        "bound_thread": (
+            "highs (level 1), cpsat 1 worker lin2 (level 2)"
+            if highs is not None
+            else "cpsat 1 worker lin2"
+        ),
         "solution_thread": "lns",
         "time_limit_s": total_time,
         "work_limit": total_work,

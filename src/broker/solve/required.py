@@ -37,6 +37,8 @@ from broker.solve.base import SolveOptions
 from broker.solve.child import ChildTask
 from broker.solve.deadline import Deadline
 from broker.solve.greedy import greedy_pairs
+from broker.solve.highsarm import MAX_PAIRS as HIGHS_MAX_PAIRS
+from broker.solve.highsarm import NODES_PER_WORK, highs_arm
 from broker.solve.incumbent import Incumbents
 from broker.solve.localsearch import improve_assignment
 from broker.solve.lp import solve_lp
@@ -52,7 +54,7 @@ GRACE_S = 1.0
 the plain arm may take to answer before it is killed."""
 
 ANSWER_MARGIN_S = 0.5
-"""The plain arm stops this long (or 10% of the limit) before the deadline: with two
+"""The arms stop this long (or 5% of the limit) before the deadline: with two
 workers on a loaded machine CP-SAT overran its own limit by more than a second."""
 
 
@@ -89,12 +91,25 @@ def solve_required(
     log: list[str] = []
     # the arm stops a little before the deadline, so that its answer (a solution of
     # every pair, pickled through a pipe) arrives in time even on a loaded machine
-    margin = max(ANSWER_MARGIN_S, 0.1 * float(options.time_limit_s))
+    margin = max(ANSWER_MARGIN_S, 0.05 * float(options.time_limit_s))
     grace = min(GRACE_S, max(0.3, 0.05 * float(options.time_limit_s)))
+    arm_wall = max(until.remaining() - margin, 0.1)
+    use_highs = p.n_pairs <= HIGHS_MAX_PAIRS
+    plain_workers = options.workers - 1 if use_highs else options.workers
     task: ChildTask[ArmResult] = ChildTask(
-        _plain_arm, p, max(until.remaining() - margin, 0.1), options.seed, options.workers
+        _plain_arm, p, arm_wall, options.seed, max(plain_workers, 1)
     )
-    with options.stop.watch(task.kill):
+    highs: ChildTask[ArmResult] | None = None
+    if use_highs:
+        nodes = int(NODES_PER_WORK * float(options.time_limit_s))
+        highs = ChildTask(highs_arm, p, 2, arm_wall, max(nodes, 1), int(p.priority.sum()))
+
+    def kill_all() -> None:
+        task.kill()
+        if highs is not None:
+            highs.kill()
+
+    with options.stop.watch(kill_all):
         # a complete start first (it is what this arm is for), then the LP bound
         mine = until.share(BROKER_ARM_SHARE)
         start = greedy_pairs(p, mine.share(0.2))
@@ -120,13 +135,22 @@ def solve_required(
             task.kill()
         plain = task.result() or NOTHING
         incumbents.offer(plain.pairs)
-    candidates = [s for s in (plain.pairs, start) if s is not None and is_complete(p, s)]
-    if plain.pairs is not None:
-        log.append(f"plain arm: level 2 = {int(p.pair_level2[plain.pairs].sum()):,}")
-        say(log[-1])
+        mip = NOTHING
+        if highs is not None:
+            if not highs.poll(until.remaining() + grace):
+                highs.kill()
+            mip = highs.result() or NOTHING
+            incumbents.offer(mip.pairs)
+    candidates = [s for s in (plain.pairs, mip.pairs, start) if s is not None and is_complete(p, s)]
+    for label, arm in (("plain arm", plain), ("HiGHS arm", mip)):
+        if arm.pairs is not None:
+            log.append(f"{label}: level 2 = {int(p.pair_level2[arm.pairs].sum()):,}")
+            say(log[-1])
     params: dict[str, object] = {
         "strategy": "required",
-        "arms": ["cpsat plain (no hint)", "regret + shift/swap"],
+        "arms": ["cpsat plain (no hint)", "regret + shift/swap"]
+        + (["highs"] if highs is not None else []),
+        "plain_workers": max(plain_workers, 1),
         "workers": options.workers,
         "time_limit_s": float(options.time_limit_s),
         "reproducible": False,
@@ -134,7 +158,7 @@ def solve_required(
     total = int(p.priority.sum())
     stopped = options.stop.is_set()
     if not candidates:
-        infeasible = plain.infeasible
+        infeasible = plain.infeasible or mip.infeasible
         return make_result(
             original,
             np.zeros(0, np.int64),
@@ -157,12 +181,13 @@ def solve_required(
     best = min(candidates, key=lambda s: int(p.pair_level2[s].sum()))
     v2 = int(original.pair_level2[best].sum())
     bounds = [int(np.minimum(p.pair_level2, 0).sum())]
-    if plain.bound is not None and np.isfinite(plain.bound):
-        bounds.append(int(np.ceil(plain.bound - 1e-6)))
+    for arm in (plain, mip):
+        if arm.bound is not None and np.isfinite(arm.bound):
+            bounds.append(int(np.ceil(arm.bound - 1e-6)))
     if lp.bound is not None and np.isfinite(lp.bound):
         bounds.append(int(np.ceil(lp.bound - 1e-6)))
     l2_bound = min(max(bounds), v2)
-    optimal = plain.optimal or v2 <= l2_bound
+    optimal = plain.optimal or mip.optimal or v2 <= l2_bound
     return make_result(
         original,
         best,

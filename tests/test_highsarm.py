@@ -1,0 +1,82 @@
+"""The HiGHS arm of the portfolios: exact on small cases, checked, and used where it should be."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from broker.bench import gap
+from broker.bench.verify import violations
+from broker.candidates import build_candidates
+from broker.solve import cpsat, solve
+from broker.solve.base import SolveOptions
+from broker.solve.highsarm import highs_arm
+from broker.solve.model import scaled
+from broker.solve.portfolio import highs_arm_runs
+from test_portfolio import random_scenario
+
+
+@pytest.fixture(scope="module")
+def small():
+    return scaled(build_candidates(random_scenario(21, n_clients=40, n_supporters=10)).problem)
+
+
+def test_level1_is_the_proven_optimum(small):
+    exact = solve(small, "highs", time_limit_s=30)
+    assert exact.level1.optimal
+    a = highs_arm(small, 1, wall=30, nodes=10**6)
+    assert a.optimal and not a.wall_clock and a.pairs is not None
+    assert small.violations(a.pairs) == []
+    assert int(small.pair_priority[a.pairs].sum()) == exact.level1.value
+    assert a.bound is not None and a.bound >= exact.level1.value - 1e-6
+
+
+def test_level2_holds_level1_and_is_optimal(small):
+    exact = solve(small, "highs", time_limit_s=30)
+    assert exact.level2.optimal
+    a = highs_arm(small, 2, wall=30, nodes=10**6, hold=exact.level1.value)
+    assert a.optimal and a.pairs is not None
+    assert small.violations(a.pairs) == []
+    assert int(small.pair_priority[a.pairs].sum()) >= exact.level1.value
+    assert int(small.pair_level2[a.pairs].sum()) == exact.level2.value
+
+
+def test_no_time_means_no_answer(small):
+    a = highs_arm(small, 1, wall=0.0, nodes=10)
+    assert a.pairs is None and a.bound is None and a.wall_clock
+
+
+def test_an_explicit_work_limit_keeps_only_reproducible_arms(small):
+    assert highs_arm_runs(small, SolveOptions(time_limit_s=5))
+    assert not highs_arm_runs(small, SolveOptions(time_limit_s=5, work_limit=2.0))
+    assert highs_arm_runs(small, SolveOptions(time_limit_s=5, work_limit=2.0, deterministic=False))
+    assert not highs_arm_runs(small, SolveOptions(time_limit_s=5, workers=1))
+
+
+def test_portfolio_runs_the_arm_and_keeps_its_bound_valid(monkeypatch):
+    monkeypatch.setattr(cpsat, "EXACT_PAIR_LIMIT", 0)
+    p = build_candidates(random_scenario(22, n_clients=80, n_supporters=20)).problem
+    r = solve(p, "cpsat", time_limit_s=4, seed=0)
+    assert "highs" in str(r.params["bound_thread"])
+    exact = solve(p, "highs", time_limit_s=30)
+    assert exact.level1.optimal
+    assert r.level1.value <= exact.level1.value <= r.level1.bound
+    assert p.violations(r.pairs) == []
+    assert r.runtime_s <= 4 + 1.0
+
+
+def test_required_family_races_highs_unless_a_work_limit_asks_for_reproducibility():
+    from broker.bench.gapgen import generate
+
+    p = gap.to_problem(generate("D", 10, 500, 1))  # 5,000 pairs: above the exact path
+    assert p.n_pairs > cpsat.EXACT_PAIR_LIMIT
+    r = solve(p, "cpsat", time_limit_s=4, seed=0)
+    assert r.params["strategy"] == "required"
+    assert "highs" in r.params["arms"] and r.params["plain_workers"] == 1
+    assert violations(p, p.pairs_to_roles(r.pairs)[0]) == []
+    assert r.level2.bound <= r.level2.value
+    assert r.runtime_s <= 4 + 1.0
+    a = solve(p, "cpsat", time_limit_s=30, work_limit=1.0, seed=0)
+    b = solve(p, "cpsat", time_limit_s=30, work_limit=1.0, seed=0)
+    assert a.params["strategy"] == "portfolio"
+    assert np.array_equal(a.assignment, b.assignment)
