@@ -139,10 +139,11 @@ def test_exact_path_twins_are_reproducible_and_bounds_valid():
     gap = Path(__file__).resolve().parents[1] / "benchmarks" / "instances" / "gap" / "gapa.txt"
     p = to_problem(read_gap_problem(gap, 6))  # 20 agents x 200 jobs, optimum 2339
     assert p.n_pairs >= cpsat.TWIN_MIN_PAIRS
-    a = solve(p, "cpsat", time_limit_s=10, seed=2)
-    b = solve(p, "cpsat", time_limit_s=10, seed=2)
+    # an explicit work limit asks for reproducibility: the exact path, not the race
+    a = solve(p, "cpsat", time_limit_s=10, work_limit=5, seed=2)
+    b = solve(p, "cpsat", time_limit_s=10, work_limit=5, seed=2)
     assert a.params["twins"] == [2, 3]
     assert np.array_equal(a.assignment, b.assignment)
     assert a.level2.bound <= 2339 <= a.level2.value
-    single = solve(p, "cpsat", time_limit_s=10, seed=2, workers=1)
+    single = solve(p, "cpsat", time_limit_s=10, work_limit=5, seed=2, workers=1)
     assert "twins" not in single.params

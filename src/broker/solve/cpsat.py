@@ -155,14 +155,18 @@ class CpSatSolver:
         return solver, _STATUS[code]
 
     def solve(self, problem: ProblemData, options: SolveOptions) -> Result:
-        if problem.n_pairs > EXACT_PAIR_LIMIT and options.workers >= 2:
-            # every client required: race the plain and HiGHS arms, unless an explicit
-            # work limit asks for a reproducible result (the portfolio gives one)
-            reproducible = options.deterministic and options.work_limit is not None
-            if level1_is_fixed(problem) and not reproducible:
-                from broker.solve.required import solve_required
+        # every client required: race the plain and HiGHS arms, unless an explicit work
+        # limit asks for a reproducible result (the exact path and the portfolio give one)
+        reproducible = options.deterministic and options.work_limit is not None
+        if (
+            problem.n_pairs >= TWIN_MIN_PAIRS
+            and options.workers >= 2
+            and not reproducible
+            and level1_is_fixed(problem)
+        ):
+            from broker.solve.required import solve_required
 
-                return solve_required(self.name, problem, scaled(problem), options)
+            return solve_required(self.name, problem, scaled(problem), options)
         if problem.n_pairs > EXACT_PAIR_LIMIT:
             from broker.solve.portfolio import solve_portfolio
 

@@ -52,7 +52,8 @@ def scaled(problem: ProblemData) -> ProblemData:
     return p.replace(limit_amount=p.limit_amount // g[p.limit_row], limit_rhs=p.limit_rhs // g)
 
 
-def _binding_rows(p: ProblemData) -> tuple[sparse.csr_array, np.ndarray]:
+def binding_rows(p: ProblemData) -> tuple[sparse.csr_array, np.ndarray]:
+    """The limit matrix and the rows that can bind (all pairs together exceed the limit)."""
     a = p.limit_matrix()
     totals = np.asarray(a.sum(axis=1)).reshape(-1) if p.n_pairs else np.zeros(p.n_limits)
     return a, np.flatnonzero(totals > p.limit_rhs)
@@ -96,7 +97,7 @@ def build_cpsat(problem: ProblemData) -> tuple[cp_model.CpModel, list[cp_model.I
             kl = lo + int(np.searchsorted(p.pair_supporter[lo:split], j))
             ks = split + int(np.searchsorted(p.pair_supporter[split:hi], j))
             model.add_bool_or([x[kl].Not(), x[ks].Not()])
-    a, rows = _binding_rows(p)
+    a, rows = binding_rows(p)
     for r in rows:
         cols = a.indices[a.indptr[r] : a.indptr[r + 1]]
         vals = a.data[a.indptr[r] : a.indptr[r + 1]]
@@ -156,7 +157,7 @@ def constraint_matrix(p: ProblemData) -> tuple[sparse.csr_array, np.ndarray, np.
         lo.append(np.asarray(t_lo))
         hi.append(np.asarray(t_hi))
         r0 += len(t_lo)
-    a, binding = _binding_rows(p)
+    a, binding = binding_rows(p)
     if len(binding):
         sub = a[binding].tocoo()
         rows.append(r0 + sub.row.astype(np.int64))

@@ -46,6 +46,7 @@ from broker.solve.greedy import greedy_pairs
 from broker.solve.highsarm import MAX_PAIRS as HIGHS_MAX_PAIRS
 from broker.solve.highsarm import NODES_PER_WORK, highs_arm
 from broker.solve.incumbent import Incumbents
+from broker.solve.lagrange import lagrange_arm
 from broker.solve.lns import LnsStats, improve
 from broker.solve.localsearch import improve_assignment
 from broker.solve.lp import solve_lp
@@ -72,6 +73,11 @@ LEVEL1_WORK_SHARE = 0.7
 
 HIGHS_LEVEL1_SHARE = 0.75
 """With the HiGHS arm, level 1 ends at this share of the time limit."""
+
+LP_MAX_PAIRS = HIGHS_MAX_PAIRS
+"""Above this many pairs GLOP is not tried (it did not finish within its share at 4x
+England, 0.4 million pairs); the Lagrangian arm (:mod:`broker.solve.lagrange`) gives
+the level-1 bound instead."""
 
 CHILD_MARGIN_S = 0.3
 """The bound process stops this long (or 5% of its time) before its level's deadline."""
@@ -245,9 +251,9 @@ def solve_portfolio(
         incumbents.offer(starts[0])
         lp = None
         lp2_bound: float | None = None
-        if not fixed:
+        if not fixed and p.n_pairs <= LP_MAX_PAIRS:
             lp = lp_relaxation(p, min(LP_SHARE * total_time, until.remaining()), options.stop)
-        else:  # level 1 is fixed: the LP bounds level 2 instead
+        elif fixed:  # level 1 is fixed: the LP bounds level 2 instead
             lp2 = solve_lp(
                 p,
                 p.pair_level2.astype(float),
@@ -315,6 +321,7 @@ def _two_levels(
     fixed = level1_is_fixed(p)
     # Work limits (deterministic) bind on an idle machine; the wall clock always wins.
     wall_clock = False
+    arm_name = "CP-SAT"
     if fixed:
         # every client required: level 1 is the sum of priorities in any solution
         stats1: LnsStats | None = None
@@ -328,6 +335,18 @@ def _two_levels(
             wall1 = max(level1_until.remaining(), 0.05)
         else:
             wall1 = max(LEVEL1_WORK_SHARE * until.remaining(), 0.05)
+        arm = highs
+        arm_name = "HiGHS" if highs is not None else "CP-SAT"
+        if arm is None and p.n_pairs > LP_MAX_PAIRS and options.workers >= 2:
+            arm_name = "Lagrangian"
+            # too big for the LP and for HiGHS: the Lagrangian bound and heuristic
+            arm = ChildTask(
+                lagrange_arm,
+                p,
+                max(wall1 - max(CHILD_MARGIN_S, 0.05 * wall1), 0.05),
+                float(evaluate(p, start)[0]),
+                LEVEL1_WORK_SHARE * total_work,
+            )
         best1, a1, stats1 = _run_level(
             p,
             1,
@@ -339,12 +358,12 @@ def _two_levels(
             say,
             options.stop,
             incumbents,
-            highs,
+            arm,
         )
         l1, _ = evaluate(p, best1)
         wall_clock = a1.wall_clock or bool(stats1 and stats1.wall_clock)
         used1 = max(a1.work, stats1.work if stats1 else 0.0)
-    bounds = [a1.bound] if a1.bound is not None else []
+    bounds = [float(p.priority.sum())] + ([a1.bound] if a1.bound is not None else [])
     if lp_bound is not None:
         bounds.append(lp_bound)
     l1_bound = int(np.floor(min(bounds) + 1e-6)) if bounds else int(p.priority.sum())
@@ -352,7 +371,7 @@ def _two_levels(
     if not fixed:
         cp_bound = a1.bound if a1.bound is not None else float("nan")  # none: proved nothing
         log.append(
-            f"level 1: {l1:,} bound {l1_bound:,} ({'HiGHS' if highs else 'CP-SAT'} "
+            f"level 1: {l1:,} bound {l1_bound:,} ({arm_name} "
             f"bound {cp_bound:,.0f},"
             f" LNS {stats1.iterations if stats1 else 0} steps, "
             f"{stats1.improvements if stats1 else 0} improving)"
@@ -422,9 +441,9 @@ def _two_levels(
         "strategy": "portfolio",
         "threads": 2,
         "bound_thread": (
-            "highs (level 1), cpsat 1 worker lin2 (level 2)"
-            if highs is not None
-            else "cpsat 1 worker lin2"
+            "cpsat 1 worker lin2"
+            if arm_name == "CP-SAT"
+            else f"{arm_name.lower()} (level 1), cpsat 1 worker lin2 (level 2)"
         ),
         "solution_thread": "lns",
         "time_limit_s": total_time,

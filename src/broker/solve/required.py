@@ -80,6 +80,31 @@ def _plain_arm(p: ProblemData, wall: float, seed: int, workers: int) -> ArmResul
     )
 
 
+def _collect(
+    plain: ChildTask[ArmResult], highs: ChildTask[ArmResult] | None, until: Deadline, grace: float
+) -> tuple[ArmResult, ArmResult]:
+    """Both arms' answers; an arm that proves optimality ends the other at once, and an
+    arm that has not answered ``grace`` seconds after the deadline is killed."""
+    tasks = {"plain": plain} if highs is None else {"plain": plain, "highs": highs}
+    out = {"plain": NOTHING, "highs": NOTHING}
+    end = until.at + grace
+    while tasks and time.monotonic() < end:
+        for name, task in list(tasks.items()):
+            if task.poll(min(0.02, max(end - time.monotonic(), 0.0))):
+                out[name] = task.result() or NOTHING
+                del tasks[name]
+                if out[name].optimal or out[name].infeasible:
+                    for other in tasks.values():
+                        other.kill()
+                        other.result()
+                    tasks.clear()
+                    break
+    for task in tasks.values():  # the wall clock wins
+        task.kill()
+        task.result()
+    return out["plain"], out["highs"]
+
+
 def solve_required(
     name: str, original: ProblemData, p: ProblemData, options: SolveOptions
 ) -> Result:
@@ -131,16 +156,9 @@ def solve_required(
         if lp.bound is not None:
             log.append(f"LP relaxation of level 2: bound {lp.bound:,.2f} in {lp.seconds:.2f}s")
             say(log[-1])
-        if not task.poll(until.remaining() + grace):
-            task.kill()
-        plain = task.result() or NOTHING
+        plain, mip = _collect(task, highs, until, grace)
         incumbents.offer(plain.pairs)
-        mip = NOTHING
-        if highs is not None:
-            if not highs.poll(until.remaining() + grace):
-                highs.kill()
-            mip = highs.result() or NOTHING
-            incumbents.offer(mip.pairs)
+        incumbents.offer(mip.pairs)
     candidates = [s for s in (plain.pairs, mip.pairs, start) if s is not None and is_complete(p, s)]
     for label, arm in (("plain arm", plain), ("HiGHS arm", mip)):
         if arm.pairs is not None:

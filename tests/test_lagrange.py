@@ -1,0 +1,65 @@
+"""The Lagrangian level-1 bound: valid on every generated scenario, near the LP bound."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+
+from broker.candidates import build_candidates
+from broker.solve import cpsat, solve
+from broker.solve.deadline import Deadline
+from broker.solve.lagrange import lagrange_arm, limit_bound
+from broker.solve.lp import solve_lp
+from broker.solve.model import is_complete, scaled
+from factories import small_scenarios
+from test_portfolio import random_scenario
+from test_properties import brute_force_level1, candidates_or_skip
+
+
+@settings(max_examples=60, deadline=None)
+@given(small_scenarios(max_supporters=3, max_clients=6))
+def test_bound_is_never_below_the_optimum(s):
+    """Teams, required clients, pins, budgets: every L(lam) stays above the true optimum."""
+    p = scaled(candidates_or_skip(s).problem)
+    truth = brute_force_level1(p)
+    lb = limit_bound(p, p.pair_priority.astype(float), Deadline.after(5), lower=0)
+    if truth >= 0:  # -1: no feasible solution at all, any bound holds
+        assert lb.bound >= truth - 1e-6
+
+
+def test_bound_reaches_the_lp_bound_on_a_budgeted_round():
+    p = scaled(build_candidates(random_scenario(31, n_clients=120, n_supporters=30)).problem)
+    lp = solve_lp(p, p.pair_priority.astype(float), time_limit_s=10)
+    assert lp.optimal and lp.bound is not None
+    lb = limit_bound(p, p.pair_priority.astype(float), Deadline.after(10), lower=0)
+    trivial = float(p.priority.sum())
+    assert lb.bound >= lp.bound - 1e-6  # never better than the LP (same relaxation)
+    assert lb.bound <= lp.bound + 0.01 * trivial  # and close to it once converged
+    assert not lb.clock  # converged, not stopped by the clock: reproducible
+
+
+def test_arm_returns_a_feasible_solution_and_a_valid_bound():
+    p = scaled(build_candidates(random_scenario(32, n_clients=120, n_supporters=30)).problem)
+    exact = solve(p, "highs", time_limit_s=30)
+    assert exact.level1.optimal
+    a = lagrange_arm(p, wall=10, lower=0.0, work=50)
+    assert a.pairs is not None and is_complete(p, a.pairs)
+    assert p.violations(a.pairs) == []
+    assert a.bound is not None and a.bound >= exact.level1.value - 1e-6
+    assert int(p.pair_priority[a.pairs].sum()) <= exact.level1.value
+
+
+def test_portfolio_uses_the_arm_above_the_lp_size(monkeypatch):
+    from broker.solve import portfolio
+
+    monkeypatch.setattr(cpsat, "EXACT_PAIR_LIMIT", 0)
+    monkeypatch.setattr(portfolio, "LP_MAX_PAIRS", 0)
+    monkeypatch.setattr(portfolio, "HIGHS_MAX_PAIRS", 0)
+    p = build_candidates(random_scenario(33, n_clients=80, n_supporters=20)).problem
+    r = solve(p, "cpsat", time_limit_s=4, seed=0)
+    assert "lagrangian" in str(r.params["bound_thread"])
+    exact = solve(p, "highs", time_limit_s=30)
+    assert r.level1.value <= exact.level1.value <= r.level1.bound
+    assert r.level1.bound < int(p.priority.sum())  # better than the trivial bound
+    assert p.violations(r.pairs) == []
+    assert np.isfinite(r.runtime_s) and r.runtime_s <= 4 + 1.0
