@@ -80,3 +80,16 @@ def test_required_family_races_highs_unless_a_work_limit_asks_for_reproducibilit
     b = solve(p, "cpsat", time_limit_s=30, work_limit=1.0, seed=0)
     assert a.params["strategy"] == "portfolio"
     assert np.array_equal(a.assignment, b.assignment)
+
+
+def test_a_proof_ends_the_race():
+    """gapa-6 (20 x 200, optimum 2,339): once an arm proves it, no arm runs to the limit."""
+    from pathlib import Path
+
+    gap_file = Path(__file__).resolve().parents[1] / "benchmarks/instances/gap/gapa.txt"
+    p = gap.to_problem(gap.read_gap_problem(gap_file, 6))
+    assert p.n_pairs >= cpsat.RACE_MIN_PAIRS
+    r = solve(p, "cpsat", time_limit_s=60, seed=0)
+    assert r.params["strategy"] == "required"
+    assert r.stopped_by == "optimal" and r.level2.value == 2339
+    assert r.runtime_s < 30  # a proof ends the race; nothing waits for the 60 s limit

@@ -22,18 +22,20 @@ propagates and cuts far better with coefficients near 10^4 than near 10^11).
 
 Strategy by size (measured on 2 cores, see ``benchmarks/README.md``):
 
-* up to ``EXACT_PAIR_LIMIT`` candidate pairs: the exact two-level model above,
-  which proves optimality on every bundled local scenario in about a second;
-* above it, when every client is required (GAP-like), a plain multi-worker
-  CP-SAT arm raced against broker's own starts (:mod:`broker.solve.required`;
-  not reproducible under load);
-* above it otherwise, a deterministic two-thread portfolio per level. Thread A runs the
-  full model single-worker at linearization level 2, which proves the strongest
-  bound we measured (2,749 vs 2,796 for the default two-worker search and 2,772.8
-  for the LP, national scenario at 20 s). Thread B runs large-neighbourhood
-  search (:mod:`broker.solve.lns`) by authority-budget neighbourhoods from an
-  LP-guided start; it finds the solutions. The best solution of either thread
-  and the best bound of thread A and the LP relaxation are reported.
+* from ``RACE_MIN_PAIRS`` pairs, when every client is required (GAP-like), a
+  race of plain CP-SAT, HiGHS and broker's own starts (:mod:`broker.solve.required`;
+  not reproducible under load, so an explicit work limit skips it);
+* up to ``EXACT_PAIR_LIMIT`` candidate pairs otherwise: the exact two-level model
+  above, which proves optimality on every bundled local scenario in about a second;
+* above it, a two-process portfolio per level (:mod:`broker.solve.portfolio`):
+  large-neighbourhood search (:mod:`broker.solve.lns`) by authority-budget
+  neighbourhoods from an LP-guided start in this process, beside a second arm in
+  a child process. On level 1 that arm is HiGHS up to 150,000 pairs (the
+  strongest single solver on national rounds without budgets), the Lagrangian
+  bound and heuristic above (:mod:`broker.solve.lagrange`), or, when an explicit
+  work limit asks for reproducibility, single-worker CP-SAT at linearisation
+  level 2; on level 2 it is that CP-SAT search. The best solution of either arm
+  and the best bound of the arm and the LP relaxation are reported.
 
 Both phases start from the greedy assignment as a hint, so a feasible solution is
 known from the first second. Reproducibility: with ``deterministic=True`` the
@@ -68,6 +70,11 @@ LEVEL1_SHARE = 0.7
 
 TWIN_MIN_PAIRS = 1_000
 """From this many pairs, the exact path runs a second seeded search on the second core."""
+
+RACE_MIN_PAIRS = 1_000
+"""From this many pairs, problems where every client is required race three arms
+(:mod:`broker.solve.required`): the exact path left generated 10 x 400 problems
+0.1-0.2% behind HiGHS and plain CP-SAT (24,885 against 24,830 on type D)."""
 
 TWIN_GRACE_S = 0.3
 """How long past the deadline the twin search may take to answer before it is killed."""
@@ -159,7 +166,7 @@ class CpSatSolver:
         # limit asks for a reproducible result (the exact path and the portfolio give one)
         reproducible = options.deterministic and options.work_limit is not None
         if (
-            problem.n_pairs >= TWIN_MIN_PAIRS
+            problem.n_pairs >= RACE_MIN_PAIRS
             and options.workers >= 2
             and not reproducible
             and level1_is_fixed(problem)

@@ -1,29 +1,37 @@
-"""Deterministic two-thread portfolio for large instances (see :mod:`broker.solve.cpsat`).
+"""Two-process portfolio for large instances (see :mod:`broker.solve.cpsat`).
 
-Per level, two workers run side by side on the machine's two cores:
+Per level, two arms run side by side on the machine's two cores:
 
-* **A (bound)**: the full CP-SAT model, one worker, linearization level 2,
-  hinted with the current best solution, in a child process (the CP-SAT Python
-  call holds the interpreter lock, so a thread would not run in parallel);
+* **A (a second opinion, in a child process)**: on level 1, HiGHS's branch and
+  cut (:mod:`broker.solve.highsarm`) up to :data:`HIGHS_MAX_PAIRS` pairs, the
+  Lagrangian bound and heuristic (:mod:`broker.solve.lagrange`) above; on level
+  2, and on level 1 when an explicit work limit asks for a reproducible result,
+  the full CP-SAT model, one worker, linearization level 2, hinted with the
+  current best solution (the CP-SAT Python call holds the interpreter lock, so
+  a thread would not run in parallel);
 * **B (solutions)**: :func:`broker.solve.lns.improve` from the same solution, in
   this process.
 
-Each thread is deterministic on its own (single worker, deterministic work
-limit), and the merge is a fixed rule (the better solution; on a tie, A's), so
-the result does not depend on timing unless the wall-clock safety net fires,
-which ``stopped_by`` then reports as ``time_limit``.
+The merge is a fixed rule (the better solution; on a tie, A's). The CP-SAT and
+LNS arms are deterministic on their own (single worker, deterministic work
+limit); HiGHS and the Lagrangian arm at size stop on the wall clock (HiGHS's
+root node alone took 14 s on the national round, so a node limit is no
+budget), and ``stopped_by`` then says ``time_limit``: such a result may depend
+on the machine's load.
 
 Time: one wall-clock deadline (``time_limit_s`` from the start) bounds
 everything. The LP gets at most :data:`LP_SHARE` of it, each start heuristic at
-most :data:`START_SHARE` of what is left, level 1 70% of what is then left and
-level 2 the rest; the bound process is killed if it has not answered
+most :data:`START_SHARE` of what is left, level 1 70% of what is then left (with
+the HiGHS arm, which starts at once: until :data:`HIGHS_LEVEL1_SHARE` of the
+limit) and level 2 the rest; an arm is killed if it has not answered
 :data:`CHILD_GRACE_S` after its level's deadline.
 
-Level 1 also gets the LP relaxation (GLOP, :mod:`broker.solve.lp`), used for a
-bound and for an LP-guided greedy start that is typically far better than the
-plain greedy one (2,548 vs 2,414 on the national scenario). When every client is
-required (:func:`level1_is_fixed`, e.g. the generalised assignment problem),
-level 1 is skipped and level 2 gets all the time.
+Level 1 also gets the LP relaxation (GLOP, :mod:`broker.solve.lp`, up to
+:data:`LP_MAX_PAIRS` pairs), used for a bound and for an LP-guided greedy start
+that is typically far better than the plain greedy one (2,548 vs 2,414 on the
+national scenario). When every client is required (:func:`level1_is_fixed`,
+e.g. the generalised assignment problem), level 1 is skipped and level 2 gets
+all the time.
 """
 
 from __future__ import annotations

@@ -1,26 +1,30 @@
-"""Problems where every client is required (GAP-like): a plain CP-SAT arm races broker's.
+"""Problems where every client is required (GAP-like): three arms race, the best wins.
 
 When every client must be matched, level 1 is the same in every solution and
 the problem is a pure level-2 minimisation, like the generalised assignment
-problem. On this family a plain CP-SAT model with several workers and no hint is
-the strongest arm measured: on generated GAP type E (40 agents, 1,600 jobs) it
-reached 543,020 in 15 s where single-worker or interleaved (deterministic)
-CP-SAT found no solution at all, and where any hint, even a good one, pinned
-CP-SAT to it (1,336,017 after 15 s from a 1,336,017 hint). So the portfolio for
-this family is:
+problem. No single method is best across this family (2 cores, 20 s, generated
+GAP, see ``benchmarks/README.md``): HiGHS's branch and cut wins at 400 jobs
+(type C, 20 x 400: 4,752 against 4,764 for two-worker CP-SAT), one-worker plain
+CP-SAT at 1,600 (type E, 40 x 1,600: 181,786, where two-worker CP-SAT stayed at
+506,335 and HiGHS alone at 551,524), and any hint, even a good one, pins CP-SAT
+to it. So three arms run side by side:
 
-* **plain arm** (child process, started first, all of the time): CP-SAT on the
-  plain model, ``num_workers = workers``, no hint, seeded;
-* **broker's arm** (this process, a share of the time, then it waits): the
-  level-2 LP bound (:mod:`broker.solve.lp`), the regret start
+* **plain arm** (child process, all of the time): CP-SAT on the plain model, no
+  hint, seeded, ``workers - 1`` workers when the HiGHS arm runs, else ``workers``;
+* **HiGHS arm** (child process, all of the time, up to
+  :data:`broker.solve.highsarm.MAX_PAIRS` pairs): :func:`broker.solve.highsarm.highs_arm`
+  on level 2;
+* **broker's arm** (this process, :data:`BROKER_ARM_SHARE` of the time, then it
+  waits): the level-2 LP bound (:mod:`broker.solve.lp`), the regret start
   (:mod:`broker.solve.regret`) and shift/swap local search
   (:mod:`broker.solve.localsearch`).
 
-The better complete solution wins; the bound is the better of the plain arm's
-and the LP's. The plain arm runs on wall time with several workers, so this
-family's result is **not reproducible** under load even in deterministic mode
-(``params["reproducible"]`` is ``False``); it is used from
-:data:`broker.solve.cpsat.TWIN_MIN_PAIRS` pairs when ``workers >= 2``.
+The best complete solution wins; the bound is the best of the arms' and the LP's.
+An arm that proves optimality (or infeasibility) ends the others at once. The
+arms stop on wall time, so this family's result is **not reproducible** under
+load (``params["reproducible"]`` is ``False``). The race is used from
+:data:`broker.solve.cpsat.RACE_MIN_PAIRS` pairs when ``workers >= 2``, unless an
+explicit work limit in deterministic mode asks for a reproducible result.
 """
 
 from __future__ import annotations
@@ -38,10 +42,10 @@ from broker.solve.child import ChildTask
 from broker.solve.deadline import Deadline
 from broker.solve.greedy import greedy_pairs
 from broker.solve.highsarm import MAX_PAIRS as HIGHS_MAX_PAIRS
-from broker.solve.highsarm import NODES_PER_WORK, highs_arm
+from broker.solve.highsarm import highs_arm
 from broker.solve.incumbent import Incumbents
 from broker.solve.localsearch import improve_assignment
-from broker.solve.lp import solve_lp
+from broker.solve.lp import LpResult, solve_lp
 from broker.solve.model import build_cpsat, is_complete
 from broker.solve.regret import regret_start
 from broker.solve.result import Level, Result, Sense, SolveStatus, StopReason, make_result
@@ -52,6 +56,9 @@ BROKER_ARM_SHARE = 0.2
 GRACE_S = 1.0
 """At most this long (and at most 5% of the limit, at least 0.3 s) past the deadline
 the plain arm may take to answer before it is killed."""
+
+UNLIMITED_NODES = 10**9
+"""The HiGHS arm's node limit in the race, which stops on the clock anyway."""
 
 ANSWER_MARGIN_S = 0.5
 """The arms stop this long (or 5% of the limit) before the deadline: with two
@@ -126,33 +133,44 @@ def solve_required(
     )
     highs: ChildTask[ArmResult] | None = None
     if use_highs:
-        nodes = int(NODES_PER_WORK * float(options.time_limit_s))
-        highs = ChildTask(highs_arm, p, 2, arm_wall, max(nodes, 1), int(p.priority.sum()))
+        # the race stops on the clock anyway: no node limit
+        highs = ChildTask(highs_arm, p, 2, arm_wall, UNLIMITED_NODES, int(p.priority.sum()))
 
     def kill_all() -> None:
         task.kill()
         if highs is not None:
             highs.kill()
 
+    def settled() -> bool:
+        # an arm has proved optimality (or infeasibility): broker's arm can stop
+        for arm in (task, highs):
+            if arm is not None and arm.poll():
+                out = arm.result()
+                if out is not None and (out.optimal or out.infeasible):
+                    return True
+        return options.stop.is_set()
+
     with options.stop.watch(kill_all):
         # a complete start first (it is what this arm is for), then the LP bound
         mine = until.share(BROKER_ARM_SHARE)
         start = greedy_pairs(p, mine.share(0.2))
-        if not is_complete(p, start) and not options.stop.is_set():
+        if not is_complete(p, start) and not settled():
             regret = regret_start(p, mine)
             start = start if regret is None else regret
-        if is_complete(p, start) and not options.stop.is_set():
+        if is_complete(p, start) and not settled():
             start = improve_assignment(p, start, mine.share(0.8))
             incumbents.offer(start)
             log.append(f"broker's arm: level 2 = {int(p.pair_level2[start].sum()):,}")
             say(log[-1])
-        lp = solve_lp(
-            p,
-            p.pair_level2.astype(float),
-            maximize=False,
-            time_limit_s=mine.remaining(),
-            stop=options.stop,
-        )
+        lp = LpResult(None, None, False, 0.0, "NOT_RUN")
+        if not settled():
+            lp = solve_lp(
+                p,
+                p.pair_level2.astype(float),
+                maximize=False,
+                time_limit_s=mine.remaining(),
+                stop=options.stop,
+            )
         if lp.bound is not None:
             log.append(f"LP relaxation of level 2: bound {lp.bound:,.2f} in {lp.seconds:.2f}s")
             say(log[-1])
