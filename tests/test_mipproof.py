@@ -49,3 +49,15 @@ def test_proof_matches_brute_force(s):
         return
     assert scaled(p).violations(proof.pairs) == []
     assert proof.value == int(p.pair_priority[proof.pairs].sum()) == brute_force_level1(p)
+
+
+def test_proof_before_and_beside_cpsat_agree_and_reproduce(tmp_path):
+    """One worker: HiGHS's proof runs first; two: on the second core during level 1."""
+    p = _leicestershire_with_budget(tmp_path, 300_000)
+    before = solve(p, "cpsat", time_limit_s=20, work_limit=2.0, seed=0, workers=1)
+    beside = [solve(p, "cpsat", time_limit_s=20, work_limit=2.0, seed=0) for _ in range(2)]
+    for r in (before, *beside):
+        assert r.level1.optimal and r.level1.value == 43
+        assert p.violations(np.asarray(r.pairs)) == []
+    assert np.array_equal(beside[0].assignment, beside[1].assignment)
+    assert any("HiGHS proves" in m for m in beside[0].log)

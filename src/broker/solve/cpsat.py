@@ -60,7 +60,7 @@ from broker.solve.child import ChildTask
 from broker.solve.deadline import Deadline
 from broker.solve.greedy import greedy_pairs
 from broker.solve.localsearch import improve_assignment
-from broker.solve.mipproof import prove_level1
+from broker.solve.mipproof import Level1Proof, prove_level1
 from broker.solve.model import build_cpsat, is_complete, level1_is_fixed, scaled
 from broker.solve.regret import regret_start
 from broker.solve.result import Level, Result, Sense, SolveStatus, StopReason, evaluate, make_result
@@ -81,6 +81,11 @@ TWIN_GRACE_S = 0.3
 
 MIP_PROOF_SHARE = 0.2
 """Share of the time limit a MIP proof of level 1 may use before CP-SAT's level 1."""
+
+PROOF_BESIDE_NODE_LIMIT = 1_000_000
+"""Node limit of HiGHS's level-1 proof when it runs beside CP-SAT on the second core
+(below :data:`TWIN_MIN_PAIRS` pairs); the level-1 share of the time is the real limit.
+Its answer is used only when it is a proof, so it never depends on how far it got."""
 
 EXACT_PAIR_LIMIT = 4_000
 """Above this many candidate pairs the portfolio (bound thread + LNS) is used."""
@@ -181,7 +186,7 @@ class CpSatSolver:
         p = scaled(problem)
         if options.deterministic and options.workers >= 2 and problem.n_pairs >= TWIN_MIN_PAIRS:
             return self._solve_twins(problem, p, options)
-        return self._solve_exact(problem, p, options)
+        return self._solve_exact(problem, p, options, proof_beside=options.workers >= 2)
 
     def _solve_twins(self, original: ProblemData, p: ProblemData, options: SolveOptions) -> Result:
         """Two deterministic single-worker searches (seeds s and s+1) on two cores.
@@ -241,7 +246,15 @@ class CpSatSolver:
             log=first.log + tuple(f"twin (seed {options.seed + 1}): {m}" for m in second.log),
         )
 
-    def _solve_exact(self, original: ProblemData, p: ProblemData, options: SolveOptions) -> Result:
+    def _solve_exact(
+        self,
+        original: ProblemData,
+        p: ProblemData,
+        options: SolveOptions,
+        proof_beside: bool = False,
+    ) -> Result:
+        """The exact two-level model; with ``proof_beside`` HiGHS's level-1 proof runs
+        on the second core during CP-SAT's level 1 instead of before it."""
         t0 = time.perf_counter()
         until = Deadline.after(options.time_limit_s)
         say = options.progress or (lambda _msg: None)
@@ -285,23 +298,44 @@ class CpSatSolver:
                 (level1_expr, level2_expr),
             )
         else:
-            # HiGHS proves the level-1 optimum first where it can (mipproof docstring);
-            # CP-SAT then searches up to it, so its own solution closes the gap at once
-            proof = prove_level1(p, MIP_PROOF_SHARE * until.remaining())
-            if proof is not None:
-                model.add(level1_expr <= proof.value)
+            level1_until = until.share(LEVEL1_SHARE)
+            proof_task: ChildTask[Level1Proof | None] | None = None
+            proof: Level1Proof | None = None
+            if proof_beside:
+                # HiGHS tries to prove the level-1 optimum on the second core while
+                # CP-SAT searches; its answer is used only if it is a proof
+                proof_task = ChildTask(
+                    prove_level1, p, level1_until.remaining(), PROOF_BESIDE_NODE_LIMIT
+                )
+            else:
+                # HiGHS proves the level-1 optimum first where it can (mipproof
+                # docstring); CP-SAT then searches up to it, so its own solution
+                # closes the gap at once
+                proof = prove_level1(p, MIP_PROOF_SHARE * until.remaining())
+                if proof is not None:
+                    model.add(level1_expr <= proof.value)
+                    log.append(f"level 1: HiGHS proves the optimum is {proof.value:,}")
+                    say(log[-1])
+            model.maximize(level1_expr)
+            with options.stop.watch(proof_task.kill if proof_task else lambda: None):
+                s1, st1 = self._run(
+                    model,
+                    options,
+                    level1_until.remaining(),
+                    LEVEL1_SHARE * total_work,
+                    "level 1 (priority matched)",
+                    t0,
+                    (level1_expr, level2_expr),
+                )
+                if proof_task is not None:
+                    if st1 is SolveStatus.OPTIMAL or options.stop.is_set():
+                        proof_task.kill()  # CP-SAT's own proof decides
+                    elif not proof_task.poll(level1_until.remaining() + TWIN_GRACE_S):
+                        proof_task.kill()  # the wall clock wins
+                    proof = proof_task.result()
+            if proof_task is not None and proof is not None:
                 log.append(f"level 1: HiGHS proves the optimum is {proof.value:,}")
                 say(log[-1])
-            model.maximize(level1_expr)
-            s1, st1 = self._run(
-                model,
-                options,
-                LEVEL1_SHARE * until.remaining(),
-                LEVEL1_SHARE * total_work,
-                "level 1 (priority matched)",
-                t0,
-                (level1_expr, level2_expr),
-            )
         used_work = s1.deterministic_time
         log.append(
             f"level 1: {st1.value} {s1.objective_value:,.0f} bound "

@@ -42,7 +42,7 @@ class Level1Proof:
     pairs: np.ndarray
 
 
-def prove_level1(p: ProblemData, time_s: float) -> Level1Proof | None:
+def prove_level1(p: ProblemData, time_s: float, node_limit: int = NODE_LIMIT) -> Level1Proof | None:
     """HiGHS's proven level-1 optimum of ``p``, or ``None`` if not proven in budget.
 
     Parameters
@@ -50,8 +50,9 @@ def prove_level1(p: ProblemData, time_s: float) -> Level1Proof | None:
     p
         The (scaled) problem of the exact path.
     time_s
-        Wall-clock safety net in seconds; the node limit :data:`NODE_LIMIT` is the
-        deterministic budget.
+        Wall-clock safety net in seconds.
+    node_limit
+        Branch-and-bound nodes (the deterministic budget, default :data:`NODE_LIMIT`).
 
     Returns
     -------
@@ -72,7 +73,7 @@ def prove_level1(p: ProblemData, time_s: float) -> Level1Proof | None:
         bounds=Bounds(lb, np.ones(p.n_pairs)),
         options={
             "time_limit": float(time_s),
-            "node_limit": NODE_LIMIT,
+            "node_limit": int(node_limit),
             "disp": False,
             "mip_rel_gap": 0.0,
         },
