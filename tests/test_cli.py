@@ -134,6 +134,18 @@ def test_validate_and_bad_arguments(capsys):
     assert info.value.code == 2
     with pytest.raises(SystemExit):
         main(["run", str(LEICS), "--out", "x", "--time-limit", "-1"])
+    with pytest.raises(SystemExit):
+        main(["run", str(LEICS), "--out", "x", "--work-limit", "0"])
+
+
+def test_work_limit_reaches_the_solver(tmp_path):
+    import json
+
+    out = tmp_path / "w"
+    args = ["run", str(LEICS), "--out", str(out), "--work-limit", "3", "--quiet", "--no-map"]
+    assert main(args + ["--no-fixes"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["solver_params"]["work_limit"] == 3.0
 
 
 def test_bundled_scenario_is_current():

@@ -58,6 +58,7 @@ def test_portfolio_uses_the_arm_above_the_lp_size(monkeypatch):
     p = build_candidates(random_scenario(33, n_clients=80, n_supporters=20)).problem
     r = solve(p, "cpsat", time_limit_s=4, seed=0)
     assert "lagrangian" in str(r.params["bound_thread"])
+    assert any(m.startswith("Lagrangian bound") for m in r.log)  # the start, in this process
     exact = solve(p, "highs", time_limit_s=30)
     assert r.level1.value <= exact.level1.value <= r.level1.bound
     assert r.level1.bound < int(p.priority.sum())  # better than the trivial bound

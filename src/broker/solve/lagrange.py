@@ -76,6 +76,9 @@ class LagrangeBound:
     clock
         Whether the deadline (or a stop), rather than convergence or the step
         cap, ended the search.
+    multipliers
+        The best multipliers (one per binding limit row, in the units of rows
+        divided by their limits), to continue from.
     """
 
     bound: float
@@ -83,6 +86,7 @@ class LagrangeBound:
     iterations: int
     seconds: float
     clock: bool = False
+    multipliers: np.ndarray | None = None
 
 
 def limit_bound(
@@ -93,6 +97,7 @@ def limit_bound(
     *,
     max_iterations: int = 2_000,
     stop: StopToken | None = None,
+    start: np.ndarray | None = None,
 ) -> LagrangeBound:
     """Minimise ``L(lam)`` (module docstring) until ``until``, the iteration cap or a stop.
 
@@ -110,6 +115,9 @@ def limit_bound(
         Cap on subgradient steps.
     stop
         Stops the search early; the bound so far stays valid.
+    start
+        Multipliers to start from (:attr:`LagrangeBound.multipliers` of an
+        earlier call on the same problem); default :data:`START` everywhere.
     """
     t0 = time.perf_counter()
     c = np.asarray(c, dtype=float)
@@ -128,6 +136,8 @@ def limit_bound(
     b = b / np.maximum(b, 1.0)
     at = a.T.tocsr()
     lam = np.full(len(rows), START)
+    if start is not None and len(start) == len(rows):
+        lam = np.maximum(np.asarray(start, dtype=float), 0.0)
 
     def value(reduced: np.ndarray) -> tuple[float, np.ndarray]:
         best = np.maximum.reduceat(reduced, starts)
@@ -136,7 +146,7 @@ def limit_bound(
 
     reduced = c - at @ lam if len(rows) else c.copy()
     bound, gbest = value(reduced)
-    current, best_reduced = bound, reduced
+    current, best_reduced, best_lam = bound, reduced, lam
     theta, since, steps = 1.0, 0, 0
     s_prev = np.zeros(len(rows))
     while (
@@ -163,7 +173,7 @@ def limit_bound(
         current, gbest = value(reduced)
         steps += 1
         if current < bound - 1e-9:
-            bound, best_reduced, since = current, reduced, 0
+            bound, best_reduced, best_lam, since = current, reduced, lam, 0
         else:
             since += 1
             if since >= PATIENCE:
@@ -174,19 +184,24 @@ def limit_bound(
         and theta > MIN_THETA
         and (until.passed() or (stop is not None and stop.is_set()))
     )
-    return LagrangeBound(bound, best_reduced, steps, time.perf_counter() - t0, clock)
+    return LagrangeBound(
+        bound, best_reduced, steps, time.perf_counter() - t0, clock, best_lam.copy()
+    )
 
 
 ITERATIONS_PER_WORK = 100
 """Subgradient steps per unit of the deterministic work limit."""
 
 
-def lagrange_arm(p: ProblemData, wall: float, lower: float, work: float) -> ArmResult:
+def lagrange_arm(
+    p: ProblemData, wall: float, lower: float, work: float, start: np.ndarray | None = None
+) -> ArmResult:
     """Level-1 arm for instances above the HiGHS arm's size (runs in a child process).
 
     The bound of :func:`limit_bound` over 85% of ``wall`` seconds (at most
     :data:`ITERATIONS_PER_WORK` steps per unit of ``work``), then a greedy fill in
-    the order of the best multipliers' reduced values (a Lagrangian heuristic).
+    the order of the best multipliers' reduced values (a Lagrangian heuristic),
+    continuing from the multipliers ``start`` when given.
     """
     until = Deadline.after(wall)
     lb = limit_bound(
@@ -195,6 +210,7 @@ def lagrange_arm(p: ProblemData, wall: float, lower: float, work: float) -> ArmR
         until.share(0.85),
         lower,
         max_iterations=max(int(ITERATIONS_PER_WORK * work), 1),
+        start=start,
     )
     order = np.lexsort((np.arange(p.n_pairs), -lb.reduced))
     pairs = fill(p, order, until=until)

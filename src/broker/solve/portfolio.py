@@ -54,7 +54,7 @@ from broker.solve.greedy import greedy_pairs
 from broker.solve.highsarm import MAX_PAIRS as HIGHS_MAX_PAIRS
 from broker.solve.highsarm import NODES_PER_WORK, highs_arm
 from broker.solve.incumbent import Incumbents
-from broker.solve.lagrange import lagrange_arm
+from broker.solve.lagrange import ITERATIONS_PER_WORK, LagrangeBound, lagrange_arm, limit_bound
 from broker.solve.lns import LnsStats, improve
 from broker.solve.localsearch import improve_assignment
 from broker.solve.lp import solve_lp
@@ -259,8 +259,24 @@ def solve_portfolio(
         incumbents.offer(starts[0])
         lp = None
         lp2_bound: float | None = None
+        lagrange: LagrangeBound | None = None
         if not fixed and p.n_pairs <= LP_MAX_PAIRS:
             lp = lp_relaxation(p, min(LP_SHARE * total_time, until.remaining()), options.stop)
+        elif not fixed:  # too big for the LP: the Lagrangian bound and its reduced values
+            lagrange = limit_bound(
+                p,
+                p.pair_priority.astype(float),
+                until.share(1.0, cap=LP_SHARE * total_time),
+                float(evaluate(p, starts[0])[0]),
+                max_iterations=int(ITERATIONS_PER_WORK * LP_SHARE * total_work),
+                stop=options.stop,
+            )
+            lp = (min(lagrange.bound, float(p.priority.sum())), lagrange.reduced)
+            log.append(
+                f"Lagrangian bound: {lagrange.bound:,.2f} after {lagrange.iterations} steps "
+                f"in {lagrange.seconds:.2f}s"
+            )
+            say(log[-1])
         elif fixed:  # level 1 is fixed: the LP bounds level 2 instead
             lp2 = solve_lp(
                 p,
@@ -287,15 +303,21 @@ def solve_portfolio(
             score = xs + 1e-6 * p.pair_priority
             order = np.lexsort((np.arange(p.n_pairs), -score))
             starts.append(ordered_fill(p, order, until=until.share(START_SHARE)))
-            log.append(f"LP relaxation: bound {lp_bound:,.2f} in {time.perf_counter() - t0:.2f}s")
-            say(log[-1])
+            if lagrange is None:
+                log.append(
+                    f"LP relaxation: bound {lp_bound:,.2f} in {time.perf_counter() - t0:.2f}s"
+                )
+                say(log[-1])
         complete = [s for s in starts if is_complete(p, s)]
         start = max(complete, key=lambda a: evaluate(p, a)) if complete else starts[0]
         incumbents.offer(start)
         log.append(f"start: level 1 = {evaluate(p, start)[0]:,}")
         say(log[-1])
         run = _Run(solver, original, p, options, t0, until, log, say, total_time, total_work)
-        return _two_levels(run, start, lp_bound, lp2_bound, incumbents, highs, level1_until)
+        multipliers = lagrange.multipliers if lagrange is not None else None
+        return _two_levels(
+            run, start, lp_bound, lp2_bound, incumbents, highs, level1_until, multipliers
+        )
 
 
 @dataclass(frozen=True)
@@ -322,6 +344,7 @@ def _two_levels(
     incumbents: Incumbents,
     highs: ChildTask[ArmResult] | None,
     level1_until: Deadline | None,
+    multipliers: np.ndarray | None = None,
 ) -> Result:
     solver, original, p, options = run.solver, run.original, run.p, run.options
     t0, until, log, say = run.t0, run.until, run.log, run.say
@@ -354,6 +377,7 @@ def _two_levels(
                 max(wall1 - max(CHILD_MARGIN_S, 0.05 * wall1), 0.05),
                 float(evaluate(p, start)[0]),
                 LEVEL1_WORK_SHARE * total_work,
+                multipliers,
             )
         best1, a1, stats1 = _run_level(
             p,

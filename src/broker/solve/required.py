@@ -4,10 +4,11 @@ When every client must be matched, level 1 is the same in every solution and
 the problem is a pure level-2 minimisation, like the generalised assignment
 problem. No single method is best across this family (2 cores, 20 s, generated
 GAP, see ``benchmarks/README.md``): HiGHS's branch and cut wins at 400 jobs
-(type C, 20 x 400: 4,752 against 4,764 for two-worker CP-SAT), one-worker plain
-CP-SAT at 1,600 (type E, 40 x 1,600: 181,786, where two-worker CP-SAT stayed at
-506,335 and HiGHS alone at 551,524), and any hint, even a good one, pins CP-SAT
-to it. So three arms run side by side:
+(type C, 20 x 400: 4,752 against 4,764 for two-worker CP-SAT), plain CP-SAT at
+1,600 (type E, 40 x 1,600: 181,786 where HiGHS alone reached 551,524), and any
+hint, even a good one, pins CP-SAT to it. Beside HiGHS, plain CP-SAT runs one
+worker: with two workers on the two cores it stalled (506,335 on that E problem
+in 18 s, against 181,786 with one). So three arms run side by side:
 
 * **plain arm** (child process, all of the time): CP-SAT on the plain model, no
   hint, seeded, ``workers - 1`` workers when the HiGHS arm runs, else ``workers``;

@@ -1,0 +1,101 @@
+"""Side by side: broker's ``cpsat`` against every peer, instance by instance.
+
+Usage: python benchmarks/sidebyside.py SET [SET ...] [--results DIR]
+
+For each set (a folder of ``results.csv`` written by ``broker bench run``) prints a
+markdown table with one row per instance: each solver's checked objective, the
+best bound any solver proved, ``cpsat``'s distance to the best peer (positive =
+behind it) and to the best bound, and ``cpsat``'s wall time; then one line with
+how often ``cpsat`` was behind a peer and by how much at worst. Peers are every
+solver but ``cpsat`` and ``greedy``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pandas as pd
+
+REFERENCE = "cpsat"
+
+
+def _fmt(x: float) -> str:
+    return "none" if pd.isna(x) else f"{x:,.0f}"
+
+
+def _pct(x: float) -> str:
+    return "n/a" if pd.isna(x) else f"{100 * x:+.2f}%"
+
+
+def behind(ref: float, other: float, sense: str) -> float:
+    """How far ``ref`` is behind ``other`` as a share of ``other`` (negative = ahead)."""
+    if pd.isna(ref):
+        return float("inf")
+    if pd.isna(other):
+        return float("-inf")
+    d = (other - ref) if sense == "max" else (ref - other)
+    return d / max(abs(other), 1.0)
+
+
+def table(df: pd.DataFrame) -> list[str]:
+    solvers = list(dict.fromkeys(df["solver"]))
+    peers = [s for s in solvers if s not in (REFERENCE, "greedy")]
+    out = [
+        "| instance | pairs | "
+        + " | ".join(f"`{s}`" for s in solvers)
+        + " | best bound | `cpsat` vs best peer | `cpsat` vs best bound | `cpsat` s |",
+        "|---|---:|" + "---:|" * len(solvers) + "---:|---:|---:|---:|",
+    ]
+    worst, count, n = float("-inf"), 0, 0
+    for inst, g in df.groupby("instance", sort=False):
+        sense = str(g["sense"].iloc[0])
+        ok = g[g["feasible"] == True]  # noqa: E712
+        value = {s: ok.loc[ok["solver"] == s, "objective"].max() for s in solvers}
+        bounds = g.loc[g["bound_valid"] == True, "bound"].dropna()  # noqa: E712
+        best_bound = (bounds.min() if sense == "max" else bounds.max()) if len(bounds) else None
+        peer_values = [value[s] for s in peers if not pd.isna(value[s])]
+        if peer_values:
+            best_peer = max(peer_values) if sense == "max" else min(peer_values)
+        else:
+            best_peer = float("nan")
+        ref = value.get(REFERENCE, float("nan"))
+        gap_peer = behind(ref, best_peer, sense) if peer_values else float("nan")
+        gap_bound = (
+            abs(best_bound - ref) / max(abs(ref), 1.0)
+            if best_bound is not None and not pd.isna(ref)
+            else float("nan")
+        )
+        secs = g.loc[g["solver"] == REFERENCE, "seconds"]
+        if peer_values:
+            n += 1
+            count += gap_peer > 1e-12
+            worst = max(worst, gap_peer)
+        out.append(
+            f"| {inst} | {int(g['pairs'].iloc[0]):,} | "
+            + " | ".join(_fmt(value[s]) for s in solvers)
+            + f" | {_fmt(best_bound) if best_bound is not None else 'none'} | {_pct(gap_peer)}"
+            f" | {_pct(gap_bound)} | {secs.max():.1f} |"
+        )
+    out += [
+        "",
+        f"`cpsat` behind the best peer on {count} of {n} instances"
+        + (f"; at worst by {100 * worst:.2f}%." if count else "."),
+    ]
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("sets", nargs="+")
+    ap.add_argument("--results", default=str(Path(__file__).parent / "results"))
+    args = ap.parse_args()
+    for name in args.sets:
+        df = pd.read_csv(Path(args.results) / name / "results.csv")
+        print(f"#### {name}\n")
+        print("\n".join(table(df)))
+        print()
+
+
+if __name__ == "__main__":
+    main()
