@@ -25,10 +25,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import Bounds, LinearConstraint, milp
 
 from broker.problem import ProblemData
-from broker.solve.model import constraint_matrix
+from broker.solve.highsarm import highs_arm
 
 NODE_LIMIT = 20_000
 """Branch-and-bound nodes HiGHS may explore (deterministic work)."""
@@ -62,25 +61,8 @@ def prove_level1(p: ProblemData, time_s: float, node_limit: int = NODE_LIMIT) ->
     """
     if p.n_pairs == 0 or time_s < 0.05:
         return None
-    a, lo, hi = constraint_matrix(p)
-    lb = np.zeros(p.n_pairs)
-    lb[p.pinned] = 1.0
-    prio = p.pair_priority.astype(float)
-    r = milp(
-        -prio,
-        constraints=[LinearConstraint(a, lo, hi)],
-        integrality=np.ones(p.n_pairs),
-        bounds=Bounds(lb, np.ones(p.n_pairs)),
-        options={
-            "time_limit": float(time_s),
-            "node_limit": int(node_limit),
-            "disp": False,
-            "mip_rel_gap": 0.0,
-        },
-    )
-    if r.status != 0 or r.x is None:
-        return None
-    pairs = np.flatnonzero(r.x > 0.5).astype(np.int64)
-    if p.violations(pairs):
-        return None  # never trust a tolerance-rounded MIP answer without checking it
+    arm = highs_arm(p, 1, float(time_s), int(node_limit))
+    if not arm.optimal or arm.pairs is None:
+        return None  # stopped without proof, or an answer that broke the formulation
+    pairs = arm.pairs
     return Level1Proof(int(p.pair_priority[pairs].sum()), pairs)
