@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -10,7 +12,7 @@ from broker.bench.verify import violations
 from broker.candidates import build_candidates
 from broker.solve import cpsat, solve
 from broker.solve.base import SolveOptions
-from broker.solve.highsarm import highs_arm
+from broker.solve.highsarm import HighsTask, highs_arm
 from broker.solve.model import scaled
 from broker.solve.portfolio import highs_arm_runs
 from test_portfolio import random_scenario
@@ -84,8 +86,6 @@ def test_required_family_races_highs_unless_a_work_limit_asks_for_reproducibilit
 
 def test_a_proof_ends_the_race():
     """gapa-6 (20 x 200, optimum 2,339): once an arm proves it, no arm runs to the limit."""
-    from pathlib import Path
-
     gap_file = Path(__file__).resolve().parents[1] / "benchmarks/instances/gap/gapa.txt"
     p = gap.to_problem(gap.read_gap_problem(gap_file, 6))
     assert p.n_pairs >= cpsat.RACE_MIN_PAIRS
@@ -93,3 +93,87 @@ def test_a_proof_ends_the_race():
     assert r.params["strategy"] == "required"
     assert r.stopped_by == "optimal" and r.level2.value == 2339
     assert r.runtime_s < 30  # a proof ends the race; nothing waits for the 60 s limit
+
+
+def _gap_d(jobs: int = 400, agents: int = 20):
+    from broker.bench.gapgen import generate
+
+    return scaled(gap.to_problem(generate("D", agents, jobs, 3)))
+
+
+def test_a_killed_task_still_returns_its_last_checked_incumbent():
+    """HiGHS cannot prove a 20 x 400 type-D problem in 3 s: killed then, it keeps what
+    it found, and what it found is feasible and no better than any bound it gives."""
+    p = _gap_d()
+    task = HighsTask(p, 2, 60.0, 10**9, int(p.priority.sum()), threads=1)
+    assert not task.poll(3.0)  # still searching
+    task.kill()
+    a = task.result()
+    assert a is not None and a.pairs is not None and a.wall_clock and not a.optimal
+    assert p.violations(a.pairs) == []
+    # a solution found before the root LP (feasibility jump) comes without a bound
+    assert a.bound is None or a.bound <= int(p.pair_level2[a.pairs].sum()) + 1e-6
+    assert task.result() is a  # answered once, kept
+
+
+def test_the_worker_never_loads_ortools():
+    """highspy and OR-Tools each ship a libhighs; the worker must import only highspy."""
+    import subprocess
+    import sys
+
+    from broker.solve import highsarm
+
+    code = (
+        "import runpy, sys; sys.argv = ['w', '--help'];"
+        f"ns = runpy.run_path({str(highsarm.WORKER)!r}, run_name='not_main');"
+        "print(sorted(m for m in sys.modules if m.startswith(('ortools', 'broker'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_a_worker_that_fails_gives_no_answer_and_says_why(monkeypatch, tmp_path):
+    from broker.solve import highsarm
+
+    bad = tmp_path / "worker.py"
+    bad.write_text("raise SystemExit('no highspy here')\n")
+    monkeypatch.setattr(highsarm, "WORKER", bad)
+    p = _gap_d(100, 5)
+    task = HighsTask(p, 1, 5.0, 10)
+    assert task.poll(10.0)
+    assert task.result() is None and task.error == "no highspy here"
+    a = highs_arm(p, 1, 5.0, 10)
+    assert a.pairs is None and a.wall_clock
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_an_orphaned_worker_ends_itself(tmp_path):
+    """If the solving process dies, HiGHS does not keep the core busy."""
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "parent.py"
+    script.write_text(
+        "import sys\n"
+        "from broker.bench import gap\n"
+        "from broker.bench.gapgen import generate\n"
+        "from broker.solve.highsarm import HighsTask\n"
+        "p = gap.to_problem(generate('D', 20, 400, 3))\n"
+        "t = HighsTask(p, 2, 120.0, 10**9, int(p.priority.sum()))\n"
+        "print(t.process.pid, flush=True)\n"
+        "import os; os._exit(0)\n"
+    )
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=True)
+    pid = int(out.stdout.split()[0])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().split()[2] == "Z":
+                    break
+        except FileNotFoundError:
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError(f"HiGHS worker {pid} still running 10 s after its parent died")

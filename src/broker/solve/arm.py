@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -38,3 +39,20 @@ class ArmResult:
 
 NOTHING = ArmResult(wall_clock=True)
 """The outcome of an arm that never answered (killed at the deadline or stopped)."""
+
+
+class ArmTask(Protocol):
+    """An arm running beside this process: :class:`broker.solve.child.ChildTask` or
+    :class:`broker.solve.highsarm.HighsTask`."""
+
+    def poll(self, timeout: float = 0.0) -> bool:
+        """Whether the arm's answer is ready, waiting up to ``timeout`` seconds."""
+        ...
+
+    def kill(self) -> None:
+        """End the arm now."""
+        ...
+
+    def result(self) -> ArmResult | None:
+        """The arm's answer (waits for it); ``None`` if it has none."""
+        ...

@@ -1,35 +1,42 @@
-"""HiGHS's branch and cut as one arm of broker's portfolios.
+"""HiGHS's branch and cut as one arm of broker's portfolios, in its own interpreter.
 
-HiGHS (shipped inside SciPy, :func:`scipy.optimize.milp`) is the strongest single
-solver measured on two families where CP-SAT's own search lags: generalised
-assignment problems of a few hundred jobs (its LP bound is within 0.2% and its
-heuristics close most of the rest), and national rounds where capacity is the
-main coupling (England without budgets: 3,076 against 3,064 for broker's
-portfolio at 20 s). It solves the formulation of
-:func:`broker.solve.model.constraint_matrix`::
+HiGHS is the strongest single solver measured on two families where CP-SAT's own
+search lags: generalised assignment problems of a few hundred jobs (its LP bound
+is within 0.2% and its heuristics close most of the rest) and national rounds
+where capacity is the main coupling. :class:`HighsTask` runs ``highspy`` (HiGHS
+1.16 at the time of writing, where SciPy 1.17 bundles 1.12) in a fresh Python
+process, :mod:`broker.solve.highsworker`, because ``highspy`` and OR-Tools cannot
+share one (see the worker's docstring). To the portfolios it looks like
+:class:`broker.solve.child.ChildTask` (``poll``, ``kill``, ``result``), with one
+difference that matters at a deadline: a task killed before it answers still
+returns the last improving solution HiGHS reported, so its time is never wasted.
+:func:`highs_arm` runs one task to its end.
+
+The formulation is :func:`broker.solve.model.constraint_matrix`::
 
     min or max  sum_k c[k] x[k]
     s.t.        A x in [lo, hi]        (clients, teams, every limit that can bind)
                 x[k] = 1 for pinned k,  x in {0, 1}
                 sum_k priority[k] x[k] >= hold      (level 2 only)
 
-SciPy's HiGHS reports nothing until it returns and does not always keep its time
-limit (it overran 20 s by 12-16 s on a loaded machine), so the arm runs in a child
-process (:class:`broker.solve.child.ChildTask`) that the caller kills at its
-deadline; an arm that does not answer in time simply contributes nothing.
-
-Reproducibility: the search is stopped by a node limit (deterministic work)
-with the wall clock as a safety net; :attr:`ArmResult.wall_clock` says which one
-stopped it. An answer is used only after :meth:`ProblemData.violations` has
-checked it in exact integers.
+Reproducibility: HiGHS is deterministic for a given ``threads`` setting, but the
+wall clock usually stops it before its node limit (:attr:`ArmResult.wall_clock`
+says which did). Every answer is checked in exact integers
+(:meth:`ProblemData.violations`) before it is returned; one that fails is dropped.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
-from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy import sparse
 
 from broker.problem import ProblemData
 from broker.solve.arm import ArmResult
@@ -39,18 +46,15 @@ MAX_PAIRS = 150_000
 """Above this many pairs the arm is not used (HiGHS's presolve and LP need
 minutes and gigabytes at 8x England, 1.55 million pairs)."""
 
+WORKER = Path(__file__).with_name("highsworker.py")
+"""The script the task runs (it imports NumPy and ``highspy`` only)."""
+
 NODES_PER_WORK = 40.0
 """Branch-and-bound nodes per unit of the deterministic work limit."""
 
 
-def highs_arm(
-    p: ProblemData,
-    level: int,
-    wall: float,
-    nodes: int,
-    hold: int = 0,
-) -> ArmResult:
-    """HiGHS on one level of ``p`` (in a child process: see the module docstring).
+class HighsTask:
+    """HiGHS on one level of ``p``, running in a child interpreter from construction.
 
     Parameters
     ----------
@@ -60,58 +64,171 @@ def highs_arm(
         1: maximise priority matched; 2: minimise level 2 (cost, distance,
         penalties) subject to priority matched ``>= hold``.
     wall
-        Wall-clock seconds from the call (the safety net).
+        HiGHS's own time limit, seconds from now (the caller kills the task at its
+        deadline in any case).
     nodes
-        Branch-and-bound node limit (the deterministic budget).
+        Branch-and-bound node limit.
     hold
         Level 1 to keep at level 2.
-
-    Returns
-    -------
-    ArmResult
-        ``pairs`` is checked against the formulation; ``bound`` is HiGHS's dual
-        bound on the level's objective (``None`` if it has none).
+    threads
+        HiGHS's ``threads`` option.
+    seed
+        HiGHS's ``random_seed``.
     """
-    t0 = time.monotonic()
+
+    def __init__(
+        self,
+        p: ProblemData,
+        level: int,
+        wall: float,
+        nodes: int,
+        hold: int = 0,
+        threads: int = 1,
+        seed: int = 0,
+    ) -> None:
+        self.p = p
+        self.level = level
+        self.nodes = max(int(nodes), 1)
+        self.t0 = time.monotonic()
+        self.wall = float(wall)
+        self.error: str | None = None
+        self._value: ArmResult | None = None
+        self._done = False
+        self._dir = tempfile.mkdtemp(prefix="broker-highs-")
+        a, lo, hi = constraint_matrix(p)
+        prio = p.pair_priority.astype(np.float64)
+        if level == 1:
+            cost = -prio
+        else:
+            cost = p.pair_level2.astype(np.float64)
+            a = sparse.vstack([a, sparse.csr_array(prio[np.newaxis, :])], format="csr")
+            lo = np.append(lo, hold - 0.5)
+            hi = np.append(hi, np.inf)
+        csc = sparse.csc_array(a)
+        col_lo = np.zeros(p.n_pairs)
+        col_lo[p.pinned] = 1.0
+        np.savez(
+            os.path.join(self._dir, "job.npz"),
+            indptr=csc.indptr.astype(np.int64),
+            indices=csc.indices.astype(np.int64),
+            data=csc.data.astype(np.float64),
+            row_lo=np.asarray(lo, dtype=np.float64),
+            row_hi=np.asarray(hi, dtype=np.float64),
+            cost=cost,
+            col_lo=col_lo,
+            col_hi=np.ones(p.n_pairs),
+            time_limit=np.float64(max(self.wall - (time.monotonic() - self.t0), 0.01)),
+            node_limit=np.int64(self.nodes),
+            threads=np.int64(max(int(threads), 1)),
+            seed=np.int64(seed),
+            parent=np.int64(os.getpid()),
+        )
+        self.process = subprocess.Popen(
+            [sys.executable, str(WORKER), self._dir],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+
+    def poll(self, timeout: float = 0.0) -> bool:
+        """Whether the worker has finished, waiting up to ``timeout`` seconds."""
+        if self._done:
+            return True
+        try:
+            self.process.wait(timeout=max(timeout, 0.0))
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+
+    def kill(self) -> None:
+        """End the worker now; :meth:`result` then returns its last incumbent."""
+        if self.process.poll() is None:
+            try:
+                self.process.kill()
+            except OSError:  # pragma: no cover - already gone
+                pass
+
+    def result(self) -> ArmResult | None:
+        """The arm's outcome: waits for the worker (kill it first to stop it).
+
+        ``None`` when the worker found nothing and failed or was killed (see
+        ``error``).
+        """
+        if self._done:
+            return self._value
+        self._done = True
+        try:
+            _, err = self.process.communicate()
+            self._value = self._read(err)
+        finally:
+            shutil.rmtree(self._dir, ignore_errors=True)
+        return self._value
+
+    def _read(self, err: bytes) -> ArmResult | None:
+        answer = os.path.join(self._dir, "answer.npz")
+        incumbent = os.path.join(self._dir, "incumbent.npz")
+        if os.path.exists(answer):
+            with np.load(answer) as f:
+                state = str(f["state"])
+                if state == "error":
+                    self.error = "HiGHS rejected the model"
+                    return None
+                pairs = f["cols"].astype(np.int64) if bool(f["has"]) else None
+                bound = float(f["bound"])
+                nodes = int(f["nodes"])
+            pairs = self._checked(pairs)
+            return ArmResult(
+                pairs=pairs,
+                bound=self._bound(bound),
+                optimal=state == "optimal" and pairs is not None,
+                infeasible=state == "infeasible",
+                work=nodes / NODES_PER_WORK,
+                wall_clock=state == "time_limit" or (state != "optimal" and nodes < self.nodes),
+            )
+        self.error = (
+            err.decode(errors="replace").strip().splitlines()[-1]
+            if err.strip()
+            else "the HiGHS worker ended without an answer"
+        )
+        if not os.path.exists(incumbent):
+            return None
+        with np.load(incumbent) as f:
+            pairs = self._checked(f["cols"].astype(np.int64))
+            bound = float(f["bound"])
+        return ArmResult(pairs=pairs, bound=self._bound(bound), wall_clock=True)
+
+    def _checked(self, pairs: np.ndarray | None) -> np.ndarray | None:
+        if pairs is None or self.p.violations(pairs):
+            return None  # never trust a tolerance-rounded answer without checking it
+        return pairs
+
+    def _bound(self, raw: float) -> float | None:
+        if not np.isfinite(raw) or abs(raw) >= 1e30:
+            return None
+        return -raw if self.level == 1 else raw
+
+
+def highs_arm(
+    p: ProblemData,
+    level: int,
+    wall: float,
+    nodes: int,
+    hold: int = 0,
+    threads: int = 1,
+    seed: int = 0,
+    grace: float = 0.5,
+) -> ArmResult:
+    """Run a :class:`HighsTask` to its end (killed ``grace`` seconds after ``wall``).
+
+    Parameters are those of :class:`HighsTask`; an empty problem or a ``wall``
+    under 0.05 s returns no solution at once.
+    """
     if p.n_pairs == 0 or wall < 0.05:
         return ArmResult(wall_clock=True)
-    a, lo, hi = constraint_matrix(p)
-    prio = p.pair_priority.astype(float)
-    constraints = [LinearConstraint(a, lo, hi)]
-    if level == 1:
-        c = -prio
-    else:
-        c = p.pair_level2.astype(float)
-        constraints.append(LinearConstraint(prio[np.newaxis, :], hold - 0.5, np.inf))
-    lb = np.zeros(p.n_pairs)
-    lb[p.pinned] = 1.0
-    r = milp(
-        c,
-        constraints=constraints,
-        integrality=np.ones(p.n_pairs),
-        bounds=Bounds(lb, np.ones(p.n_pairs)),
-        options={
-            "time_limit": max(float(wall - (time.monotonic() - t0)), 0.05),
-            "node_limit": max(int(nodes), 1),
-            "disp": False,
-            "mip_rel_gap": 0.0,
-        },
-    )
-    stopped_by_clock = r.status == 1 and int(getattr(r, "mip_node_count", 0) or 0) < nodes
-    pairs = None
-    if r.x is not None:
-        pairs = np.flatnonzero(r.x > 0.5).astype(np.int64)
-        if p.violations(pairs):
-            pairs = None  # never trust a tolerance-rounded answer without checking it
-    raw = getattr(r, "mip_dual_bound", None)
-    bound = None
-    if raw is not None and np.isfinite(raw) and r.status in (0, 1):
-        bound = -float(raw) if level == 1 else float(raw)
-    return ArmResult(
-        pairs=pairs,
-        bound=bound,
-        optimal=r.status == 0 and pairs is not None,
-        infeasible=r.status == 2,
-        work=float(getattr(r, "mip_node_count", 0) or 0) / NODES_PER_WORK,
-        wall_clock=stopped_by_clock or time.monotonic() - t0 >= wall,
-    )
+    task = HighsTask(p, level, wall, nodes, hold, threads, seed)
+    try:
+        if not task.poll(wall + grace):
+            task.kill()
+        return task.result() or ArmResult(wall_clock=True)
+    finally:
+        task.kill()

@@ -46,13 +46,13 @@ from ortools.sat.python import cp_model
 
 from broker.problem import ProblemData
 from broker.solve import search
-from broker.solve.arm import NOTHING, ArmResult
+from broker.solve.arm import NOTHING, ArmResult, ArmTask
 from broker.solve.base import SolveOptions, Solver
 from broker.solve.child import ChildTask
 from broker.solve.deadline import Deadline
 from broker.solve.greedy import greedy_pairs
 from broker.solve.highsarm import MAX_PAIRS as HIGHS_MAX_PAIRS
-from broker.solve.highsarm import NODES_PER_WORK, highs_arm
+from broker.solve.highsarm import NODES_PER_WORK, HighsTask
 from broker.solve.incumbent import Incumbents
 from broker.solve.lagrange import ITERATIONS_PER_WORK, LagrangeBound, lagrange_arm, limit_bound
 from broker.solve.lns import LnsStats, improve
@@ -81,6 +81,9 @@ LEVEL1_WORK_SHARE = 0.7
 
 HIGHS_LEVEL1_SHARE = 0.75
 """With the HiGHS arm, level 1 ends at this share of the time limit."""
+
+HIGHS_THREADS = 2
+"""HiGHS's ``threads`` beside the LNS (it keeps about 1.3 cores busy with two)."""
 
 LP_MAX_PAIRS = HIGHS_MAX_PAIRS
 """Above this many pairs GLOP is not tried (it did not finish within its share at 4x
@@ -178,7 +181,7 @@ def _run_level(
     progress,
     token,
     incumbents: Incumbents | None = None,
-    task: ChildTask[ArmResult] | None = None,
+    task: ArmTask | None = None,
 ) -> tuple[np.ndarray, ArmResult, LnsStats]:  # type: ignore[no-untyped-def]
     until = Deadline.after(wall)
     if task is None:
@@ -242,13 +245,15 @@ def solve_portfolio(
     )
     fixed = level1_is_fixed(p)
     # HiGHS on level 1 in a child process from the first moment, until level 1 ends
-    highs: ChildTask[ArmResult] | None = None
+    highs: HighsTask | None = None
     level1_until: Deadline | None = None
     if highs_arm_runs(p, options):
         level1_until = until.share(HIGHS_LEVEL1_SHARE)
         highs_wall = level1_until.remaining() - max(CHILD_MARGIN_S, 0.05 * total_time)
         nodes = int(NODES_PER_WORK * LEVEL1_WORK_SHARE * total_work)
-        highs = ChildTask(highs_arm, p, 1, max(highs_wall, 0.05), max(nodes, 1))
+        highs = HighsTask(
+            p, 1, max(highs_wall, 0.05), max(nodes, 1), 0, HIGHS_THREADS, options.seed
+        )
     with contextlib.ExitStack() as cleanup:
         if highs is not None:  # the arm never outlives the solve
             cleanup.callback(highs.kill)
@@ -342,7 +347,7 @@ def _two_levels(
     lp_bound: float | None,
     lp2_bound: float | None,
     incumbents: Incumbents,
-    highs: ChildTask[ArmResult] | None,
+    highs: HighsTask | None,
     level1_until: Deadline | None,
     multipliers: np.ndarray | None = None,
 ) -> Result:
@@ -366,7 +371,7 @@ def _two_levels(
             wall1 = max(level1_until.remaining(), 0.05)
         else:
             wall1 = max(LEVEL1_WORK_SHARE * until.remaining(), 0.05)
-        arm = highs
+        arm: ArmTask | None = highs
         arm_name = "HiGHS" if highs is not None else "CP-SAT"
         if arm is None and p.n_pairs > LP_MAX_PAIRS and options.workers >= 2:
             arm_name = "Lagrangian"

@@ -37,13 +37,13 @@ from ortools.sat.python import cp_model
 
 from broker.problem import ProblemData
 from broker.solve import search
-from broker.solve.arm import NOTHING, ArmResult
+from broker.solve.arm import NOTHING, ArmResult, ArmTask
 from broker.solve.base import SolveOptions
 from broker.solve.child import ChildTask
 from broker.solve.deadline import Deadline
 from broker.solve.greedy import greedy_pairs
 from broker.solve.highsarm import MAX_PAIRS as HIGHS_MAX_PAIRS
-from broker.solve.highsarm import highs_arm
+from broker.solve.highsarm import HighsTask
 from broker.solve.incumbent import Incumbents
 from broker.solve.localsearch import improve_assignment
 from broker.solve.lp import LpResult, solve_lp
@@ -60,6 +60,9 @@ the plain arm may take to answer before it is killed."""
 
 UNLIMITED_NODES = 10**9
 """The HiGHS arm's node limit in the race, which stops on the clock anyway."""
+
+HIGHS_THREADS = 2
+"""HiGHS's ``threads`` in the race (it keeps about 1.3 cores busy with two)."""
 
 ANSWER_MARGIN_S = 0.5
 """The arms stop this long (or 5% of the limit) before the deadline: with two
@@ -89,11 +92,13 @@ def _plain_arm(p: ProblemData, wall: float, seed: int, workers: int) -> ArmResul
 
 
 def _collect(
-    plain: ChildTask[ArmResult], highs: ChildTask[ArmResult] | None, until: Deadline, grace: float
+    plain: ArmTask, highs: ArmTask | None, until: Deadline, grace: float
 ) -> tuple[ArmResult, ArmResult]:
     """Both arms' answers; an arm that proves optimality ends the other at once, and an
     arm that has not answered ``grace`` seconds after the deadline is killed."""
-    tasks = {"plain": plain} if highs is None else {"plain": plain, "highs": highs}
+    tasks: dict[str, ArmTask] = (
+        {"plain": plain} if highs is None else {"plain": plain, "highs": highs}
+    )
     out = {"plain": NOTHING, "highs": NOTHING}
     end = until.at + grace
     while tasks and time.monotonic() < end:
@@ -132,10 +137,12 @@ def solve_required(
     task: ChildTask[ArmResult] = ChildTask(
         _plain_arm, p, arm_wall, options.seed, max(plain_workers, 1)
     )
-    highs: ChildTask[ArmResult] | None = None
+    highs: HighsTask | None = None
     if use_highs:
         # the race stops on the clock anyway: no node limit
-        highs = ChildTask(highs_arm, p, 2, arm_wall, UNLIMITED_NODES, int(p.priority.sum()))
+        highs = HighsTask(
+            p, 2, arm_wall, UNLIMITED_NODES, int(p.priority.sum()), HIGHS_THREADS, options.seed
+        )
 
     def kill_all() -> None:
         task.kill()
