@@ -49,6 +49,10 @@ class LpResult:
         Wall time, building included.
     status
         GLOP's status name.
+    duals
+        Row multipliers for the maximisation ``max (+/-) objective . x`` over the
+        rows of :func:`broker.solve.model.constraint_matrix` (the ones that gave
+        ``bound``; a positive value prices a row's upper limit), or ``None``.
     """
 
     bound: float | None
@@ -56,6 +60,7 @@ class LpResult:
     optimal: bool
     seconds: float
     status: str
+    duals: np.ndarray | None = None
 
 
 def lagrangian_bound(
@@ -129,6 +134,7 @@ def solve_lp(
     if solver.has_solution():
         x = np.asarray(solver.variable_values(), dtype=float)
     bound: float | None = None
+    duals: np.ndarray | None = None
     sign = 1.0 if maximize else -1.0
     if status == mbh.SolveStatus.INFEASIBLE:
         bound = -sign * float("inf")
@@ -141,7 +147,7 @@ def solve_lp(
             # the sign convention of the duals is the solver's: both signs are valid
             # multipliers, so take the better of the two bounds
             cs = sign * c
-            found = min(lagrangian_bound(cs, a, lo, hi, xl, xu, s * y) for s in (1.0, -1.0))
+            found, s = min((lagrangian_bound(cs, a, lo, hi, xl, xu, s * y), s) for s in (1.0, -1.0))
             if np.isfinite(found):
-                bound = sign * found
-    return LpResult(bound, x, optimal, time.perf_counter() - t0, status.name)
+                bound, duals = sign * found, s * y
+    return LpResult(bound, x, optimal, time.perf_counter() - t0, status.name, duals)
