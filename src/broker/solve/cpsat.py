@@ -32,7 +32,8 @@ Strategy by size (measured on 2 cores, see ``benchmarks/README.md``):
   neighbourhoods from an LP-guided start in this process, beside a second arm in
   a child process. On level 1 that arm is HiGHS up to 150,000 pairs (the
   strongest single solver on national rounds without budgets), the Lagrangian
-  bound and heuristic above (:mod:`broker.solve.lagrange`), or, when an explicit
+  bound and heuristic above (:mod:`broker.solve.lagrange`, started from PDLP's
+  duals), or, when an explicit
   work limit asks for reproducibility, single-worker CP-SAT at linearisation
   level 2; on level 2 it is that CP-SAT search. The best solution of either arm
   and the best bound of the arm and the LP relaxation are reported.

@@ -89,6 +89,7 @@ def solve_lp(
     maximize: bool = True,
     time_limit_s: float,
     stop: StopToken | None = None,
+    method: str = "glop",
 ) -> LpResult:
     """Solve the relaxation of ``p`` with the given objective (one value per pair).
 
@@ -104,6 +105,11 @@ def solve_lp(
         Wall-clock limit for GLOP, seconds.
     stop
         Stops GLOP early (the bound is still valid).
+    method
+        ``"glop"`` (simplex, default) or ``"pdlp"`` (OR-Tools' first-order method:
+        matrix-vector products only, so it makes progress within seconds on
+        millions of pairs, where GLOP's factorisations do not finish; its duals
+        are approximate, and the bound from them is valid all the same).
     """
     from ortools.linear_solver.python import model_builder_helper as mbh
 
@@ -119,7 +125,7 @@ def solve_lp(
     fill_model: Any = model.fill_model_from_sparse_data  # its stubs mistype the arrays
     fill_model(xl, xu, c, lo, hi, a.tocsr().astype(float))
     model.set_maximize(maximize)
-    solver = mbh.ModelSolverHelper("glop")
+    solver = mbh.ModelSolverHelper(method)
     solver.set_time_limit_in_seconds(max(time_limit_s - (time.perf_counter() - t0), 0.01))
     if stop is not None and stop.is_set():
         return LpResult(None, None, False, time.perf_counter() - t0, "CANCELLED_BY_USER")
@@ -131,8 +137,12 @@ def solve_lp(
     status = solver.status()
     optimal = status == mbh.SolveStatus.OPTIMAL
     x = None
-    if solver.has_solution():
-        x = np.asarray(solver.variable_values(), dtype=float)
+    if solver.has_solution() or (method == "pdlp" and solver.has_response()):
+        # PDLP stopped by its limit still holds an iterate: approximate, but it ranks
+        # the pairs for a greedy start as well as a finished one
+        values = np.asarray(solver.variable_values(), dtype=float)
+        if len(values) == p.n_pairs and np.all(np.isfinite(values)):
+            x = values
     bound: float | None = None
     duals: np.ndarray | None = None
     sign = 1.0 if maximize else -1.0

@@ -64,7 +64,7 @@ from broker.solve.lagrange import ITERATIONS_PER_WORK, LagrangeBound, lagrange_a
 from broker.solve.lns import LnsStats, improve
 from broker.solve.localsearch import improve_assignment
 from broker.solve.lp import solve_lp
-from broker.solve.model import build_cpsat, fill, is_complete, level1_is_fixed
+from broker.solve.model import binding_rows, build_cpsat, fill, is_complete, level1_is_fixed
 from broker.solve.regret import regret_start
 from broker.solve.result import Level, Result, Sense, SolveStatus, evaluate, make_result
 from broker.solve.stop import StopToken
@@ -122,6 +122,16 @@ def lp_relaxation(
     if lp.bound is None or lp.x is None:
         return None
     return min(lp.bound, float(p.priority.sum())), lp.x, lp.duals
+
+
+def limit_multipliers(p: ProblemData, duals: np.ndarray | None) -> np.ndarray | None:
+    """The LP's duals of the limit rows as :func:`broker.solve.lagrange.limit_bound`
+    multipliers (rows divided by their limits); ``None`` if there are none."""
+    _, binding = binding_rows(p)
+    if duals is None or len(duals) < len(binding) or not len(binding):
+        return None
+    raw = np.maximum(np.asarray(duals[len(duals) - len(binding) :], dtype=float), 0.0)
+    return raw * np.maximum(p.limit_rhs[binding].astype(float), 1.0)
 
 
 def knapsack_pays(p: ProblemData, start: np.ndarray, lp_bound: float) -> bool:
@@ -298,9 +308,27 @@ def solve_portfolio(
         lp = None
         lp2_bound: float | None = None
         lagrange: LagrangeBound | None = None
+        pdlp_start: np.ndarray | None = None
+        reproducible = options.deterministic and options.work_limit is not None
         if not fixed and p.n_pairs <= LP_MAX_PAIRS:
             lp = lp_relaxation(p, min(LP_SHARE * total_time, until.remaining()), options.stop)
-        elif not fixed:  # too big for the LP: the Lagrangian bound and its reduced values
+        elif not fixed and not reproducible:
+            # too big for GLOP: PDLP's first-order LP for the same share; its duals start
+            # the Lagrangian arm, its fractional solution orders a greedy start
+            pdlp = solve_lp(
+                p,
+                p.pair_priority.astype(float),
+                time_limit_s=min(LP_SHARE * total_time, until.remaining()),
+                stop=options.stop,
+                method="pdlp",
+            )
+            if pdlp.bound is not None and pdlp.x is not None:
+                lp = (min(pdlp.bound, float(p.priority.sum())), pdlp.x, pdlp.duals)
+                pdlp_start = limit_multipliers(p, pdlp.duals)
+                log.append(f"PDLP relaxation: bound {lp[0]:,.2f} in {pdlp.seconds:.2f}s")
+                say(log[-1])
+        if not fixed and p.n_pairs > LP_MAX_PAIRS and lp is None:
+            # reproducible, or PDLP gave nothing: the Lagrangian bound and its reduced values
             lagrange = limit_bound(
                 p,
                 p.pair_priority.astype(float),
@@ -337,11 +365,11 @@ def solve_portfolio(
             starts = [improve_assignment(p, s, until.share(START_SHARE)) for s in starts]
         lp_bound = None
         if lp is not None:
-            lp_bound, xs, duals = lp
+            lp_bound, xs, _ = lp
             score = xs + 1e-6 * p.pair_priority
             order = np.lexsort((np.arange(p.n_pairs), -score))
             starts.append(ordered_fill(p, order, until=until.share(START_SHARE)))
-            if lagrange is None:
+            if lagrange is None and pdlp_start is None:
                 log.append(
                     f"LP relaxation: bound {lp_bound:,.2f} in {time.perf_counter() - t0:.2f}s"
                 )
@@ -376,7 +404,7 @@ def solve_portfolio(
         log.append(f"start: level 1 = {evaluate(p, start)[0]:,}")
         say(log[-1])
         run = _Run(solver, original, p, options, t0, until, log, say, total_time, total_work)
-        multipliers = lagrange.multipliers if lagrange is not None else None
+        multipliers = lagrange.multipliers if lagrange is not None else pdlp_start
         return _two_levels(
             run, start, lp_bound, lp2_bound, incumbents, highs, level1_until, multipliers
         )
