@@ -1,13 +1,18 @@
 """Side by side: broker's ``cpsat`` against every peer, instance by instance.
 
-Usage: python benchmarks/sidebyside.py SET [SET ...] [--results DIR]
+Usage: python benchmarks/sidebyside.py SET [SET ...] [--results DIR] [--cpsat-from DIR]
 
 For each set (a folder of ``results.csv`` written by ``broker bench run``) prints a
 markdown table with one row per instance: each solver's checked objective, the
 best bound any solver proved, ``cpsat``'s distance to the best peer (positive =
 behind it) and to the best bound, and ``cpsat``'s wall time; then one line with
 how often ``cpsat`` was behind a peer and by how much at worst. Peers are every
-solver but ``cpsat`` and ``greedy``.
+solver but ``cpsat``, ``cpsat-before`` and ``greedy``.
+
+``--cpsat-from DIR`` takes ``cpsat``'s rows from ``DIR/SET/results.csv`` (a later
+``broker bench run --solvers cpsat`` on the same instances, seeds and limit) and
+keeps the earlier ``cpsat`` as ``cpsat-before``, so a solver change is measured
+against the same peer runs.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 REFERENCE = "cpsat"
+BEFORE = "cpsat-before"
 
 
 def _fmt(x: float) -> str:
@@ -40,7 +46,7 @@ def behind(ref: float, other: float, sense: str) -> float:
 
 def table(df: pd.DataFrame) -> list[str]:
     solvers = list(dict.fromkeys(df["solver"]))
-    peers = [s for s in solvers if s not in (REFERENCE, "greedy")]
+    peers = [s for s in solvers if s not in (REFERENCE, "greedy", BEFORE)]
     out = [
         "| instance | pairs | "
         + " | ".join(f"`{s}`" for s in solvers)
@@ -85,13 +91,27 @@ def table(df: pd.DataFrame) -> list[str]:
     return out
 
 
+def with_new_cpsat(df: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with its ``cpsat`` rows renamed ``cpsat-before`` and ``new``'s ``cpsat``
+    rows first (only instances ``df`` has)."""
+    old = df.assign(solver=df["solver"].replace({REFERENCE: BEFORE}))
+    fresh = new[(new["solver"] == REFERENCE) & new["instance"].isin(df["instance"])]
+    order = list(dict.fromkeys(df["instance"]))
+    out = pd.concat([fresh, old], ignore_index=True)
+    out["_i"] = out["instance"].map({k: i for i, k in enumerate(order)})
+    return out.sort_values("_i", kind="stable").drop(columns="_i")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("sets", nargs="+")
     ap.add_argument("--results", default=str(Path(__file__).parent / "results"))
+    ap.add_argument("--cpsat-from", default=None)
     args = ap.parse_args()
     for name in args.sets:
         df = pd.read_csv(Path(args.results) / name / "results.csv")
+        if args.cpsat_from:
+            df = with_new_cpsat(df, pd.read_csv(Path(args.cpsat_from) / name / "results.csv"))
         print(f"#### {name}\n")
         print("\n".join(table(df)))
         print()

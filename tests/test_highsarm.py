@@ -177,3 +177,18 @@ def test_an_orphaned_worker_ends_itself(tmp_path):
         time.sleep(0.1)
     else:
         raise AssertionError(f"HiGHS worker {pid} still running 10 s after its parent died")
+
+
+def test_no_files_are_left_behind(monkeypatch, tmp_path, small):
+    """The exact path's proof beside CP-SAT, the portfolio's arm and a killed task all
+    remove their job folders."""
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    solve(small, "cpsat", time_limit_s=5, seed=0)  # exact path, HiGHS's proof beside
+    monkeypatch.setattr(cpsat, "EXACT_PAIR_LIMIT", 0)
+    solve(small, "cpsat", time_limit_s=3, seed=0)  # portfolio, HiGHS arm on level 1
+    task = HighsTask(_gap_d(), 2, 60.0, 10**9, 0)
+    task.kill()
+    task.result()
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

@@ -60,8 +60,9 @@ from broker.solve.base import SolveOptions, register
 from broker.solve.child import ChildTask
 from broker.solve.deadline import Deadline
 from broker.solve.greedy import greedy_pairs
+from broker.solve.highsarm import HighsTask
 from broker.solve.localsearch import improve_assignment
-from broker.solve.mipproof import Level1Proof, prove_level1
+from broker.solve.mipproof import Level1Proof, proof_of, prove_level1
 from broker.solve.model import build_cpsat, is_complete, level1_is_fixed, scaled
 from broker.solve.regret import regret_start
 from broker.solve.result import Level, Result, Sense, SolveStatus, StopReason, evaluate, make_result
@@ -300,14 +301,12 @@ class CpSatSolver:
             )
         else:
             level1_until = until.share(LEVEL1_SHARE)
-            proof_task: ChildTask[Level1Proof | None] | None = None
+            proof_task: HighsTask | None = None
             proof: Level1Proof | None = None
-            if proof_beside:
+            if proof_beside and p.n_pairs:
                 # HiGHS tries to prove the level-1 optimum on the second core while
                 # CP-SAT searches; its answer is used only if it is a proof
-                proof_task = ChildTask(
-                    prove_level1, p, level1_until.remaining(), PROOF_BESIDE_NODE_LIMIT
-                )
+                proof_task = HighsTask(p, 1, level1_until.remaining(), PROOF_BESIDE_NODE_LIMIT)
             else:
                 # HiGHS proves the level-1 optimum first where it can (mipproof
                 # docstring); CP-SAT then searches up to it, so its own solution
@@ -333,7 +332,7 @@ class CpSatSolver:
                         proof_task.kill()  # CP-SAT's own proof decides
                     elif not proof_task.poll(level1_until.remaining() + TWIN_GRACE_S):
                         proof_task.kill()  # the wall clock wins
-                    proof = proof_task.result()
+                    proof = proof_of(p, proof_task.result())
             if proof_task is not None and proof is not None:
                 log.append(f"level 1: HiGHS proves the optimum is {proof.value:,}")
                 say(log[-1])

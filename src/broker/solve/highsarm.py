@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +52,13 @@ WORKER = Path(__file__).with_name("highsworker.py")
 
 NODES_PER_WORK = 40.0
 """Branch-and-bound nodes per unit of the deterministic work limit."""
+
+
+def _discard(process: subprocess.Popen[bytes], folder: str) -> None:
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 class HighsTask:
@@ -94,7 +102,6 @@ class HighsTask:
         self.error: str | None = None
         self._value: ArmResult | None = None
         self._done = False
-        self._dir = tempfile.mkdtemp(prefix="broker-highs-")
         a, lo, hi = constraint_matrix(p)
         prio = p.pair_priority.astype(np.float64)
         if level == 1:
@@ -107,6 +114,7 @@ class HighsTask:
         csc = sparse.csc_array(a)
         col_lo = np.zeros(p.n_pairs)
         col_lo[p.pinned] = 1.0
+        self._dir = tempfile.mkdtemp(prefix="broker-highs-")
         np.savez(
             os.path.join(self._dir, "job.npz"),
             indptr=csc.indptr.astype(np.int64),
@@ -129,6 +137,9 @@ class HighsTask:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
+        # a task dropped without result() (an error in the caller) still ends its
+        # worker and removes its files
+        weakref.finalize(self, _discard, self.process, self._dir)
 
     def poll(self, timeout: float = 0.0) -> bool:
         """Whether the worker has finished, waiting up to ``timeout`` seconds."""

@@ -114,6 +114,8 @@ def main(job_dir: str) -> int:
         bound=np.float64(info.mip_dual_bound),
         nodes=np.int64(info.mip_node_count),
     )
+    if os.getppid() != parent:  # the parent went while HiGHS ran: nobody will read it
+        shutil.rmtree(job_dir, ignore_errors=True)
     return 0
 
 

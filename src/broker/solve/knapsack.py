@@ -23,9 +23,10 @@ supporter's knapsack chose go first (by reduced value), then the rest, into
 returned.
 
 It applies to problems without team clients or pins where every pair uses
-exactly one supporter capacity of at most :data:`MAX_CAPACITY` units
-(:func:`applies`); the knapsacks for all supporters are solved together, one
-vectorised pass per item position, about ``pairs x capacity`` operations per step.
+exactly one supporter capacity of at most :data:`MAX_CAPACITY` units, up to
+:data:`MAX_CELLS` cells of the programme (:func:`applies`). The knapsacks of all
+supporters are solved together, one vectorised pass per item position, about
+``pairs x capacity`` operations per step.
 Multipliers move by projected, deflected subgradient steps with Polyak's step
 size, as in :mod:`broker.solve.lagrange`.
 """
@@ -45,6 +46,10 @@ from broker.solve.stop import StopToken
 
 MAX_CAPACITY = 2_000
 """Largest supporter capacity (in load units, centidays) the dynamic programme takes."""
+
+MAX_CELLS = 60_000_000
+"""Largest ``pairs x (capacity + 1)`` the dynamic programme takes (its choice table
+holds one byte per cell: 60 MB)."""
 
 PATIENCE = 10
 """Steps without a better bound before the step-size factor halves."""
@@ -104,7 +109,10 @@ def applies(p: ProblemData) -> bool:
     if p.n_pairs == 0 or np.any(p.team_size != 1) or len(p.pinned):
         return False
     found = _capacity_rows(p)
-    return found is not None and int(p.limit_rhs[np.unique(found[0])].max()) <= MAX_CAPACITY
+    if found is None:
+        return False
+    cap = int(p.limit_rhs[np.unique(found[0])].max())
+    return cap <= MAX_CAPACITY and p.n_pairs * (cap + 1) <= MAX_CELLS
 
 
 def binding_budgets(p: ProblemData) -> np.ndarray:

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from broker.problem import ProblemData
+from broker.solve.arm import ArmResult
 from broker.solve.highsarm import highs_arm
 
 NODE_LIMIT = 20_000
@@ -61,8 +62,11 @@ def prove_level1(p: ProblemData, time_s: float, node_limit: int = NODE_LIMIT) ->
     """
     if p.n_pairs == 0 or time_s < 0.05:
         return None
-    arm = highs_arm(p, 1, float(time_s), int(node_limit))
-    if not arm.optimal or arm.pairs is None:
+    return proof_of(p, highs_arm(p, 1, float(time_s), int(node_limit)))
+
+
+def proof_of(p: ProblemData, arm: ArmResult | None) -> Level1Proof | None:
+    """The level-1 proof in a HiGHS arm's answer on level 1, if it is one."""
+    if arm is None or not arm.optimal or arm.pairs is None:
         return None  # stopped without proof, or an answer that broke the formulation
-    pairs = arm.pairs
-    return Level1Proof(int(p.pair_priority[pairs].sum()), pairs)
+    return Level1Proof(int(p.pair_priority[arm.pairs].sum()), arm.pairs)
