@@ -192,3 +192,39 @@ def test_no_files_are_left_behind(monkeypatch, tmp_path, small):
     task.kill()
     task.result()
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_the_lns_takes_a_better_solution_from_the_arm(small):
+    """``adopt``: an offer better on level 1 replaces the LNS's own; a worse one does not."""
+    from broker.solve.lns import improve
+
+    exact = solve(small, "highs", time_limit_s=30)
+    empty = np.zeros(0, dtype=np.int64)
+    offers = [exact.pairs, empty]
+    pairs, stats = improve(
+        small,
+        empty,
+        level=1,
+        work_limit=0.5,
+        time_limit_s=5,
+        seed=0,
+        adopt=lambda: offers.pop(0) if offers else None,
+    )
+    assert stats.adopted == 1
+    assert int(small.pair_priority[pairs].sum()) == exact.level1.value
+    assert small.violations(pairs) == []
+
+
+def test_peek_sees_a_checked_incumbent_while_running_and_nothing_after():
+    p = _gap_d()
+    task = HighsTask(p, 2, 60.0, 10**9, int(p.priority.sum()), threads=1)
+    seen = None
+    for _ in range(100):
+        seen = task.peek()
+        if seen is not None:
+            break
+        task.poll(0.05)
+    assert seen is not None and p.violations(seen) == []
+    task.kill()
+    task.result()
+    assert task.peek() is None  # answered: nothing more to see

@@ -34,6 +34,7 @@ import sys
 import tempfile
 import time
 import weakref
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -102,6 +103,7 @@ class HighsTask:
         self.error: str | None = None
         self._value: ArmResult | None = None
         self._done = False
+        self._seen: int | None = None
         a, lo, hi = constraint_matrix(p)
         prio = p.pair_priority.astype(np.float64)
         if level == 1:
@@ -158,6 +160,24 @@ class HighsTask:
                 self.process.kill()
             except OSError:  # pragma: no cover - already gone
                 pass
+
+    def peek(self) -> np.ndarray | None:
+        """HiGHS's newest improving solution since the last peek, checked, or ``None``
+        (nothing new yet, or the task has answered)."""
+        path = os.path.join(self._dir, "incumbent.npz")
+        try:
+            stamp = os.stat(path).st_mtime_ns
+        except OSError:
+            return None
+        if stamp == self._seen:
+            return None
+        self._seen = stamp
+        try:
+            with np.load(path) as f:
+                cols = f["cols"].astype(np.int64)
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+            return None  # removed or replaced while reading: the next peek sees it
+        return self._checked(cols)
 
     def result(self) -> ArmResult | None:
         """The arm's outcome: waits for the worker (kill it first to stop it).

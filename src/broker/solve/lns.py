@@ -53,13 +53,15 @@ not see (about 25 ms of Python per step on the reference machine)."""
 
 @dataclass
 class LnsStats:
-    """Steps taken, improving steps, deterministic work spent, and whether the wall
-    clock (rather than the work limit or a stop) ended the search."""
+    """Steps taken, improving steps, deterministic work spent, whether the wall clock
+    (rather than the work limit or a stop) ended the search, and how many times the
+    search took another arm's better solution (``adopt``)."""
 
     iterations: int = 0
     improvements: int = 0
     work: float = 0.0
     wall_clock: bool = False
+    adopted: int = 0
 
 
 class Neighbourhoods:
@@ -206,6 +208,10 @@ def _sub_solve(
     return np.sort(np.concatenate([fixed, ks[chosen]])), used
 
 
+def _level1_key(p: ProblemData, pairs: np.ndarray) -> tuple[int, int]:
+    return int(p.pair_priority[pairs].sum()), -int(p.pair_level2[pairs].sum())
+
+
 def improve(
     p: ProblemData,
     start: np.ndarray,
@@ -219,12 +225,17 @@ def improve(
     should_stop: Callable[[], bool] | None = None,
     progress: Callable[[str], None] | None = None,
     on_improve: Callable[[np.ndarray], None] | None = None,
+    adopt: Callable[[], np.ndarray | None] | None = None,
 ) -> tuple[np.ndarray, LnsStats]:
     """Improve a feasible pair set ``start`` by LNS (see the module docstring).
 
     Stops when ``work_limit`` deterministic units are spent (reproducible), the wall
     clock passes ``time_limit_s`` (which then wins: ``LnsStats.wall_clock``), or
     ``should_stop()`` is true. ``on_improve`` receives every improved pair set.
+    ``adopt()``, asked before every step, may offer a feasible pair set found
+    elsewhere (another arm's incumbent); the search continues from it when it is
+    better on level 1 (then level 2). Offers depend on timing, so a run that must
+    be reproducible passes none.
     """
     t0 = time.perf_counter()
     until = Deadline.after(time_limit_s)
@@ -245,6 +256,13 @@ def improve(
             break
         if should_stop is not None and should_stop():
             break
+        if adopt is not None and level == 1:
+            other = adopt()
+            if other is not None and _level1_key(p, other) > _level1_key(p, a):
+                a = p.as_pair_indices(other)
+                stats.adopted += 1
+                if on_improve is not None:
+                    on_improve(a)
         stats.iterations += 1
         # favour units with unmatched clients that could be matched (level 1)
         if level == 1 and rng.random() < 0.7:

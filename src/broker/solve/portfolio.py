@@ -254,6 +254,7 @@ def _run_level(
             should_stop=stop,
             progress=progress,
             on_improve=incumbents.offer if incumbents is not None else None,
+            adopt=task.peek if isinstance(task, HighsTask) else None,
         )
         if not arm.poll(until.remaining() + CHILD_GRACE_S):
             arm.kill()  # the wall clock wins over the bound process's work limit
@@ -496,7 +497,9 @@ def _two_levels(
             f"level 1: {l1:,} bound {l1_bound:,} ({arm_name} "
             f"bound {cp_bound:,.0f},"
             f" LNS {stats1.iterations if stats1 else 0} steps, "
-            f"{stats1.improvements if stats1 else 0} improving)"
+            f"{stats1.improvements if stats1 else 0} improving"
+            + (f", {stats1.adopted} taken from {arm_name}" if stats1 and stats1.adopted else "")
+            + ")"
         )
         say(log[-1])
 
