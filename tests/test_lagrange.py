@@ -84,3 +84,21 @@ def test_pdlp_bound_is_valid_when_it_stops_early_and_its_iterate_ranks_pairs():
         assert r.bound >= glop.bound - 1e-6  # never better than the LP optimum
         assert r.x is not None and r.x.shape == (p.n_pairs,)
     assert r.bound <= glop.bound + 0.01 * float(p.priority.sum())  # close once it has time
+
+
+def test_a_stop_ends_pdlp_at_once():
+    """PDLP ignores OR-Tools' interrupt, so it runs in a child that a stop kills."""
+    import signal
+    import threading
+
+    from broker.bench.instances import synthetic_national
+    from broker.solve.portfolio import pdlp_relaxation
+    from broker.solve.stop import StopToken
+
+    p = scaled(synthetic_national(0, 2.0))  # about 110,000 pairs: PDLP needs seconds
+    token = StopToken()
+    threading.Timer(0.5, token.set, args=(signal.SIGINT,)).start()
+    assert pdlp_relaxation(p, 60.0, token) is None  # killed: a finished PDLP would answer
+    full = pdlp_relaxation(p, 60.0, StopToken())
+    assert full is not None and full.bound is not None
+    assert full.seconds > 1.0  # it did need longer than the stop gave it

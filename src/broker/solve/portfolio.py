@@ -63,7 +63,7 @@ from broker.solve.knapsack import binding_budgets, knapsack_level1, prices_from_
 from broker.solve.lagrange import ITERATIONS_PER_WORK, LagrangeBound, lagrange_arm, limit_bound
 from broker.solve.lns import LnsStats, improve
 from broker.solve.localsearch import improve_assignment
-from broker.solve.lp import solve_lp
+from broker.solve.lp import LpResult, solve_lp
 from broker.solve.model import binding_rows, build_cpsat, fill, is_complete, level1_is_fixed
 from broker.solve.regret import regret_start
 from broker.solve.result import Level, Result, Sense, SolveStatus, evaluate, make_result
@@ -173,6 +173,23 @@ def highs_arm_runs(p: ProblemData, options: SolveOptions) -> bool:
     if options.workers < 2 or not 0 < p.n_pairs <= HIGHS_MAX_PAIRS or level1_is_fixed(p):
         return False
     return not (options.deterministic and options.work_limit is not None)
+
+
+def _pdlp(p: ProblemData, seconds: float) -> LpResult:
+    return solve_lp(p, p.pair_priority.astype(float), time_limit_s=seconds, method="pdlp")
+
+
+def pdlp_relaxation(p: ProblemData, seconds: float, stop: StopToken) -> LpResult | None:
+    """PDLP on level 1 for ``seconds``, in a child process; ``None`` if stopped or late.
+
+    PDLP does not answer OR-Tools' interrupt (it ran its whole 6 s share after a
+    Ctrl-C at 4x England), so it runs where a stop can kill it.
+    """
+    task: ChildTask[LpResult] = ChildTask(_pdlp, p, seconds)
+    with stop.watch(task.kill):
+        if not task.poll(seconds + CHILD_GRACE_S):
+            task.kill()  # the wall clock wins
+        return task.result()
 
 
 def _cpsat_worker(
@@ -316,14 +333,8 @@ def solve_portfolio(
         elif not fixed and not reproducible:
             # too big for GLOP: PDLP's first-order LP for the same share; its duals start
             # the Lagrangian arm, its fractional solution orders a greedy start
-            pdlp = solve_lp(
-                p,
-                p.pair_priority.astype(float),
-                time_limit_s=min(LP_SHARE * total_time, until.remaining()),
-                stop=options.stop,
-                method="pdlp",
-            )
-            if pdlp.bound is not None and pdlp.x is not None:
+            pdlp = pdlp_relaxation(p, min(LP_SHARE * total_time, until.remaining()), options.stop)
+            if pdlp is not None and pdlp.bound is not None and pdlp.x is not None:
                 lp = (min(pdlp.bound, float(p.priority.sum())), pdlp.x, pdlp.duals)
                 pdlp_start = limit_multipliers(p, pdlp.duals)
                 log.append(f"PDLP relaxation: bound {lp[0]:,.2f} in {pdlp.seconds:.2f}s")
@@ -367,14 +378,15 @@ def solve_portfolio(
         lp_bound = None
         if lp is not None:
             lp_bound, xs, _ = lp
-            score = xs + 1e-6 * p.pair_priority
-            order = np.lexsort((np.arange(p.n_pairs), -score))
-            starts.append(ordered_fill(p, order, until=until.share(START_SHARE)))
             if lagrange is None and pdlp_start is None:
                 log.append(
                     f"LP relaxation: bound {lp_bound:,.2f} in {time.perf_counter() - t0:.2f}s"
                 )
                 say(log[-1])
+            if not options.stop.is_set():  # a stopped solve takes the starts it has
+                score = xs + 1e-6 * p.pair_priority
+                order = np.lexsort((np.arange(p.n_pairs), -score))
+                starts.append(ordered_fill(p, order, until=until.share(START_SHARE)))
         complete = [s for s in starts if is_complete(p, s)]
         start = max(complete, key=lambda a: evaluate(p, a)) if complete else starts[0]
         reproducible = options.deterministic and options.work_limit is not None
