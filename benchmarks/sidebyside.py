@@ -91,6 +91,19 @@ def table(df: pd.DataFrame) -> list[str]:
     return out
 
 
+def _read(path: Path) -> pd.DataFrame:
+    """A ``results.csv`` of ``broker bench run``, or exit with what was expected."""
+    if not path.is_file():
+        raise SystemExit(f"{path}: no such file; expected the results.csv of a broker bench run")
+    df = pd.read_csv(path)
+    missing = {"instance", "solver", "objective", "sense"} - set(df.columns)
+    if missing:
+        raise SystemExit(
+            f"{path}: no column {', '.join(sorted(missing))}; expected broker bench run output"
+        )
+    return df
+
+
 def with_new_cpsat(df: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     """``df`` with its ``cpsat`` rows renamed ``cpsat-before`` and ``new``'s ``cpsat``
     rows first (only instances ``df`` has)."""
@@ -109,9 +122,9 @@ def main() -> None:
     ap.add_argument("--cpsat-from", default=None)
     args = ap.parse_args()
     for name in args.sets:
-        df = pd.read_csv(Path(args.results) / name / "results.csv")
+        df = _read(Path(args.results) / name / "results.csv")
         if args.cpsat_from:
-            df = with_new_cpsat(df, pd.read_csv(Path(args.cpsat_from) / name / "results.csv"))
+            df = with_new_cpsat(df, _read(Path(args.cpsat_from) / name / "results.csv"))
         print(f"#### {name}\n")
         print("\n".join(table(df)))
         print()
