@@ -98,8 +98,7 @@ class HighsTask:
         self.p = p
         self.level = level
         self.nodes = max(int(nodes), 1)
-        self.t0 = time.monotonic()
-        self.wall = float(wall)
+        t0 = time.monotonic()
         self.error: str | None = None
         self._value: ArmResult | None = None
         self._done = False
@@ -127,7 +126,7 @@ class HighsTask:
             cost=cost,
             col_lo=col_lo,
             col_hi=np.ones(p.n_pairs),
-            time_limit=np.float64(max(self.wall - (time.monotonic() - self.t0), 0.01)),
+            time_limit=np.float64(max(float(wall) - (time.monotonic() - t0), 0.01)),
             node_limit=np.int64(self.nodes),
             threads=np.int64(max(int(threads), 1)),
             seed=np.int64(seed),
@@ -172,12 +171,8 @@ class HighsTask:
         if stamp == self._seen:
             return None
         self._seen = stamp
-        try:
-            with np.load(path) as f:
-                cols = f["cols"].astype(np.int64)
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
-            return None  # removed or replaced while reading: the next peek sees it
-        return self._checked(cols)
+        found = self._incumbent()
+        return None if found is None else found[0]
 
     def result(self) -> ArmResult | None:
         """The arm's outcome: waits for the worker (kill it first to stop it).
@@ -197,7 +192,6 @@ class HighsTask:
 
     def _read(self, err: bytes) -> ArmResult | None:
         answer = os.path.join(self._dir, "answer.npz")
-        incumbent = os.path.join(self._dir, "incumbent.npz")
         if os.path.exists(answer):
             with np.load(answer) as f:
                 state = str(f["state"])
@@ -221,12 +215,19 @@ class HighsTask:
             if err.strip()
             else "the HiGHS worker ended without an answer"
         )
-        if not os.path.exists(incumbent):
+        found = self._incumbent()
+        if found is None:
             return None
-        with np.load(incumbent) as f:
-            pairs = self._checked(f["cols"].astype(np.int64))
-            bound = float(f["bound"])
-        return ArmResult(pairs=pairs, bound=self._bound(bound), wall_clock=True)
+        return ArmResult(pairs=found[0], bound=found[1], wall_clock=True)
+
+    def _incumbent(self) -> tuple[np.ndarray | None, float | None] | None:
+        """The last improving solution HiGHS wrote (checked) and its bound, or ``None``."""
+        try:
+            with np.load(os.path.join(self._dir, "incumbent.npz")) as f:
+                cols, raw = f["cols"].astype(np.int64), float(f["bound"])
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+            return None  # none yet, or removed while reading
+        return self._checked(cols), self._bound(raw)
 
     def _checked(self, pairs: np.ndarray | None) -> np.ndarray | None:
         if pairs is None or self.p.violations(pairs):

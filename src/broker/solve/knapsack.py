@@ -41,6 +41,7 @@ from scipy import sparse
 
 from broker.problem import LimitKind, ProblemData
 from broker.solve.deadline import Deadline
+from broker.solve.lp import limit_duals
 from broker.solve.model import binding_rows, fill, is_complete
 from broker.solve.stop import StopToken
 
@@ -313,13 +314,10 @@ def _repair(
 
 def prices_from_lp(p: ProblemData, duals: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """Starting multipliers from the LP's row duals (:attr:`broker.solve.lp.LpResult.duals`):
-    client prices ``u`` and budget prices by limit row (raw units), or ``None`` when
-    the rows do not match (team rows, or another problem)."""
-    _, binding = binding_rows(p)
-    if np.any(p.team_size != 1) or len(duals) != p.n_clients + len(binding):
+    client prices ``u`` (the first rows) and budget prices by limit row (raw units),
+    or ``None`` when the duals are not this problem's."""
+    mu = limit_duals(p, duals)
+    if mu is None:
         return None
     u = np.asarray(duals[: p.n_clients], dtype=float)
-    u = np.where(p.required, u, np.maximum(u, 0.0))
-    mu = np.zeros(p.n_limits)
-    mu[binding] = np.maximum(np.asarray(duals[p.n_clients :], dtype=float), 0.0)
-    return u, mu
+    return np.where(p.required, u, np.maximum(u, 0.0)), mu

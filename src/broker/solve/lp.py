@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from broker.problem import ProblemData
-from broker.solve.model import constraint_matrix
+from broker.solve.model import binding_rows, constraint_matrix
 from broker.solve.stop import StopToken
 
 
@@ -161,3 +161,18 @@ def solve_lp(
             if np.isfinite(found):
                 bound, duals = sign * found, s * y
     return LpResult(bound, x, optimal, time.perf_counter() - t0, status.name, duals)
+
+
+def limit_duals(p: ProblemData, duals: np.ndarray) -> np.ndarray | None:
+    """The LP's prices of the limits, by limit row (0 for rows that cannot bind), from
+    :attr:`LpResult.duals`; ``None`` if ``duals`` are not this problem's.
+
+    The binding limit rows are the last rows of
+    :func:`broker.solve.model.constraint_matrix` (after the clients' and the teams').
+    """
+    _, binding = binding_rows(p)
+    if len(duals) < p.n_clients + len(binding):
+        return None
+    out = np.zeros(p.n_limits)
+    out[binding] = np.maximum(np.asarray(duals[len(duals) - len(binding) :], dtype=float), 0.0)
+    return out

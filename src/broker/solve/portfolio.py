@@ -63,7 +63,7 @@ from broker.solve.knapsack import binding_budgets, knapsack_level1, prices_from_
 from broker.solve.lagrange import ITERATIONS_PER_WORK, LagrangeBound, lagrange_arm, limit_bound
 from broker.solve.lns import LnsStats, improve
 from broker.solve.localsearch import improve_assignment
-from broker.solve.lp import LpResult, solve_lp
+from broker.solve.lp import LpResult, limit_duals, solve_lp
 from broker.solve.model import binding_rows, build_cpsat, fill, is_complete, level1_is_fixed
 from broker.solve.regret import regret_start
 from broker.solve.result import Level, Result, Sense, SolveStatus, evaluate, make_result
@@ -126,12 +126,12 @@ def lp_relaxation(
 
 def limit_multipliers(p: ProblemData, duals: np.ndarray | None) -> np.ndarray | None:
     """The LP's duals of the limit rows as :func:`broker.solve.lagrange.limit_bound`
-    multipliers (rows divided by their limits); ``None`` if there are none."""
+    multipliers (binding rows divided by their limits); ``None`` if there are none."""
+    prices = limit_duals(p, duals) if duals is not None else None
     _, binding = binding_rows(p)
-    if duals is None or len(duals) < len(binding) or not len(binding):
+    if prices is None or not len(binding):
         return None
-    raw = np.maximum(np.asarray(duals[len(duals) - len(binding) :], dtype=float), 0.0)
-    return raw * np.maximum(p.limit_rhs[binding].astype(float), 1.0)
+    return prices[binding] * np.maximum(p.limit_rhs[binding].astype(float), 1.0)
 
 
 def knapsack_pays(p: ProblemData, start: np.ndarray, lp_bound: float) -> bool:
@@ -330,6 +330,9 @@ def solve_portfolio(
         reproducible = options.deterministic and options.work_limit is not None
         if not fixed and p.n_pairs <= LP_MAX_PAIRS:
             lp = lp_relaxation(p, min(LP_SHARE * total_time, until.remaining()), options.stop)
+            if lp is not None:
+                log.append(f"LP relaxation: bound {lp[0]:,.2f} in {time.perf_counter() - t0:.2f}s")
+                say(log[-1])
         elif not fixed and not reproducible:
             # too big for GLOP: PDLP's first-order LP for the same share; its duals start
             # the Lagrangian arm, its fractional solution orders a greedy start
@@ -378,18 +381,12 @@ def solve_portfolio(
         lp_bound = None
         if lp is not None:
             lp_bound, xs, _ = lp
-            if lagrange is None and pdlp_start is None:
-                log.append(
-                    f"LP relaxation: bound {lp_bound:,.2f} in {time.perf_counter() - t0:.2f}s"
-                )
-                say(log[-1])
             if not options.stop.is_set():  # a stopped solve takes the starts it has
                 score = xs + 1e-6 * p.pair_priority
                 order = np.lexsort((np.arange(p.n_pairs), -score))
                 starts.append(ordered_fill(p, order, until=until.share(START_SHARE)))
         complete = [s for s in starts if is_complete(p, s)]
         start = max(complete, key=lambda a: evaluate(p, a)) if complete else starts[0]
-        reproducible = options.deterministic and options.work_limit is not None
         if (
             lp is not None
             and lp[2] is not None
