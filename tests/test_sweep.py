@@ -142,6 +142,25 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _wait_for_scheduler(proc: subprocess.Popen, port: int, log: Path) -> None:
+    """Wait until the scheduler started as ``proc`` listens on ``port``.
+
+    A loaded machine may take many seconds to import Dask in a new interpreter; the
+    test waits for the listening socket instead of racing the client's own timeout,
+    and fails with the scheduler's output if it exits or never listens.
+    """
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"the scheduler exited with {proc.returncode}:\n{log.read_text()}")
+        with socket.socket() as s:
+            s.settimeout(1)
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    pytest.fail(f"the scheduler did not listen on {port} within 120 s:\n{log.read_text()}")
+
+
 def test_stopped_sweep_resumes_and_matches_an_external_cluster(tmp_path):
     cfg = read_config(write_config(tmp_path))
     out = tmp_path / "local"
@@ -158,6 +177,7 @@ def test_stopped_sweep_resumes_and_matches_an_external_cluster(tmp_path):
     # the same configuration on a scheduler and a worker started as separate processes
     port = _free_port()
     address = f"tcp://127.0.0.1:{port}"
+    logs = {name: (tmp_path / f"{name}.log").open("w") for name in ("scheduler", "worker")}
     procs = [
         subprocess.Popen(
             [
@@ -171,11 +191,12 @@ def test_stopped_sweep_resumes_and_matches_an_external_cluster(tmp_path):
                 "--no-dashboard",
             ],  # fmt: skip
             start_new_session=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=logs["scheduler"],
+            stderr=subprocess.STDOUT,
         )
     ]
     try:
+        _wait_for_scheduler(procs[0], port, tmp_path / "scheduler.log")
         procs.append(
             subprocess.Popen(
                 [
@@ -190,8 +211,8 @@ def test_stopped_sweep_resumes_and_matches_an_external_cluster(tmp_path):
                     "--no-dashboard",
                 ],  # fmt: skip
                 start_new_session=True,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
+                stdout=logs["worker"],
+                stderr=subprocess.STDOUT,
                 env={**os.environ, "DASK_DISTRIBUTED__WORKER__DAEMON": "False"},
             )
         )
@@ -205,6 +226,8 @@ def test_stopped_sweep_resumes_and_matches_an_external_cluster(tmp_path):
             except subprocess.TimeoutExpired:
                 os.killpg(p.pid, signal.SIGKILL)
                 p.wait(timeout=10)
+        for log in logs.values():
+            log.close()
     assert external.computed == 8
     a = _stable(pd.read_parquet(tmp_path / "local" / "results.parquet"))
     b = _stable(pd.read_parquet(tmp_path / "external" / "results.parquet"))
@@ -228,3 +251,17 @@ def test_daemonic_external_workers_are_refused_with_what_to_do(monkeypatch, tmp_
     cfg = read_config(write_config(tmp_path))
     with pytest.raises(InputError, match="DASK_DISTRIBUTED__WORKER__DAEMON=False"):
         run_sweep(cfg, tmp_path / "out", scheduler="tcp://127.0.0.1:1", progress=False)
+
+
+def test_an_unreachable_scheduler_is_named_with_why(monkeypatch, tmp_path):
+    import dask.distributed
+
+    def refuse(address: str, timeout: str) -> None:
+        raise TimeoutError()  # what a client may raise with no message of its own
+
+    monkeypatch.setattr(dask.distributed, "Client", refuse)
+    cfg = read_config(write_config(tmp_path))
+    with pytest.raises(InputError) as err:
+        run_sweep(cfg, tmp_path / "out", scheduler="tcp://127.0.0.1:1", progress=False)
+    text = str(err.value)
+    assert "tcp://127.0.0.1:1" in text and "TimeoutError after 30 s" in text

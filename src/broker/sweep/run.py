@@ -159,9 +159,10 @@ def _client(scheduler: str | None, workers: int | None):  # type: ignore[no-unty
         try:
             client = Client(scheduler, timeout="30s")
         except (OSError, TimeoutError, ValueError) as exc:
+            why = str(exc) or f"{type(exc).__name__} after 30 s"
             raise InputError.one(
                 "--scheduler",
-                f"cannot connect to a Dask scheduler there ({exc}); expected the address "
+                f"cannot connect to a Dask scheduler there ({why}); expected the address "
                 "of a running scheduler, e.g. tcp://127.0.0.1:8786",
                 value=scheduler,
             ) from None
