@@ -33,6 +33,8 @@ national scenario). Where rounding the LP leaves more than
 :data:`KNAPSACK_MIN_GAP` of its bound on a capacity-only round, the knapsack
 relaxation (:mod:`broker.solve.knapsack`, up to :data:`KNAPSACK_SHARE` of the
 limit) tightens that bound and gives a better start (:func:`knapsack_pays`).
+On capacity-only rounds every complete start, and the knapsacks' fill, is first
+improved by insertion local search (:mod:`broker.solve.insertion`).
 When every client is required (:func:`level1_is_fixed`,
 e.g. the generalised assignment problem), level 1 is skipped and level 2 gets
 all the time.
@@ -58,6 +60,8 @@ from broker.solve.greedy import greedy_pairs
 from broker.solve.highsarm import MAX_PAIRS as HIGHS_MAX_PAIRS
 from broker.solve.highsarm import NODES_PER_WORK, HighsTask
 from broker.solve.incumbent import Incumbents
+from broker.solve.insertion import applies as insertion_applies
+from broker.solve.insertion import improve_level1
 from broker.solve.knapsack import applies as knapsack_applies
 from broker.solve.knapsack import binding_budgets, knapsack_level1, prices_from_lp
 from broker.solve.lagrange import ITERATIONS_PER_WORK, LagrangeBound, lagrange_arm, limit_bound
@@ -386,6 +390,8 @@ def solve_portfolio(
                 order = np.lexsort((np.arange(p.n_pairs), -score))
                 starts.append(ordered_fill(p, order, until=until.share(START_SHARE)))
         complete = [s for s in starts if is_complete(p, s)]
+        if not fixed and insertion_applies(p):  # capacity-only: insert, shift, replace
+            complete = [improve_level1(p, s, until.share(START_SHARE)) for s in complete]
         start = max(complete, key=lambda a: evaluate(p, a)) if complete else starts[0]
         if (
             lp is not None
@@ -408,8 +414,10 @@ def solve_portfolio(
                 )
                 say(log[-1])
                 lp_bound = min(lp_bound, kp.bound) if lp_bound is not None else kp.bound
-                if kp.pairs is not None and evaluate(p, kp.pairs) > evaluate(p, start):
-                    start = kp.pairs
+                if kp.pairs is not None:
+                    found = improve_level1(p, kp.pairs, until.share(START_SHARE))
+                    if evaluate(p, found) > evaluate(p, start):
+                        start = found
         incumbents.offer(start)
         log.append(f"start: level 1 = {evaluate(p, start)[0]:,}")
         say(log[-1])
