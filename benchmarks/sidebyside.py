@@ -106,9 +106,11 @@ def _read(path: Path) -> pd.DataFrame:
 
 def with_new_cpsat(df: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     """``df`` with its ``cpsat`` rows renamed ``cpsat-before`` and ``new``'s ``cpsat``
-    rows first (only instances ``df`` has)."""
-    old = df.assign(solver=df["solver"].replace({REFERENCE: BEFORE}))
+    rows first, on the instances both have (a rerun with ``--filter`` compares only
+    what it reran)."""
     fresh = new[(new["solver"] == REFERENCE) & new["instance"].isin(df["instance"])]
+    df = df[df["instance"].isin(fresh["instance"])]
+    old = df.assign(solver=df["solver"].replace({REFERENCE: BEFORE}))
     order = list(dict.fromkeys(df["instance"]))
     out = pd.concat([fresh, old], ignore_index=True)
     out["_i"] = out["instance"].map({k: i for i, k in enumerate(order)})
