@@ -37,7 +37,8 @@ On capacity-only rounds every complete start, and the knapsacks' fill, is first
 improved by insertion local search (:mod:`broker.solve.insertion`).
 When every client is required (:func:`level1_is_fixed`,
 e.g. the generalised assignment problem), level 1 is skipped and level 2 gets
-all the time.
+all the time, starting from the best of the greedy, regret and LP-rounding
+(:mod:`broker.solve.rounding`) starts.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ from broker.solve.lp import LpResult, limit_duals, solve_lp
 from broker.solve.model import binding_rows, build_cpsat, fill, is_complete, level1_is_fixed
 from broker.solve.regret import regret_start
 from broker.solve.result import Level, Result, Sense, SolveStatus, evaluate, make_result
+from broker.solve.rounding import lp_rounding
 from broker.solve.stop import StopToken
 
 WALL_SAFETY = 1.0
@@ -329,6 +331,7 @@ def solve_portfolio(
         incumbents.offer(starts[0])
         lp = None
         lp2_bound: float | None = None
+        lp2: LpResult | None = None
         lagrange: LagrangeBound | None = None
         pdlp_start: np.ndarray | None = None
         reproducible = options.deterministic and options.work_limit is not None
@@ -376,6 +379,10 @@ def solve_portfolio(
                     f"LP relaxation of level 2: bound {lp2_bound:,.2f} in {lp2.seconds:.2f}s"
                 )
                 say(log[-1])
+        if fixed and lp2 is not None and lp2.optimal and lp2.x is not None:
+            rounded = lp_rounding(p, lp2.x, until.share(START_SHARE))
+            if rounded is not None:
+                starts.append(rounded)
         if fixed and not is_complete(p, starts[0]):
             regret = regret_start(p, until.share(START_SHARE))
             if regret is not None:
