@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import time
 
+from broker.argtypes import nonneg_int, positive_float, positive_int
 from broker.bench.instances import synthetic_national
 from broker.solve.deadline import Deadline
 from broker.solve.greedy import greedy_pairs
@@ -24,9 +25,9 @@ from broker.solve.model import scaled
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--scale", type=float, default=1.0)
-    ap.add_argument("--steps", type=int, default=9, help="knapsack subgradient steps")
+    ap.add_argument("--seed", type=nonneg_int, default=0)
+    ap.add_argument("--scale", type=positive_float, default=1.0)
+    ap.add_argument("--steps", type=positive_int, default=9, help="knapsack subgradient steps")
     args = ap.parse_args()
     p = scaled(synthetic_national(args.seed, args.scale))
     print(f"synthetic-national seed {args.seed} scale {args.scale}: {p.n_pairs:,} pairs")

@@ -330,7 +330,6 @@ def solve_portfolio(
         starts = [greedy_pairs(p, until.share(START_SHARE))]
         incumbents.offer(starts[0])
         lp = None
-        lp2_bound: float | None = None
         lp2: LpResult | None = None
         lagrange: LagrangeBound | None = None
         pdlp_start: np.ndarray | None = None
@@ -373,22 +372,22 @@ def solve_portfolio(
                 time_limit_s=min(LP_SHARE * total_time, until.remaining()),
                 stop=options.stop,
             )
-            lp2_bound = lp2.bound
-            if lp2_bound is not None:
+            if lp2.bound is not None:
                 log.append(
-                    f"LP relaxation of level 2: bound {lp2_bound:,.2f} in {lp2.seconds:.2f}s"
+                    f"LP relaxation of level 2: bound {lp2.bound:,.2f} in {lp2.seconds:.2f}s"
                 )
                 say(log[-1])
-        if fixed and lp2 is not None and lp2.optimal and lp2.x is not None:
-            rounded = lp_rounding(p, lp2.x, until.share(START_SHARE))
-            if rounded is not None:
-                starts.append(rounded)
         if fixed and not is_complete(p, starts[0]):
             regret = regret_start(p, until.share(START_SHARE))
             if regret is not None:
                 starts.append(regret)
         if fixed:  # assignment-shaped (GAP-like): shift and swap from every complete start
             starts = [improve_assignment(p, s, until.share(START_SHARE)) for s in starts]
+        if fixed and lp2 is not None and lp2.optimal and lp2.x is not None:
+            rounded = lp_rounding(p, lp2.x, until.share(START_SHARE))  # shifted and swapped
+            if rounded is not None:
+                starts.append(rounded)
+        lp2_bound = lp2.bound if lp2 is not None else None
         lp_bound = None
         if lp is not None:
             lp_bound, xs, _ = lp

@@ -197,14 +197,15 @@ def solve_required(
                 incumbents.offer(rounded)
                 log.append(f"LP rounding: level 2 = {int(p.pair_level2[rounded].sum()):,}")
                 say(log[-1])
-        if not settled():  # the regret start and local search, in what is left of the share
+        if not settled():  # greedy (or regret) with local search, in the share left
             mine = until.share(BROKER_ARM_SHARE)
-            other = start if is_complete(p, start) else regret_start(p, mine.share(0.5))
+            label = "greedy" if is_complete(p, start) else "regret"
+            other = start if label == "greedy" else regret_start(p, mine.share(0.5))
             if other is not None and is_complete(p, other) and not settled():
                 other = improve_assignment(p, other, mine)
                 starts.append(other)
                 incumbents.offer(other)
-                log.append(f"regret + shift/swap: level 2 = {int(p.pair_level2[other].sum()):,}")
+                log.append(f"{label} + shift/swap: level 2 = {int(p.pair_level2[other].sum()):,}")
                 say(log[-1])
         complete = [s for s in starts if is_complete(p, s)]
         if complete:
