@@ -74,7 +74,9 @@ def test_required_family_races_highs_unless_a_work_limit_asks_for_reproducibilit
     assert p.n_pairs > cpsat.EXACT_PAIR_LIMIT
     r = solve(p, "cpsat", time_limit_s=4, seed=0)
     assert r.params["strategy"] == "required"
-    assert "highs" in r.params["arms"] and r.params["plain_workers"] == 1
+    # two workers: HiGHS and broker's LNS share them, the plain arm does not run
+    assert "highs" in r.params["arms"] and r.params["plain_workers"] == 0
+    assert any(line.startswith("LNS beside HiGHS") for line in r.log)
     assert violations(p, p.pairs_to_roles(r.pairs)[0]) == []
     assert r.level2.bound <= r.level2.value
     assert r.runtime_s <= 4 + 1.0
@@ -194,25 +196,61 @@ def test_no_files_are_left_behind(monkeypatch, tmp_path, small):
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
-def test_the_lns_takes_a_better_solution_from_the_arm(small):
-    """``adopt``: an offer better on level 1 replaces the LNS's own; a worse one does not."""
+def _improve_with_offers(p, start, level, offers):
+    """Half a unit of LNS work from ``start``, offered ``offers`` one per step."""
     from broker.solve.lns import improve
 
-    exact = solve(small, "highs", time_limit_s=30)
-    empty = np.zeros(0, dtype=np.int64)
-    offers = [exact.pairs, empty]
-    pairs, stats = improve(
-        small,
-        empty,
-        level=1,
+    return improve(
+        p,
+        start,
+        level=level,
         work_limit=0.5,
         time_limit_s=5,
         seed=0,
         adopt=lambda: offers.pop(0) if offers else None,
     )
+
+
+def test_the_lns_takes_a_better_solution_from_the_arm(small):
+    """``adopt``: an offer better on level 1 replaces the LNS's own; a worse one does not."""
+    exact = solve(small, "highs", time_limit_s=30)
+    empty = np.zeros(0, dtype=np.int64)
+    pairs, stats = _improve_with_offers(small, empty, 1, [exact.pairs, empty])
     assert stats.adopted == 1
     assert int(small.pair_priority[pairs].sum()) == exact.level1.value
     assert small.violations(pairs) == []
+
+
+def test_the_level2_lns_takes_a_cheaper_solution_and_never_a_worse_one():
+    """``adopt`` at level 2 (the required-client race): a cheaper offer is taken, a
+    dearer one is not, and the answer is never dearer than the best offer."""
+    from broker.bench.gapgen import generate
+    from broker.solve.deadline import Deadline
+    from broker.solve.model import is_complete
+    from broker.solve.regret import regret_start
+
+    p = scaled(gap.to_problem(generate("C", 5, 40, 2)))
+    exact = solve(p, "highs", time_limit_s=30)
+    assert exact.level2.optimal
+    start = regret_start(p, Deadline.after(5))
+    assert start is not None and is_complete(p, start)
+    assert int(p.pair_level2[start].sum()) > exact.level2.value
+    pairs, stats = _improve_with_offers(p, start, 2, [exact.pairs, start])
+    assert stats.adopted == 1
+    assert int(p.pair_level2[pairs].sum()) == exact.level2.value
+    assert p.violations(pairs) == []
+
+
+def test_with_four_workers_the_plain_arm_runs_beside_highs_and_the_lns():
+    from broker.bench.gapgen import generate
+
+    p = gap.to_problem(generate("C", 10, 200, 4))  # 2,000 pairs: the race
+    r = solve(p, "cpsat", time_limit_s=3, seed=0, workers=4)
+    assert r.params["strategy"] == "required"
+    assert r.params["plain_workers"] == 1
+    assert "cpsat plain (no hint)" in r.params["arms"] and "highs" in r.params["arms"]
+    assert violations(p, p.pairs_to_roles(r.pairs)[0]) == []
+    assert r.runtime_s <= 3 + 1.0
 
 
 def test_peek_sees_a_checked_incumbent_while_running_and_nothing_after():

@@ -256,7 +256,7 @@ def improve(
             break
         if should_stop is not None and should_stop():
             break
-        if adopt is not None and level == 1:
+        if adopt is not None:
             other = adopt()
             if other is not None and _level1_key(p, other) > _level1_key(p, a):
                 a = p.as_pair_indices(other)

@@ -1,4 +1,4 @@
-"""Problems where every client is required (GAP-like): three arms race, the best wins.
+"""Problems where every client is required (GAP-like): arms race, the best wins.
 
 When every client must be matched, level 1 is the same in every solution and
 the problem is a pure level-2 minimisation, like the generalised assignment
@@ -6,23 +6,30 @@ problem. No single method is best across this family (2 cores, 20 s, generated
 GAP, see ``benchmarks/README.md``): HiGHS's branch and cut wins at 400 jobs
 (type C, 20 x 400: 4,752 against 4,764 for two-worker CP-SAT), plain CP-SAT at
 1,600 (type E, 40 x 1,600: 181,786 where HiGHS alone reached 551,524), and any
-hint, even a good one, pins CP-SAT to it. Beside HiGHS, plain CP-SAT runs one
-worker: with two workers on the two cores it stalled (506,335 on that E problem
-in 18 s, against 181,786 with one). So three arms run side by side:
+hint, even a good one, pins CP-SAT to it. So the arms are:
 
-* **plain arm** (child process, all of the time): CP-SAT on the plain model, no
-  hint, seeded, ``workers - 1`` workers when the HiGHS arm runs, else ``workers``;
 * **HiGHS arm** (child process, all of the time, up to
   :data:`broker.solve.highsarm.MAX_PAIRS` pairs): :func:`broker.solve.highsarm.highs_arm`
-  on level 2;
+  on level 2, two threads (about 1.3 cores);
 * **broker's arm** (this process): a greedy start (the safety net); the level-2
   LP relaxation (:mod:`broker.solve.lp`, up to :data:`LP_SHARE` of what is left),
   which gives the bound and, rounded and repaired (:mod:`broker.solve.rounding`),
   the start that wins on the largest D and E problems (E 80 x 1,600 at 20 s:
-  179,134, where HiGHS alone has 206,298 and ten minutes of this race 178,510);
+  179,134, where HiGHS alone has 206,298 and ten minutes of the race 178,510);
   then the regret start (:mod:`broker.solve.regret`) with shift/swap local search
   (:mod:`broker.solve.localsearch`) in :data:`BROKER_ARM_SHARE` of what is left;
-  then it waits for the other arms.
+  then, beside HiGHS, LNS (:func:`broker.solve.lns.improve` on level 2) from the
+  best start to the deadline, taking each better solution HiGHS reports as it
+  goes, so that each arm's answer is the other's start;
+* **plain arm** (child process, all of the time): CP-SAT on the plain model, no
+  hint, seeded; with every worker when HiGHS does not run, otherwise with the
+  workers beyond :data:`PLAIN_SPARE`, so not at all on two cores. There its one
+  worker took the core the LNS now has, and the LNS is worth more: on the 51 GAP
+  instances of ``broker bench`` at 20 s the race with the LNS instead of the
+  plain arm was better on 19 (D 20 x 400: 24,732 against 24,739; E 60 x 900:
+  101,245 against 101,421), the same on 31 and one unit worse on one (C 20 x 400,
+  4,755), and as good as plain CP-SAT with both workers on every one but gapd-3
+  (6,366 against 6,361).
 
 The best complete solution wins; the bound is the best of the arms' and the LP's.
 An arm that proves optimality (or infeasibility) ends the others at once. The
@@ -40,7 +47,7 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from broker.problem import ProblemData
-from broker.solve import search
+from broker.solve import lns, search
 from broker.solve.arm import NOTHING, ArmResult, ArmTask
 from broker.solve.base import SolveOptions
 from broker.solve.child import ChildTask
@@ -68,6 +75,10 @@ LP_SHARE = 0.7
 
 ROUNDING_SHARE = 0.3
 """Share of what is then left for the LP rounding start (:mod:`broker.solve.rounding`)."""
+
+PLAIN_SPARE = 3
+"""Workers HiGHS and broker's LNS take before the plain arm gets any: on two or three
+cores the plain arm does not run beside HiGHS."""
 
 GRACE_S = 1.0
 """At most this long (and at most 5% of the limit, at least 0.3 s) past the deadline
@@ -107,13 +118,13 @@ def _plain_arm(p: ProblemData, wall: float, seed: int, workers: int) -> ArmResul
 
 
 def _collect(
-    plain: ArmTask, highs: ArmTask | None, until: Deadline, grace: float
+    plain: ArmTask | None, highs: ArmTask | None, until: Deadline, grace: float
 ) -> tuple[ArmResult, ArmResult]:
-    """Both arms' answers; an arm that proves optimality ends the other at once, and an
-    arm that has not answered ``grace`` seconds after the deadline is killed."""
-    tasks: dict[str, ArmTask] = (
-        {"plain": plain} if highs is None else {"plain": plain, "highs": highs}
-    )
+    """The child arms' answers; an arm that proves optimality ends the other at once,
+    and an arm that has not answered ``grace`` seconds after the deadline is killed."""
+    tasks: dict[str, ArmTask] = {
+        name: arm for name, arm in (("plain", plain), ("highs", highs)) if arm is not None
+    }
     out = {"plain": NOTHING, "highs": NOTHING}
     end = until.at + grace
     while tasks and time.monotonic() < end:
@@ -148,9 +159,14 @@ def solve_required(
     grace = min(GRACE_S, max(0.3, 0.05 * float(options.time_limit_s)))
     arm_wall = max(until.remaining() - margin, 0.1)
     use_highs = p.n_pairs <= HIGHS_MAX_PAIRS
-    plain_workers = options.workers - 1 if use_highs else options.workers
-    task: ChildTask[ArmResult] = ChildTask(
-        _plain_arm, p, arm_wall, options.seed, max(plain_workers, 1)
+    # beside HiGHS (about 1.3 cores) broker's arm searches from the best start (LNS,
+    # one core), and the plain CP-SAT arm has what is left over; without HiGHS it has
+    # every worker
+    plain_workers = options.workers - PLAIN_SPARE if use_highs else options.workers
+    task: ChildTask[ArmResult] | None = (
+        ChildTask(_plain_arm, p, arm_wall, options.seed, plain_workers)
+        if plain_workers >= 1
+        else None
     )
     highs: HighsTask | None = None
     if use_highs:
@@ -160,9 +176,9 @@ def solve_required(
         )
 
     def kill_all() -> None:
-        task.kill()
-        if highs is not None:
-            highs.kill()
+        for arm in (task, highs):
+            if arm is not None:
+                arm.kill()
 
     def settled() -> bool:
         # an arm has proved optimality (or infeasibility): broker's arm can stop
@@ -210,6 +226,27 @@ def solve_required(
         complete = [s for s in starts if is_complete(p, s)]
         if complete:
             start = min(complete, key=lambda s: int(p.pair_level2[s].sum()))
+        if highs is not None and is_complete(p, start) and not settled():
+            # LNS from the best start, taking HiGHS's better incumbents as it goes
+            # (the two improve each other's answers: HiGHS's solutions are often a
+            # few neighbourhoods from better ones, and the LNS's starts are HiGHS's)
+            before = int(p.pair_level2[start].sum())
+            start, stats = lns.improve(
+                p,
+                start,
+                level=2,
+                work_limit=float("inf"),
+                time_limit_s=max(until.remaining() - margin, 0.0),
+                seed=options.seed,
+                should_stop=settled,
+                on_improve=incumbents.offer,
+                adopt=highs.peek,
+            )
+            log.append(
+                f"LNS beside HiGHS: level 2 {before:,} -> {int(p.pair_level2[start].sum()):,} "
+                f"({stats.iterations} steps, {stats.adopted} of HiGHS's solutions taken)"
+            )
+            say(log[-1])
         plain, mip = _collect(task, highs, until, grace)
         incumbents.offer(plain.pairs)
         incumbents.offer(mip.pairs)
@@ -220,9 +257,10 @@ def solve_required(
             say(log[-1])
     params: dict[str, object] = {
         "strategy": "required",
-        "arms": ["cpsat plain (no hint)", "LP rounding, regret + shift/swap"]
-        + (["highs"] if highs is not None else []),
-        "plain_workers": max(plain_workers, 1),
+        "arms": (["cpsat plain (no hint)"] if task is not None else [])
+        + (["highs"] if highs is not None else [])
+        + ["LP rounding, regret + shift/swap" + (", LNS" if highs is not None else "")],
+        "plain_workers": max(plain_workers, 0),
         "workers": options.workers,
         "time_limit_s": float(options.time_limit_s),
         "reproducible": False,
