@@ -18,18 +18,18 @@ hint, even a good one, pins CP-SAT to it. So the arms are:
   179,134, where HiGHS alone has 206,298 and ten minutes of the race 178,510);
   then the regret start (:mod:`broker.solve.regret`) with shift/swap local search
   (:mod:`broker.solve.localsearch`) in :data:`BROKER_ARM_SHARE` of what is left;
-  then, beside HiGHS, LNS (:func:`broker.solve.lns.improve` on level 2) from the
-  best start to the deadline, taking each better solution HiGHS reports as it
-  goes, so that each arm's answer is the other's start;
+  then, beside HiGHS, LNS (:func:`broker.solve.lns.improve` on level 2, freeing
+  the clients of a few supporters at a time) from the best start to the
+  deadline, taking each better solution HiGHS reports as it goes, so that each
+  arm's answer is the other's start;
 * **plain arm** (child process, all of the time): CP-SAT on the plain model, no
   hint, seeded; with every worker when HiGHS does not run, otherwise with the
   workers beyond :data:`PLAIN_SPARE`, so not at all on two cores. There its one
   worker took the core the LNS now has, and the LNS is worth more: on the 51 GAP
-  instances of ``broker bench`` at 20 s the race with the LNS instead of the
-  plain arm was better on 19 (D 20 x 400: 24,732 against 24,739; E 60 x 900:
-  101,245 against 101,421), the same on 31 and one unit worse on one (C 20 x 400,
-  4,755), and as good as plain CP-SAT with both workers on every one but gapd-3
-  (6,366 against 6,361).
+  instances of ``broker bench`` at 20 s (``benchmarks/results/pass5``) the race
+  with the LNS instead of the plain arm was better on 25 (gapd-5: 6,234 against
+  6,259; E 60 x 900: 101,145 against 101,421), the same on 25 and 0.02% worse on
+  one (E 30 x 900), and as good as plain CP-SAT with both workers on all 51.
 
 The best complete solution wins; the bound is the best of the arms' and the LP's.
 An arm that proves optimality (or infeasibility) ends the others at once. The
@@ -241,6 +241,7 @@ def solve_required(
                 should_stop=settled,
                 on_improve=incumbents.offer,
                 adopt=highs.peek,
+                by_supporters=True,
             )
             log.append(
                 f"LNS beside HiGHS: level 2 {before:,} -> {int(p.pair_level2[start].sum()):,} "

@@ -1,0 +1,75 @@
+"""The LNS's two neighbourhoods on GAPs, at equal deterministic work.
+
+From the LP-rounding start of each instance (the race's start), runs
+:func:`broker.solve.lns.improve` on level 2 for the same deterministic work with
+the structural neighbourhoods and with ``by_supporters``, one process, no wall
+clock involved, so the figures do not depend on the machine::
+
+    python benchmarks/lns_neighbourhoods.py [--work 8] [--seed 0] [SET:INSTANCE ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from broker.argtypes import nonneg_int, positive_float
+from broker.bench.instances import instance_set
+from broker.solve.deadline import Deadline
+from broker.solve.lns import improve
+from broker.solve.lp import solve_lp
+from broker.solve.model import scaled
+from broker.solve.rounding import lp_rounding
+
+DEFAULT = [
+    "gap-large:gapd-3",
+    "gap-large:gapd-5",
+    "gap-large:gapd-6",
+    "gap-cde-400:genC-20x400-0",
+    "gap-cde-400:genD-20x400-0",
+    "gap-cde-400:genE-40x400-0",
+    "gap-cde-900:genD-30x900-0",
+    "gap-cde-1600:genD-20x1600-0",
+    "gap-cde-1600:genE-40x1600-0",
+    "gap-cde-1600:genC-80x1600-0",
+]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("instances", nargs="*", default=DEFAULT, help="SET:INSTANCE")
+    ap.add_argument("--work", type=positive_float, default=8.0, help="deterministic work")
+    ap.add_argument("--seed", type=nonneg_int, default=0)
+    args = ap.parse_args()
+    sets: dict[str, dict] = {}
+    print("| instance | start | structural (steps) | by supporters (steps) |")
+    print("|---|---:|---:|---:|")
+    for item in args.instances:
+        name, _, inst = item.partition(":")
+        if name not in sets:
+            sets[name] = {i.name: i for i in instance_set(name)[0]}
+        p = scaled(sets[name][inst].load())
+        lp = solve_lp(p, p.pair_level2.astype(float), maximize=False, time_limit_s=600)
+        if lp.x is None:
+            print(f"| {inst} | no LP solution | | |")
+            continue
+        start = lp_rounding(p, lp.x, Deadline.after(600))
+        if start is None:
+            print(f"| {inst} | no rounding | | |")
+            continue
+        cells = [f"{int(p.pair_level2[start].sum()):,}"]
+        for by in (False, True):
+            a, stats = improve(
+                p,
+                start,
+                level=2,
+                work_limit=args.work,
+                time_limit_s=3600,
+                seed=args.seed,
+                by_supporters=by,
+            )
+            cells.append(f"{int(p.pair_level2[a].sum()):,} ({stats.iterations})")
+        print(f"| {inst} | " + " | ".join(cells) + " |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
