@@ -314,3 +314,23 @@ def test_check_on_empty_or_foreign_files(scen, tmp_path, capsys, data):
         assert code == 0  # a header-only file assigns nobody; nothing is pinned
     else:
         assert code == 2 and "a.csv" in text
+
+
+def test_control_characters_in_ids_reach_the_workbook_visibly_and_the_csv_exactly(tmp_path):
+    """A workbook cannot hold ESC: the row is still written, with the character shown
+    as ``\\x1b``; assignments.csv keeps the identifier as it was given."""
+    from openpyxl import load_workbook
+
+    scen = make(tmp_path, cli=CLI.replace("C1,", "C\x1b1,"))
+    out = tmp_path / "out"
+    assert run(scen, out) == 0
+    ids = {
+        row["client_id"]
+        for row in csv.DictReader(
+            io.StringIO((out / "assignments.csv").read_text(encoding="utf-8-sig"))
+        )
+    }
+    assert "C\x1b1" in ids
+    ws = load_workbook(out / "report.xlsx")["Matched"]
+    cells = {str(c.value) for c in ws["A"][1:]}
+    assert "C\\x1b1" in cells

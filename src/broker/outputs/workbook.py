@@ -7,13 +7,17 @@ and **Authorities**. Each sheet has a bold, frozen header row, a filter and
 column widths fitted to the text.
 
 Text is always stored as text: a cell that starts with ``=`` is never a formula
-(the workbook equivalent of :func:`broker.csvtext.neutralise`).
+(the workbook equivalent of :func:`broker.csvtext.neutralise`). A workbook cannot
+hold control characters (other than tab, line feed and carriage return): each one
+in an identifier or name is shown as its escape, ``\\x1b`` for ESC, so the row
+stays and the character is visible. The CSV and JSON outputs keep the exact text.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +53,15 @@ UNMATCHED_COLUMNS = [
 ]
 
 
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+"""Characters a workbook cannot hold (openpyxl refuses them)."""
+
+
+def _visible(text: str) -> str:
+    """``text`` with every control character a workbook cannot hold escaped."""
+    return CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 def _cell_value(v: object) -> object:
     if v is None:
         return None
@@ -57,7 +70,9 @@ def _cell_value(v: object) -> object:
     if hasattr(v, "item"):  # numpy scalars
         return v.item()  # type: ignore[union-attr]
     if isinstance(v, (list, tuple, dict)):
-        return json.dumps(v)
+        return json.dumps(v)  # JSON escapes control characters itself
+    if isinstance(v, str):
+        return _visible(v)
     return v
 
 
