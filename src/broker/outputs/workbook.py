@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from pathlib import Path
 from typing import Any
 
@@ -53,13 +52,12 @@ UNMATCHED_COLUMNS = [
 ]
 
 
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-"""Characters a workbook cannot hold (openpyxl refuses them)."""
-
-
 def _visible(text: str) -> str:
-    """``text`` with every control character a workbook cannot hold escaped."""
-    return CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    """``text`` with every control character a workbook cannot hold escaped (the
+    characters openpyxl refuses)."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    return ILLEGAL_CHARACTERS_RE.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def _cell_value(v: object) -> object:
