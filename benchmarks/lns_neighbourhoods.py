@@ -2,17 +2,18 @@
 
 From the LP-rounding start of each instance (the race's start), runs
 :func:`broker.solve.lns.improve` on level 2 for the same deterministic work with
-the structural neighbourhoods and with ``by_supporters``, one process, no wall
-clock involved, so the figures do not depend on the machine::
+the structural neighbourhoods and with ``by_supporters`` (adaptive size: the
+number of supporters at the end is shown as ``k``), for each seed, one process,
+no wall clock involved, so the figures do not depend on the machine::
 
-    python benchmarks/lns_neighbourhoods.py [--work 8] [--seed 0] [SET:INSTANCE ...]
+    python benchmarks/lns_neighbourhoods.py [--work 8] [--seeds 0,1] [SET:INSTANCE ...]
 """
 
 from __future__ import annotations
 
 import argparse
 
-from broker.argtypes import nonneg_int, positive_float
+from broker.argtypes import positive_float
 from broker.bench.instances import instance_set
 from broker.solve.deadline import Deadline
 from broker.solve.lns import improve
@@ -38,10 +39,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("instances", nargs="*", default=DEFAULT, help="SET:INSTANCE")
     ap.add_argument("--work", type=positive_float, default=8.0, help="deterministic work")
-    ap.add_argument("--seed", type=nonneg_int, default=0)
+    ap.add_argument("--seeds", default="0", help="comma-separated seeds, e.g. 0,1")
     args = ap.parse_args()
+    try:
+        seeds = [int(s) for s in args.seeds.split(",")]
+    except ValueError:
+        ap.error(f"--seeds: {args.seeds!r} is not a comma-separated list of integers")
     sets: dict[str, dict] = {}
-    print("| instance | start | structural (steps) | by supporters (steps) |")
+    print(f"Seeds {', '.join(map(str, seeds))}; each cell is one seed's level 2 (steps).\n")
+    print("| instance | start | structural | by supporters |")
     print("|---|---:|---:|---:|")
     for item in args.instances:
         name, _, inst = item.partition(":")
@@ -58,16 +64,20 @@ def main() -> None:
             continue
         cells = [f"{int(p.pair_level2[start].sum()):,}"]
         for by in (False, True):
-            a, stats = improve(
-                p,
-                start,
-                level=2,
-                work_limit=args.work,
-                time_limit_s=3600,
-                seed=args.seed,
-                by_supporters=by,
-            )
-            cells.append(f"{int(p.pair_level2[a].sum()):,} ({stats.iterations})")
+            runs = []
+            for seed in seeds:
+                a, stats = improve(
+                    p,
+                    start,
+                    level=2,
+                    work_limit=args.work,
+                    time_limit_s=3600,
+                    seed=seed,
+                    by_supporters=by,
+                )
+                size = f", k {stats.supporters:.2f}" if by else ""
+                runs.append(f"{int(p.pair_level2[a].sum()):,} ({stats.iterations}{size})")
+            cells.append("; ".join(runs))
         print(f"| {inst} | " + " | ".join(cells) + " |", flush=True)
 
 

@@ -14,8 +14,8 @@ Neighbourhoods follow the structure that makes the problem hard:
 * otherwise (e.g. GAP instances), the clients of a few supporters that share
   clients, so loads can move between them;
 * with ``by_supporters`` (the race for problems where every client is required,
-  :mod:`broker.solve.required`), every client matched to two to four supporters
-  drawn at random.
+  :mod:`broker.solve.required`), every client matched to a few supporters drawn
+  at random, as many as sub-solves can still finish (:class:`AdaptiveSize`).
 
 Level 1 maximises priority. Level 2 minimises the level-2 cost subject to the
 freed part keeping at least its current priority, so level 1 never drops.
@@ -54,8 +54,20 @@ STEP_OVERHEAD_WORK = 0.03
 not see (about 25 ms of Python per step on the reference machine)."""
 
 
-SUPPORTERS_MIN, SUPPORTERS_MAX = 2, 4
-"""How many supporters a ``by_supporters`` neighbourhood frees the clients of."""
+SUPPORTERS_MIN = 2
+"""Fewest supporters a ``by_supporters`` neighbourhood frees the clients of."""
+
+SUPPORTERS_START = 3.0
+"""The adaptive ``by_supporters`` size at the first step (see :class:`AdaptiveSize`)."""
+
+SIZE_STEP = 0.25
+"""How far a sub-solve that finished moves the adaptive size up."""
+
+SHRINK = 3.0
+"""How many times :data:`SIZE_STEP` a sub-solve that did not finish moves it down: the
+size settles where ``SHRINK / (1 + SHRINK)`` of the sub-solves finish (three in four).
+At equal work (``benchmarks/lns_neighbourhoods.py``, seeds 0 and 1) three in four
+ended lower than one in two on seven of ten GAPs."""
 
 
 @dataclass
@@ -69,6 +81,8 @@ class LnsStats:
     work: float = 0.0
     wall_clock: bool = False
     adopted: int = 0
+    supporters: float = 0.0
+    """With ``by_supporters``, the adaptive neighbourhood size at the end."""
 
 
 class Neighbourhoods:
@@ -171,8 +185,10 @@ def _sub_solve(
     work: float,
     seed: int,
     wall: float = 1e9,
-) -> tuple[np.ndarray | None, float]:
-    """Re-optimise the clients in ``free``; return the new pair set if it improves.
+) -> tuple[np.ndarray | None, float, bool]:
+    """Re-optimise the clients in ``free``; return the new pair set if it improves,
+    the deterministic work used, and whether CP-SAT finished (proved its answer
+    optimal, or that there is none) within its limits.
 
     Everything else stays fixed: the sub-problem's limits are what the fixed pairs
     leave, so any sub-solution combines with them into a feasible whole.
@@ -183,7 +199,7 @@ def _sub_solve(
     fixed, inside = current[~inside_mask], current[inside_mask]
     sub, ks = p.subproblem(free, p.residual(fixed))
     if sub.n_pairs == 0:
-        return None, 0.0
+        return None, 0.0, True
     model, x = build_cpsat(sub)
     in_now = np.isin(ks, inside)
     for var, v in zip(x, in_now, strict=True):
@@ -204,21 +220,58 @@ def _sub_solve(
     )
     status = solver.solve(model)
     used = solver.deterministic_time
+    finished = status in (cp_model.OPTIMAL, cp_model.INFEASIBLE)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return None, used
+        return None, used, finished
     chosen = np.array(solver.boolean_values(x), dtype=bool)
     new1 = int(prio[chosen].sum())
     new2 = int(sub.pair_level2[chosen].sum())
     better = new1 > before1 if level == 1 else (new1 >= before1 and new2 < before2)
     if not better:
-        return None, used
-    return np.sort(np.concatenate([fixed, ks[chosen]])), used
+        return None, used, finished
+    return np.sort(np.concatenate([fixed, ks[chosen]])), used, finished
 
 
-def _supporters_clients(p: ProblemData, a: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Clients matched in ``a`` to :data:`SUPPORTERS_MIN`-:data:`SUPPORTERS_MAX`
-    supporters drawn at random (the ``by_supporters`` neighbourhood)."""
-    k = min(int(rng.integers(SUPPORTERS_MIN, SUPPORTERS_MAX + 1)), p.n_supporters)
+class AdaptiveSize:
+    """How many supporters the next ``by_supporters`` neighbourhood frees.
+
+    The right size depends on the instance: on Beasley's type-D GAPs of 20 agents
+    and 100-200 jobs, sub-problems of three to six agents are solved to
+    optimality in milliseconds and the search needs them that large to leave its
+    local optima, while on 1,600-job problems four agents' clients already exhaust
+    a sub-solve's work limit. So the size moves by :data:`SIZE_STEP` after each
+    sub-solve: up when CP-SAT finished it (proved its answer optimal), down
+    :data:`SHRINK` times as far when it ran out of work first. It settles where
+    about three sub-solves in four finish, as CP-SAT's own LNS adapts the
+    difficulty of its neighbourhoods to their success. It stays
+    between :data:`SUPPORTERS_MIN` and the number of supporters; a step's size is
+    the integer part plus one with probability the fractional part, so the mean
+    is the size itself. Everything depends on the seed and on deterministic
+    work only, so the search stays reproducible.
+    """
+
+    def __init__(self, n_supporters: int, start: float = SUPPORTERS_START) -> None:
+        self.top = float(max(n_supporters, 1))
+        self.bottom = min(float(SUPPORTERS_MIN), self.top)
+        self.size = min(max(start, self.bottom), self.top)
+
+    def draw(self, rng: np.random.Generator) -> int:
+        """The next neighbourhood's number of supporters."""
+        whole = int(self.size)
+        return min(whole + int(rng.random() < self.size - whole), int(self.top))
+
+    def update(self, finished: bool) -> None:
+        """Grow after a sub-solve that finished, shrink after one that did not."""
+        step = SIZE_STEP if finished else -SHRINK * SIZE_STEP
+        self.size = min(max(self.size + step, self.bottom), self.top)
+
+
+def _supporters_clients(
+    p: ProblemData, a: np.ndarray, rng: np.random.Generator, k: int
+) -> np.ndarray:
+    """Clients matched in ``a`` to ``k`` supporters drawn at random (the
+    ``by_supporters`` neighbourhood)."""
+    k = min(max(int(k), 1), p.n_supporters)
     chosen = rng.choice(p.n_supporters, size=k, replace=False)
     return np.unique(p.pair_client[a[np.isin(p.pair_supporter[a], chosen)]])
 
@@ -272,6 +325,7 @@ def improve(
         return a, stats
     rng = np.random.default_rng(seed)
     hood = Neighbourhoods(p, target_clients)
+    size = AdaptiveSize(p.n_supporters)
     n_units = len(hood.members)
     has_pairs = np.diff(hood.starts) > 0
     last_report = t0
@@ -302,10 +356,10 @@ def improve(
         else:
             seed_unit = int(rng.integers(n_units))
         if by_supporters:
-            free = _supporters_clients(p, a, rng)
+            free = _supporters_clients(p, a, rng, size.draw(rng))
         else:
             free = hood.draw(rng, seed_unit)
-        new, used = _sub_solve(
+        new, used, finished = _sub_solve(
             p,
             a,
             free,
@@ -315,6 +369,9 @@ def improve(
             until.remaining(),
         )
         stats.work += used + STEP_OVERHEAD_WORK
+        if by_supporters:
+            size.update(finished)
+            stats.supporters = size.size
         if new is not None:
             a = new
             stats.improvements += 1

@@ -19,7 +19,8 @@ hint, even a good one, pins CP-SAT to it. So the arms are:
   then the regret start (:mod:`broker.solve.regret`) with shift/swap local search
   (:mod:`broker.solve.localsearch`) in :data:`BROKER_ARM_SHARE` of what is left;
   then, beside HiGHS, LNS (:func:`broker.solve.lns.improve` on level 2, freeing
-  the clients of a few supporters at a time) from the best start to the
+  the clients of a few supporters at a time, as many as its sub-solves can
+  finish: :class:`broker.solve.lns.AdaptiveSize`) from the best start to the
   deadline, taking each better solution HiGHS reports as it goes, so that each
   arm's answer is the other's start;
 * **plain arm** (child process, all of the time): CP-SAT on the plain model, no
@@ -245,7 +246,8 @@ def solve_required(
             )
             log.append(
                 f"LNS beside HiGHS: level 2 {before:,} -> {int(p.pair_level2[start].sum()):,} "
-                f"({stats.iterations} steps, {stats.adopted} of HiGHS's solutions taken)"
+                f"({stats.iterations} steps, {stats.supporters:.2f} supporters a step at the "
+                f"end, {stats.adopted} of HiGHS's solutions taken)"
             )
             say(log[-1])
         plain, mip = _collect(task, highs, until, grace)
