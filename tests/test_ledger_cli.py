@@ -90,6 +90,26 @@ def test_stage_errors_exit_2_with_the_legal_choices(folder, capsys):
     assert "stage_changed" in capsys.readouterr().out
 
 
+def test_csv_export_never_replaces_another_file(folder, capsys):
+    """``--csv`` over a scenario file or a folder is refused; a re-export replaces its own."""
+    run("run", "s1", "--out", "r1", "--db", "l.db", "--quiet", "--no-map")
+    clients = (folder / "s1" / "clients.csv").read_bytes()
+    capsys.readouterr()
+    for args, expected in [
+        (["deployments", "--csv", "s1/clients.csv"], "not an earlier export of this list"),
+        (["recommend", "C0", "--scenario", "s1", "--csv", "s1/clients.csv"], "earlier export"),
+        (["deployments", "--csv", "r1"], "is a folder"),
+        (["recommend", "C0", "--scenario", "s1", "--csv", "r1"], "is a folder"),
+    ]:
+        assert run(*args, "--db", "l.db") == 2
+        err = capsys.readouterr().err
+        assert expected in err and "Traceback" not in err, err
+    assert (folder / "s1" / "clients.csv").read_bytes() == clients
+    assert run("deployments", "--db", "l.db", "--csv", "d.csv") == 0
+    assert run("deployments", "--db", "l.db", "--all", "--csv", "d.csv") == 0
+    assert run("recommend", "C0", "--scenario", "s1", "--db", "l.db", "--csv", "d.csv") == 2
+
+
 def test_bad_db_url_exits_2(folder, capsys):
     assert run("deployments", "--db", "mysql://x@y/z") == 2
     assert "postgresql+psycopg://" in capsys.readouterr().err
