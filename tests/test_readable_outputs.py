@@ -155,10 +155,11 @@ def test_xlsx_settings_numbers_as_spreadsheets_keep_them(tmp_path):
     settings = _settings(LEICS).astype(object)
     settings.loc[settings["setting"] == "round.weeks", "value"] = "0039"
     settings.loc[settings["setting"] == "defaults.max_distance_km", "value"] = "25."
+    settings.loc[settings["setting"] == "name", "value"] = 2024  # a name is always text
     with pd.ExcelWriter(book, mode="a", if_sheet_exists="replace") as w:
         settings.to_excel(w, sheet_name="scenario", index=False)
     cfg = broker.read_scenario(book).config
-    assert (cfg.weeks, cfg.max_distance_km) == (39, 25.0)
+    assert (cfg.weeks, cfg.max_distance_km, cfg.name) == (39, 25.0, "2024")
 
 
 def test_xlsx_without_a_table(tmp_path, capsys):

@@ -52,6 +52,8 @@ def _text(v: object) -> str:
 
 _NON_FINITE = {"inf", "+inf", "-inf", "nan", "+nan", "-nan"}
 _KEY_PART = re.compile(r"[A-Za-z0-9_-]+")
+_TEXT_SETTINGS = {"name", "description"}
+"""Settings that are always text, even when the cell holds a number (a name like 2024)."""
 
 
 def _toml_value(v: object) -> str:
@@ -84,6 +86,8 @@ def _settings_toml(rows: list[tuple[object, ...]], label: str) -> str:
     setting name TOML cannot hold, a setting given twice, a name that is both a
     setting and a table of settings, or a blank value.
     """
+    from broker.scenario.build import _toml_str
+
     tables: dict[str, list[str]] = {"": []}
     problems = []
     first: dict[str, int] = {}
@@ -128,7 +132,8 @@ def _settings_toml(rows: list[tuple[object, ...]], label: str) -> str:
             problems.append(Problem(label, "blank value for a setting", row=n, column="value"))
             continue
         table, _, name = key.rpartition(".")
-        tables.setdefault(table, []).append(f"{name} = {_toml_value(value)}")
+        toml = _toml_str(_text(value).strip()) if key in _TEXT_SETTINGS else _toml_value(value)
+        tables.setdefault(table, []).append(f"{name} = {toml}")
     if problems:
         raise InputError(problems)
     lines = tables.pop("")
