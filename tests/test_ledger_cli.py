@@ -96,7 +96,7 @@ def test_csv_export_never_replaces_another_file(folder, capsys):
     clients = (folder / "s1" / "clients.csv").read_bytes()
     capsys.readouterr()
     for args, expected in [
-        (["deployments", "--csv", "s1/clients.csv"], "not an earlier export of this list"),
+        (["deployments", "--csv", "s1/clients.csv"], "not an earlier export of this table"),
         (["recommend", "C0", "--scenario", "s1", "--csv", "s1/clients.csv"], "earlier export"),
         (["deployments", "--csv", "r1"], "is a folder"),
         (["recommend", "C0", "--scenario", "s1", "--csv", "r1"], "is a folder"),
@@ -108,6 +108,21 @@ def test_csv_export_never_replaces_another_file(folder, capsys):
     assert run("deployments", "--db", "l.db", "--csv", "d.csv") == 0
     assert run("deployments", "--db", "l.db", "--all", "--csv", "d.csv") == 0
     assert run("recommend", "C0", "--scenario", "s1", "--db", "l.db", "--csv", "d.csv") == 2
+
+
+def test_diff_out_never_replaces_another_file(folder, capsys):
+    run("run", "s1", "--out", "r1", "--quiet", "--no-map")
+    run("run", "s1", "--out", "r2", "--quiet", "--no-map")
+    (folder / "mine").mkdir()
+    (folder / "mine" / "diff.csv").write_text("my,own,notes\n")
+    capsys.readouterr()
+    for out, expected in [("r1/summary.json", "is a file"), ("mine", "not an earlier export")]:
+        assert run("diff", "r1", "r2", "--out", out) == 2
+        err = capsys.readouterr().err
+        assert expected in err and "Traceback" not in err, err
+    assert (folder / "mine" / "diff.csv").read_text() == "my,own,notes\n"
+    assert run("diff", "r1", "r2", "--out", "d") == 0
+    assert run("diff", "r2", "r1", "--out", "d") == 0  # an earlier diff is replaced
 
 
 def test_bad_db_url_exits_2(folder, capsys):

@@ -171,42 +171,13 @@ def cmd_stage(args: argparse.Namespace) -> int:
 
 
 def _write_csv(frame, path: str) -> None:  # type: ignore[no-untyped-def]
-    """Write ``frame`` to the ``--csv`` file ``path``.
-
-    An existing file is replaced only if it is an earlier export of the same table
-    (its first line is the header this export writes), so that a mistyped name can
-    never overwrite a scenario file or any other file the user keeps.
-
-    Raises
-    ------
-    broker.errors.InputError
-        If ``path`` is a folder, its folder does not exist, or it names another file.
-    """
-    from broker.csvtext import format_csv, write_csv
+    """Write ``frame`` to the ``--csv`` file ``path`` (see :func:`check_replaceable`)."""
+    from broker.csvtext import check_replaceable, write_csv
 
     target = Path(path)
-    if target.is_dir():
-        raise InputError.one(
-            path, "is a folder; expected the name of a file to write", column="--csv"
-        )
+    check_replaceable(target, frame.columns, "--csv")
     if not target.parent.is_dir():
         raise InputError.one(path, "folder does not exist", column="--csv")
-    if target.exists():
-        header = format_csv([[str(c) for c in frame.columns]]).encode("utf-8")
-        try:
-            with target.open("rb") as f:
-                first = f.readline()
-        except OSError as exc:
-            raise InputError.one(
-                path, f"cannot read the existing file ({exc.strerror or exc})", column="--csv"
-            ) from None
-        if first != header:
-            raise InputError.one(
-                path,
-                "file exists and is not an earlier export of this list (its header differs); "
-                "broker replaces only its own exports. Choose a new file name",
-                column="--csv",
-            )
     write_csv(frame, target)
 
 

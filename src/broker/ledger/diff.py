@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from broker.csvtext import write_csv
+from broker.csvtext import check_replaceable, write_csv
 from broker.errors import InputError
 
 VIEW_COLUMNS = [
@@ -271,10 +271,26 @@ def _authorities(before: RoundView, after: RoundView, clients: pd.DataFrame) -> 
 
 
 def write_diff(d: Diff, folder: str | Path) -> dict[str, Path]:
-    """Write ``diff.csv`` (clients) and ``diff_authorities.csv`` into ``folder``."""
+    """Write ``diff.csv`` (clients) and ``diff_authorities.csv`` into ``folder``.
+
+    Raises
+    ------
+    broker.errors.InputError
+        If ``folder`` is a file, or holds a ``diff.csv`` or ``diff_authorities.csv``
+        that is not an earlier diff (see :func:`broker.csvtext.check_replaceable`).
+    """
     root = Path(folder)
-    root.mkdir(parents=True, exist_ok=True)
+    if root.exists() and not root.is_dir():
+        raise InputError.one(str(root), "is a file; expected a folder for the diff", column="--out")
     paths = {"diff": root / "diff.csv", "diff_authorities": root / "diff_authorities.csv"}
+    check_replaceable(paths["diff"], d.clients.columns, "--out")
+    check_replaceable(paths["diff_authorities"], d.authorities.columns, "--out")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError.one(
+            str(root), f"cannot create the folder ({exc.strerror or exc})", column="--out"
+        ) from None
     write_csv(d.clients, paths["diff"])
     write_csv(d.authorities, paths["diff_authorities"])
     return paths
