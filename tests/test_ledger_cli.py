@@ -125,6 +125,26 @@ def test_diff_out_never_replaces_another_file(folder, capsys):
     assert run("diff", "r2", "r1", "--out", "d") == 0  # an earlier diff is replaced
 
 
+def test_topup_commitment_that_cannot_be_kept_names_the_ledger_not_a_temporary_file(folder, capsys):
+    """A contracted lead whose second supporter declined, with no one else to pair."""
+    team = scenario(
+        [supporter("S0", capacity=2.0), supporter("S1", capacity=2.0, x_km=1)],
+        [client("C0", need=1.0, priority=2, team_size=2)],
+        max_distance_km=10.0,
+    )
+    write_scenario(team, folder / "t")
+    assert run("run", "t", "--out", "r1", "--db", "l.db", "--quiet", "--no-map") == 0
+    assert run("stage", "C0", "contracted", "--through", "--db", "l.db") == 0
+    assert run("stage", "C0", "declined", "--role", "second", "--db", "l.db") == 0
+    capsys.readouterr()
+    assert run("run", "t", "--out", "r2", "--db", "l.db", "--top-up", "--quiet") == 2
+    err = capsys.readouterr().err
+    assert "top-up scenario derived from sqlite:///" in err and "l.db, pinned.csv, row 2" in err
+    assert "broker-topup-" not in err and "Traceback" not in err
+    assert "withdraw it with 'broker stage CLIENT_ID withdrawn --reason TEXT'" in err
+    assert not (folder / "r2").exists()
+
+
 def test_bad_db_url_exits_2(folder, capsys):
     assert run("deployments", "--db", "mysql://x@y/z") == 2
     assert "postgresql+psycopg://" in capsys.readouterr().err

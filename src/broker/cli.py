@@ -60,23 +60,29 @@ def cmd_run(args: argparse.Namespace) -> int:
         recorder = RoundRecorder(
             db=args.db, user=args.user, name=args.round_name, top_up=args.top_up, progress=say
         )
-        scenario = recorder.prepare(scenario, out)
     seed_text = str(args.seed)
     if solver_seed(args.seed) != args.seed:
         seed_text += f", solver seed {solver_seed(args.seed)}"
-    say(f"solving with {args.solver} (time limit {args.time_limit:g}s, seed {seed_text})")
-    rnd = run_round(
-        scenario,
-        solver=args.solver,
-        time_limit_s=args.time_limit,
-        seed=args.seed,
-        workers=args.workers,
-        deterministic=not args.no_deterministic,
-        work_limit=args.work_limit,
-        progress=say,
-        started_at=started,
-        stop=getattr(args, "stop_token", None),
-    )
+    try:
+        if recorder:
+            scenario = recorder.prepare(scenario, out)
+        say(f"solving with {args.solver} (time limit {args.time_limit:g}s, seed {seed_text})")
+        rnd = run_round(
+            scenario,
+            solver=args.solver,
+            time_limit_s=args.time_limit,
+            seed=args.seed,
+            workers=args.workers,
+            deterministic=not args.no_deterministic,
+            work_limit=args.work_limit,
+            progress=say,
+            started_at=started,
+            stop=getattr(args, "stop_token", None),
+        )
+    except InputError as exc:
+        if recorder is None:
+            raise
+        raise recorder.explain(exc) from None
     stop = getattr(args, "stop_token", None)
     if stop is not None and stop.is_set():
         from broker.interrupt import signal_name
