@@ -214,6 +214,18 @@ def cmd_scenario(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reach_km(text: str) -> float:
+    """``--max-distance-km``: a default reach within the bounds of ``max_distance_km``."""
+    from broker.limits import MAX_DISTANCE_KM
+
+    v = positive_float(text)
+    if MAX_DISTANCE_KM.problem(v) is not None:
+        raise argparse.ArgumentTypeError(
+            f"expected {MAX_DISTANCE_KM.unit}, {MAX_DISTANCE_KM.expected()}, got {text!r}"
+        )
+    return v
+
+
 def _scale(text: str) -> float:
     v = positive_float(text)
     if v < 1:
@@ -317,7 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
     scen.add_argument("--no-budgets", action="store_true", help="no LA budgets")
     scen.add_argument(
         "--max-distance-km",
-        type=positive_float,
+        type=_reach_km,
         metavar="KM",
         help="default reach (30; programme rounds: their own, docs/programmes.md)",
     )
