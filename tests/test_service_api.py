@@ -220,3 +220,16 @@ def test_user_add_prints_a_token_that_works(tmp_path, monkeypatch, capsys):
     with TestClient(app) as client:
         me = client.get("/api/me", headers=auth(token)).json()
     assert me == {"name": "ann", "role": "la", "la_codes": ["855"], "supporter_ids": []}
+
+
+@pytest.mark.parametrize("port", ["65536", "99999"])
+def test_serve_refuses_a_port_out_of_range_before_starting(port, capsys):
+    """Not an OverflowError traceback from the socket after 'broker serving ...'."""
+    from broker.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["serve", "--port", port])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert f"--port: expected a port from 1 to 65535, got '{port}'" in err
+    assert "broker serving" not in err
