@@ -145,6 +145,22 @@ def test_topup_commitment_that_cannot_be_kept_names_the_ledger_not_a_temporary_f
     assert not (folder / "r2").exists()
 
 
+def test_diff_of_run_folders_refuses_a_scenario_edited_since_the_round(folder, capsys):
+    """Priorities and needs would silently come from the edited files."""
+    run("run", "s1", "--out", "r1", "--quiet", "--no-map")
+    run("run", "s1", "--out", "r2", "--quiet", "--no-map")
+    clients = pd.read_csv(folder / "s1" / "clients.csv", dtype=str, keep_default_na=False)
+    clients.loc[clients["client_id"] == "C0", "priority"] = "9"  # C0 is matched in both
+    clients.to_csv(folder / "s1" / "clients.csv", index=False)
+    capsys.readouterr()
+    assert run("diff", "r1", "r2", "--out", "d") == 2
+    err = capsys.readouterr().err
+    assert "r1/summary.json, column 'inputs_sha256'" in err and "has changed since" in err
+    assert "--scenario DIR" in err and not (folder / "d").exists()
+    assert run("diff", "r1", "r2", "--out", "d", "--scenario", "s1") == 0
+    assert "is not the one this round solved" in capsys.readouterr().err
+
+
 def test_bad_db_url_exits_2(folder, capsys):
     assert run("deployments", "--db", "mysql://x@y/z") == 2
     assert "postgresql+psycopg://" in capsys.readouterr().err
