@@ -143,6 +143,15 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     scenario = read_scenario(args.scenario)
     path = Path(args.assignments)
+    if path.is_dir():
+        where = (
+            f"; this folder holds one: {path / 'assignments.csv'}"
+            if (path / "assignments.csv").is_file()
+            else " (it is in the --out folder of the run)"
+        )
+        raise InputError.one(
+            str(path), f"is a folder; expected an assignments.csv file written by broker run{where}"
+        )
     if not path.is_file():
         raise InputError.one(
             str(path), "file not found; expected an assignments.csv written by broker run"
