@@ -233,3 +233,35 @@ def test_serve_refuses_a_port_out_of_range_before_starting(port, capsys):
     err = capsys.readouterr().err
     assert f"--port: expected a port from 1 to 65535, got '{port}'" in err
     assert "broker serving" not in err
+
+
+def test_a_damaged_or_invalid_upload_is_a_400_naming_the_zip(svc, tmp_path):
+    """Not a 500 for a bad CRC or a password, nor a temporary folder in the message."""
+    import io
+    import zipfile
+
+    client, tokens, _, _ = svc
+    folder = write_scenario(tmp_path / "s")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
+        for p in sorted(folder.iterdir()):
+            z.write(p, p.name)
+    damaged = bytearray(buf.getvalue())
+    damaged[damaged.find(b"S1,Alpha")] = ord("X")  # the CRC no longer matches
+    locked = bytearray(buf.getvalue())
+    for k in [m.start() for m in re.finditer(b"PK\x01\x02", bytes(locked))]:
+        locked[k + 8] |= 1  # the "encrypted" flag of every entry
+    (folder / "clients.csv").write_text("client_id,phase\nC1,primary\n")
+    cases = [
+        (bytes(damaged), "cannot unpack it (Bad CRC-32"),
+        (bytes(locked), "password required"),
+        (zip_folder(folder), "up.zip, clients.csv, row 1: missing required column(s)"),
+    ]
+    for data, expected in cases:
+        r = client.post(
+            "/api/scenarios",
+            files={"file": ("up.zip", data, "application/zip")},
+            headers=auth(tokens["prog"]),
+        )
+        assert r.status_code == 400, r.text
+        assert expected in r.json()["detail"] and "broker-upload-" not in r.text, r.text
