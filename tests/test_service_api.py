@@ -265,3 +265,33 @@ def test_a_damaged_or_invalid_upload_is_a_400_naming_the_zip(svc, tmp_path):
         )
         assert r.status_code == 400, r.text
         assert expected in r.json()["detail"] and "broker-upload-" not in r.text, r.text
+
+
+def test_whatif_changes_the_scenario_would_refuse_are_refused_at_once(svc):
+    """Not a job that fails later naming a temporary file, nor a value rounded silently."""
+    client, tokens, round_id, _ = svc
+    bad = [
+        ({"authority_budgets": {"855": -5}}, "budget_gbp: out of range"),
+        ({"authority_budgets": {"855": 0.001}}, "budget_gbp: more than 2 decimal places"),
+        ({"authority_budgets": {"85x": 100}}, "String should match pattern"),
+        ({"supporters": {"S1": {"capacity_days": 1.234}}}, "more than 2 decimal places"),
+    ]
+    for changes, expected in bad:
+        r = client.post(
+            "/api/whatifs",
+            json={"base_round_id": round_id, "changes": changes},
+            headers=auth(tokens["prog"]),
+        )
+        assert r.status_code == 422, (changes, r.text)
+        assert expected in r.text, r.text
+    # the page's form: the same refusal is a page saying why, not a 500
+    page = client.get("/login")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    form = {"name": "prog", "password": PASSWORD, "csrf_token": csrf}
+    assert client.post("/login", data=form, follow_redirects=False).status_code == 303
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/deployments").text).group(1)
+    for field, value in (("budget_gbp", "0.001"), ("cross_la", "sometimes")):
+        form = {"base_round_id": str(round_id), "la_code": "855", field: value, "csrf_token": csrf}
+        r = client.post("/whatifs", data=form, follow_redirects=False)
+        assert r.status_code == 400, (field, r.status_code, r.text[:300])
+    client.post("/logout", data={"csrf_token": csrf}, follow_redirects=False)

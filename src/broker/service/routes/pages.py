@@ -13,8 +13,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
 
-from broker.errors import InputError
+from broker.errors import InputError, Problem
 from broker.ledger.service_tables import FINISHED
 from broker.ledger.stages import FORWARD, NEEDS_REASON, Stage
 from broker.service import schemas as sc
@@ -333,12 +334,25 @@ def whatif_form(
         changes["supporters"] = {
             supporter_id: {"capacity_days": capacity_days, "max_distance_km": max_distance_km}
         }
-    body = sc.WhatIfIn(
-        base_round_id=base_round_id,
-        name=name or None,
-        la_code=la or None,
-        changes=sc.Changes.model_validate(changes),
-    )
+    try:
+        body = sc.WhatIfIn(
+            base_round_id=base_round_id,
+            name=name or None,
+            la_code=la or None,
+            changes=sc.Changes.model_validate(changes),
+        )
+    except ValidationError as exc:  # a form value the API would refuse: a 400, not a 500
+        raise InputError(
+            [
+                Problem(
+                    "<form>",
+                    str(e["msg"]).removeprefix("Value error, "),
+                    column=".".join(str(x) for x in e["loc"]),
+                    value=e.get("input"),
+                )
+                for e in exc.errors()
+            ]
+        ) from None
     job = services.start_whatif(
         s,
         sco,
