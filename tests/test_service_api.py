@@ -295,3 +295,46 @@ def test_whatif_changes_the_scenario_would_refuse_are_refused_at_once(svc):
         r = client.post("/whatifs", data=form, follow_redirects=False)
         assert r.status_code == 400, (field, r.status_code, r.text[:300])
     client.post("/logout", data={"csrf_token": csrf}, follow_redirects=False)
+
+
+def test_a_topup_job_that_cannot_keep_a_commitment_names_the_ledger(tmp_path):
+    """A contracted lead whose second declined, with no one else: no temporary path."""
+    url = f"sqlite:///{tmp_path}/ledger.db"
+    app = create_app(Settings(db=url, secret="s", time_limit_s=5, max_jobs=1))
+    tokens = make_users(url)
+    h = auth(tokens["prog"])
+    folder = write_scenario(tmp_path / "team")
+    (folder / "supporters.csv").write_text(
+        "supporter_id,kind,phase,la_code,easting,northing,capacity_days,day_rate_gbp\n"
+        "S1,nle,primary,855,450000,300000,2,400\nS2,lle,primary,855,451000,300000,2,350\n"
+    )
+    (folder / "clients.csv").write_text(
+        "client_id,phase,la_code,easting,northing,need_days,priority,team_size\n"
+        "C1,primary,855,450500,300000,1,3,2\n"
+    )
+    (folder / "authorities.csv").unlink()
+    with TestClient(app) as client:
+        files = {"file": ("team.zip", zip_folder(folder), "application/zip")}
+        sid = client.post("/api/scenarios", files=files, headers=h).json()["id"]
+
+        def round_job(top_up: bool) -> dict:
+            body = {"scenario_id": sid, "time_limit_s": 5, "top_up": top_up, "fixes": False}
+            r = client.post("/api/jobs", json=body, headers=h)
+            assert r.status_code == 202, r.text
+            return wait_job(client, f"/api/jobs/{r.json()['id']}", tokens["prog"])
+
+        assert round_job(False)["status"] == "done"
+        deps = {d["role"]: d["id"] for d in client.get("/api/deployments", headers=h).json()}
+        for stage in ("scoped", "due_diligence", "costed", "contracted"):
+            r = client.post(
+                f"/api/deployments/{deps['lead']}/stage", json={"stage": stage}, headers=h
+            )
+            assert r.status_code == 200, r.text
+        r = client.post(
+            f"/api/deployments/{deps['second']}/stage", json={"stage": "declined"}, headers=h
+        )
+        assert r.status_code == 200, r.text
+        job = round_job(True)
+    assert job["status"] == "failed", job
+    assert "top-up scenario derived from" in job["error"] and "pinned.csv, row 2" in job["error"]
+    assert "broker-topup-" not in job["error"] and "withdraw it with" in job["error"]
