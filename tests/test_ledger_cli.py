@@ -161,6 +161,25 @@ def test_diff_of_run_folders_refuses_a_scenario_edited_since_the_round(folder, c
     assert "is not the one this round solved" in capsys.readouterr().err
 
 
+def test_a_workbook_scenario_cannot_be_recorded_and_says_so(folder, capsys):
+    """Not a NotADirectoryError traceback from storing the scenario's files."""
+    book = folder / "s1.xlsx"
+    with pd.ExcelWriter(book) as w:
+        for t in ("supporters", "clients"):
+            pd.read_csv(folder / "s1" / f"{t}.csv", dtype=str).to_excel(
+                w, sheet_name=t, index=False
+            )
+    assert run("run", str(book), "--out", "r1", "--quiet", "--no-map") == 0  # unrecorded: fine
+    for extra in (["--db", "l.db"], ["--top-up"]):
+        assert run("run", str(book), "--out", "r2", "--quiet", "--no-map", *extra) == 2
+        err = capsys.readouterr().err
+        assert (
+            "s1.xlsx: a recorded round (--db, --top-up, --round-name) needs a scenario folder"
+            in err
+        )
+        assert "Traceback" not in err and not (folder / "r2").exists()
+
+
 def test_bad_db_url_exits_2(folder, capsys):
     assert run("deployments", "--db", "mysql://x@y/z") == 2
     assert "postgresql+psycopg://" in capsys.readouterr().err

@@ -131,6 +131,14 @@ class RoundRecorder:
         """The scenario to solve: ``scenario`` itself, or the derived top-up scenario."""
         if scenario.source is None:
             raise InputError.one("<arguments>", "a recorded round needs a scenario folder")
+        if not Path(scenario.source).is_dir():  # a workbook: the ledger stores a folder's files
+            raise InputError.one(
+                str(scenario.source),
+                "a recorded round (--db, --top-up, --round-name) needs a scenario folder, "
+                "whose CSV and TOML files the ledger stores; expected a folder: save each "
+                "sheet of the workbook as 'CSV UTF-8' in one folder (docs/scenario-format.md), "
+                "or run without --db",
+            )
         files = repo.ScenarioFiles.from_folder(scenario.source, scenario.name)
         with self.ledger.session() as s:
             self.version = repo.version(s)
