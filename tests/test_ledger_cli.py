@@ -180,6 +180,20 @@ def test_a_workbook_scenario_cannot_be_recorded_and_says_so(folder, capsys):
         assert "Traceback" not in err and not (folder / "r2").exists()
 
 
+def test_ids_beyond_the_database_integers_are_argument_errors(folder, capsys):
+    """Not an OverflowError traceback from SQLite."""
+    run("run", "s1", "--out", "r1", "--db", "l.db", "--quiet", "--no-map")
+    huge = str(2**64)
+    for args in (["audit", "--limit", huge], ["deployments", "--round", huge]):
+        with pytest.raises(SystemExit) as exit_:
+            run(*args, "--db", "l.db")
+        assert exit_.value.code == 2
+        assert "expected a whole number from 1 to 2^63 - 1" in capsys.readouterr().err
+    assert run("diff", "1", huge, "--db", "l.db", "--out", "d") == 2
+    err = capsys.readouterr().err
+    assert "no round with this id" in err and "Traceback" not in err
+
+
 def test_bad_db_url_exits_2(folder, capsys):
     assert run("deployments", "--db", "mysql://x@y/z") == 2
     assert "postgresql+psycopg://" in capsys.readouterr().err
