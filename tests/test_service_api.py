@@ -338,3 +338,20 @@ def test_a_topup_job_that_cannot_keep_a_commitment_names_the_ledger(tmp_path):
     assert job["status"] == "failed", job
     assert "top-up scenario derived from" in job["error"] and "pinned.csv, row 2" in job["error"]
     assert "broker-topup-" not in job["error"] and "withdraw it with" in job["error"]
+
+
+def test_ids_beyond_the_database_integers_are_a_422_not_a_500(svc):
+    client, tokens, _, _ = svc
+    h = auth(tokens["prog"])
+    huge = 2**64
+    for method, path, body in [
+        ("get", f"/api/deployments/{huge}", None),
+        ("get", f"/api/rounds/{huge}", None),
+        ("get", f"/api/whatifs/{huge}", None),
+        ("post", f"/api/deployments/{huge}/stage", {"stage": "scoped"}),
+        ("post", "/api/jobs", {"scenario_id": huge}),
+        ("post", "/api/whatifs", {"base_round_id": huge}),
+        ("post", "/api/recommendations", {"round_id": huge, "client_id": "C1"}),
+    ]:
+        r = getattr(client, method)(path, headers=h, **({"json": body} if body else {}))
+        assert r.status_code == 422, (path, r.status_code, r.text[:200])

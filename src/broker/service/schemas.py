@@ -9,8 +9,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
+from fastapi import Path as PathParam
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from broker.argtypes import DB_INT_MAX
 from broker.limits import BUDGET_GBP, CAPACITY_DAYS, Bound
 from broker.units import decimal_places
 
@@ -39,6 +41,12 @@ def _within(bound: Bound) -> AfterValidator:
 
     return AfterValidator(check)
 
+
+DbId = Annotated[int, Field(ge=1, le=DB_INT_MAX)]
+"""An id a client sends: larger than the database's integers, it could only fail there."""
+
+PathId = Annotated[int, PathParam(ge=1, le=DB_INT_MAX)]
+"""An id in a URL path (see :data:`DbId`)."""
 
 LaCodeKey = Annotated[str, StringConstraints(pattern=r"^\d{3}$")]
 """A DfE 3-digit LA code as a key of a what-if's changes."""
@@ -143,7 +151,7 @@ class StageMoveIn(BaseModel):
 class RoundStartIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    scenario_id: int
+    scenario_id: DbId
     name: str | None = Field(default=None, max_length=200)
     top_up: bool = False
     time_limit_s: float | None = Field(default=None, gt=0, le=3600)
@@ -193,7 +201,7 @@ class Changes(BaseModel):
 class WhatIfIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    base_round_id: int
+    base_round_id: DbId
     name: str | None = Field(default=None, max_length=200)
     la_code: LaCode | None = Field(default=None, pattern=r"^\d{3}$")
     changes: Changes = Field(default_factory=Changes)
@@ -239,7 +247,7 @@ class DiffOut(BaseModel):
 class RecommendIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    round_id: int
+    round_id: DbId
     client_id: str = Field(max_length=100)
     top: int = Field(default=5, ge=1, le=50)
 
