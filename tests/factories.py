@@ -212,10 +212,13 @@ def small_scenarios(
     config: dict[str, object] = {"terms": terms}
     proposals: list[tuple[str, str]] = []
     if extras:
-        config["funders"] = draw(
+        funders = draw(
             st.sampled_from([{}, {"network_support": "authority"}, {"coaching": "programme:fund"}])
         )
-        config["funder_budgets_gbp"] = draw(st.sampled_from([{}, {"fund": 15_000.0}]))
+        config["funders"] = funders
+        # a budget only for a programme that pays for a mode (scenario.toml refuses others)
+        if "programme:fund" in funders.values():
+            config["funder_budgets_gbp"] = draw(st.sampled_from([{}, {"fund": 15_000.0}]))
         config["high_need_weight"] = draw(st.sampled_from([0.0, 0.0, 1.5]))
         config["no_school_isolated"] = draw(st.booleans())
         config["network_rule"] = draw(st.sampled_from(["hard", "prefer"]))

@@ -104,6 +104,17 @@ def test_parser_reads_every_shipped_file():
         ("2\n1 1\n3\n1\n2\n", ["problem 2 of 2", "file ends after 6", "m (agents)"]),
         ("   \n", ["the file is empty"]),
         ("1.5\n", ["number 1 (line 1)", "P (the number of problems)", "expected a whole number"]),
+        # numbers and sums the solvers cannot hold exactly: a clear error, not a traceback
+        ("1\n1 1\n3\n1\n" + "9" * 25 + "\n", ["number 6 (line 5)", "b[1]", "too large"]),
+        ("1\n1 2\n9000000000000000000 1\n1 1\n2\n", ["c[1][1]", "too large", "2^53"]),
+        (
+            "1\n1 2\n4503599627370496 4503599627370497\n1 1\n2\n",
+            ["problem 1 of 1", "costs c are too large together", "9,007,199,254,740,993"],
+        ),
+        (
+            "1\n1 600\n" + "1 " * 600 + "\n" + "9007199254740992 " * 600 + "\n1\n",
+            ["problem 1 of 1", "weights w[1][..] add up to", "above 2^62"],
+        ),
     ],
 )
 def test_parser_rejects_malformed_files(tmp_path, text, expected):

@@ -81,6 +81,15 @@ def test_check_command_rejects_a_tampered_solution(leics_run, tmp_path, capsys):
     assert "rule 2" in out and "FAILED" in out
 
 
+def test_check_given_a_folder_says_so(leics_run, capsys):
+    """Not 'file not found' for a run folder that is there."""
+    assert main(["check", str(LEICS), str(leics_run)]) == 2
+    err = capsys.readouterr().err
+    assert "is a folder; expected an assignments.csv file" in err
+    assert f"this folder holds one: {leics_run / 'assignments.csv'}" in err
+    assert "file not found" not in err
+
+
 def test_same_seed_same_files(leics_run, tmp_path):
     out = tmp_path / "again"
     assert (

@@ -66,6 +66,21 @@ def test_selection_errors_are_clear():
         build(NationalOptions(la_codes=("999",)))
 
 
+def test_a_scale_beyond_the_limits_is_refused_before_copying(tmp_path, capsys):
+    """--scale 1e9 used to copy the register until memory ran out."""
+    with pytest.raises(InputError, match=r"--scale.*at most 200,000.*a scale of at most 9091"):
+        build(NationalOptions(la_codes=("855",), scale=1e9))
+    args = ["scenario", "england", "--la", "855", "--out", str(tmp_path / "s")]
+    assert main([*args, "--scale", "1e9"]) == 2
+    assert "would give about 22,000,000,000 clients" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        main([*args, "--max-distance-km", "5000"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "--max-distance-km: expected kilometres" in err and "<generated>" not in err
+    assert not (tmp_path / "s").exists()
+
+
 def test_cli_scenario_then_run(tmp_path, capsys):
     out = tmp_path / "ne"
     assert (

@@ -90,6 +90,110 @@ def test_stage_errors_exit_2_with_the_legal_choices(folder, capsys):
     assert "stage_changed" in capsys.readouterr().out
 
 
+def test_csv_export_never_replaces_another_file(folder, capsys):
+    """``--csv`` over a scenario file or a folder is refused; a re-export replaces its own."""
+    run("run", "s1", "--out", "r1", "--db", "l.db", "--quiet", "--no-map")
+    clients = (folder / "s1" / "clients.csv").read_bytes()
+    capsys.readouterr()
+    for args, expected in [
+        (["deployments", "--csv", "s1/clients.csv"], "not an earlier export of this table"),
+        (["recommend", "C0", "--scenario", "s1", "--csv", "s1/clients.csv"], "earlier export"),
+        (["deployments", "--csv", "r1"], "is a folder"),
+        (["recommend", "C0", "--scenario", "s1", "--csv", "r1"], "is a folder"),
+    ]:
+        assert run(*args, "--db", "l.db") == 2
+        err = capsys.readouterr().err
+        assert expected in err and "Traceback" not in err, err
+    assert (folder / "s1" / "clients.csv").read_bytes() == clients
+    assert run("deployments", "--db", "l.db", "--csv", "d.csv") == 0
+    assert run("deployments", "--db", "l.db", "--all", "--csv", "d.csv") == 0
+    assert run("recommend", "C0", "--scenario", "s1", "--db", "l.db", "--csv", "d.csv") == 2
+
+
+def test_diff_out_never_replaces_another_file(folder, capsys):
+    run("run", "s1", "--out", "r1", "--quiet", "--no-map")
+    run("run", "s1", "--out", "r2", "--quiet", "--no-map")
+    (folder / "mine").mkdir()
+    (folder / "mine" / "diff.csv").write_text("my,own,notes\n")
+    capsys.readouterr()
+    for out, expected in [("r1/summary.json", "is a file"), ("mine", "not an earlier export")]:
+        assert run("diff", "r1", "r2", "--out", out) == 2
+        err = capsys.readouterr().err
+        assert expected in err and "Traceback" not in err, err
+    assert (folder / "mine" / "diff.csv").read_text() == "my,own,notes\n"
+    assert run("diff", "r1", "r2", "--out", "d") == 0
+    assert run("diff", "r2", "r1", "--out", "d") == 0  # an earlier diff is replaced
+
+
+def test_topup_commitment_that_cannot_be_kept_names_the_ledger_not_a_temporary_file(folder, capsys):
+    """A contracted lead whose second supporter declined, with no one else to pair."""
+    team = scenario(
+        [supporter("S0", capacity=2.0), supporter("S1", capacity=2.0, x_km=1)],
+        [client("C0", need=1.0, priority=2, team_size=2)],
+        max_distance_km=10.0,
+    )
+    write_scenario(team, folder / "t")
+    assert run("run", "t", "--out", "r1", "--db", "l.db", "--quiet", "--no-map") == 0
+    assert run("stage", "C0", "contracted", "--through", "--db", "l.db") == 0
+    assert run("stage", "C0", "declined", "--role", "second", "--db", "l.db") == 0
+    capsys.readouterr()
+    assert run("run", "t", "--out", "r2", "--db", "l.db", "--top-up", "--quiet") == 2
+    err = capsys.readouterr().err
+    assert "top-up scenario derived from sqlite:///" in err and "l.db, pinned.csv, row 2" in err
+    assert "broker-topup-" not in err and "Traceback" not in err
+    assert "withdraw it with 'broker stage CLIENT_ID withdrawn --reason TEXT'" in err
+    assert not (folder / "r2").exists()
+
+
+def test_diff_of_run_folders_refuses_a_scenario_edited_since_the_round(folder, capsys):
+    """Priorities and needs would silently come from the edited files."""
+    run("run", "s1", "--out", "r1", "--quiet", "--no-map")
+    run("run", "s1", "--out", "r2", "--quiet", "--no-map")
+    clients = pd.read_csv(folder / "s1" / "clients.csv", dtype=str, keep_default_na=False)
+    clients.loc[clients["client_id"] == "C0", "priority"] = "9"  # C0 is matched in both
+    clients.to_csv(folder / "s1" / "clients.csv", index=False)
+    capsys.readouterr()
+    assert run("diff", "r1", "r2", "--out", "d") == 2
+    err = capsys.readouterr().err
+    assert "r1/summary.json, column 'inputs_sha256'" in err and "has changed since" in err
+    assert "--scenario DIR" in err and not (folder / "d").exists()
+    assert run("diff", "r1", "r2", "--out", "d", "--scenario", "s1") == 0
+    assert "is not the one this round solved" in capsys.readouterr().err
+
+
+def test_a_workbook_scenario_cannot_be_recorded_and_says_so(folder, capsys):
+    """Not a NotADirectoryError traceback from storing the scenario's files."""
+    book = folder / "s1.xlsx"
+    with pd.ExcelWriter(book) as w:
+        for t in ("supporters", "clients"):
+            pd.read_csv(folder / "s1" / f"{t}.csv", dtype=str).to_excel(
+                w, sheet_name=t, index=False
+            )
+    assert run("run", str(book), "--out", "r1", "--quiet", "--no-map") == 0  # unrecorded: fine
+    for extra in (["--db", "l.db"], ["--top-up"]):
+        assert run("run", str(book), "--out", "r2", "--quiet", "--no-map", *extra) == 2
+        err = capsys.readouterr().err
+        assert (
+            "s1.xlsx: a recorded round (--db, --top-up, --round-name) needs a scenario folder"
+            in err
+        )
+        assert "Traceback" not in err and not (folder / "r2").exists()
+
+
+def test_ids_beyond_the_database_integers_are_argument_errors(folder, capsys):
+    """Not an OverflowError traceback from SQLite."""
+    run("run", "s1", "--out", "r1", "--db", "l.db", "--quiet", "--no-map")
+    huge = str(2**64)
+    for args in (["audit", "--limit", huge], ["deployments", "--round", huge]):
+        with pytest.raises(SystemExit) as exit_:
+            run(*args, "--db", "l.db")
+        assert exit_.value.code == 2
+        assert "expected a whole number from 1 to 2^63 - 1" in capsys.readouterr().err
+    assert run("diff", "1", huge, "--db", "l.db", "--out", "d") == 2
+    err = capsys.readouterr().err
+    assert "no round with this id" in err and "Traceback" not in err
+
+
 def test_bad_db_url_exits_2(folder, capsys):
     assert run("deployments", "--db", "mysql://x@y/z") == 2
     assert "postgresql+psycopg://" in capsys.readouterr().err

@@ -60,6 +60,37 @@ def test_missing_folder_is_a_clear_error(tmp_path):
         open_ledger(str(tmp_path / "no" / "such" / "x.db"))
 
 
+@pytest.mark.parametrize("data", [b"garbage\n", bytes(range(256)) * 20])
+def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path, data):
+    path = tmp_path / "notes.db"
+    path.write_bytes(data)
+    with pytest.raises(InputError, match="file is not a database"):
+        open_ledger(str(path))
+    assert path.read_bytes() == data
+
+
+def test_another_programs_sqlite_file_is_refused_and_left_as_it_was(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "contacts.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE people (name TEXT)")
+    conn.commit()
+    conn.close()
+    before = path.read_bytes()
+    with pytest.raises(InputError, match=r"not a broker ledger: it holds other tables \(people\)"):
+        open_ledger(str(path))
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["contacts.db"]
+
+
+def test_an_empty_file_becomes_a_ledger(tmp_path):
+    path = tmp_path / "new.db"
+    path.touch()
+    open_ledger(str(path)).close()
+    assert current_revision(make_engine(f"sqlite:///{path}")) == SCHEMA_HEAD
+
+
 def test_unreachable_postgresql_is_a_clear_error():
     with pytest.raises(InputError, match="cannot open the ledger"):
         open_ledger("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2")

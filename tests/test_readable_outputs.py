@@ -125,6 +125,43 @@ def test_xlsx_errors_name_sheet_row_and_column(tmp_path, capsys):
     assert f"{book}, sheet 'Clients', row 5, column 'need_days': value 'two'" in err
 
 
+def test_xlsx_settings_problems_name_the_row_of_the_scenario_sheet(tmp_path, capsys):
+    """Not a line of the TOML text broker builds from the sheet, which the user never sees."""
+    book = _workbook(tmp_path / "s.xlsx")
+    settings = _settings(LEICS)
+    extra = pd.DataFrame(
+        [("round.weeks", "40"), ("weights.cost per 1000", "1"), ("round", "39")],
+        columns=["setting", "value"],
+    )
+    with pd.ExcelWriter(book, mode="a", if_sheet_exists="replace") as w:
+        pd.concat([settings, extra]).to_excel(w, sheet_name="scenario", index=False)
+    assert main(["validate", str(book)]) == 2
+    err = capsys.readouterr().err
+    n = len(settings) + 1
+    weeks = 2 + list(settings["setting"]).index("round.weeks")
+    where = f"{book}, sheet 'scenario', row"
+    assert f"{where} {n + 1}, column 'setting': value 'round.weeks': setting given twice " in err
+    assert f"(first on row {weeks})" in err
+    assert f"{where} {n + 2}, column 'setting': value 'weights.cost per 1000': not a setting" in err
+    assert f"{where} {n + 3}, column 'setting': value 'round': clashes with 'round." in err
+    assert "not valid TOML" not in err and "line " not in err
+
+
+def test_xlsx_settings_numbers_as_spreadsheets_keep_them(tmp_path):
+    """Text cells such as 0039 or 40. mean the number, as in a CSV cell."""
+    import broker
+
+    book = _workbook(tmp_path / "n.xlsx")
+    settings = _settings(LEICS).astype(object)
+    settings.loc[settings["setting"] == "round.weeks", "value"] = "0039"
+    settings.loc[settings["setting"] == "defaults.max_distance_km", "value"] = "25."
+    settings.loc[settings["setting"] == "name", "value"] = 2024  # a name is always text
+    with pd.ExcelWriter(book, mode="a", if_sheet_exists="replace") as w:
+        settings.to_excel(w, sheet_name="scenario", index=False)
+    cfg = broker.read_scenario(book).config
+    assert (cfg.weeks, cfg.max_distance_km, cfg.name) == (39, 25.0, "2024")
+
+
 def test_xlsx_without_a_table(tmp_path, capsys):
     book = tmp_path / "thin.xlsx"
     with pd.ExcelWriter(book) as w:

@@ -220,3 +220,138 @@ def test_user_add_prints_a_token_that_works(tmp_path, monkeypatch, capsys):
     with TestClient(app) as client:
         me = client.get("/api/me", headers=auth(token)).json()
     assert me == {"name": "ann", "role": "la", "la_codes": ["855"], "supporter_ids": []}
+
+
+@pytest.mark.parametrize("port", ["65536", "99999"])
+def test_serve_refuses_a_port_out_of_range_before_starting(port, capsys):
+    """Not an OverflowError traceback from the socket after 'broker serving ...'."""
+    from broker.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["serve", "--port", port])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert f"--port: expected a port from 1 to 65535, got '{port}'" in err
+    assert "broker serving" not in err
+
+
+def test_a_damaged_or_invalid_upload_is_a_400_naming_the_zip(svc, tmp_path):
+    """Not a 500 for a bad CRC or a password, nor a temporary folder in the message."""
+    import io
+    import zipfile
+
+    client, tokens, _, _ = svc
+    folder = write_scenario(tmp_path / "s")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
+        for p in sorted(folder.iterdir()):
+            z.write(p, p.name)
+    damaged = bytearray(buf.getvalue())
+    damaged[damaged.find(b"S1,Alpha")] = ord("X")  # the CRC no longer matches
+    locked = bytearray(buf.getvalue())
+    for k in [m.start() for m in re.finditer(b"PK\x01\x02", bytes(locked))]:
+        locked[k + 8] |= 1  # the "encrypted" flag of every entry
+    (folder / "clients.csv").write_text("client_id,phase\nC1,primary\n")
+    cases = [
+        (bytes(damaged), "cannot unpack it (Bad CRC-32"),
+        (bytes(locked), "password required"),
+        (zip_folder(folder), "up.zip, clients.csv, row 1: missing required column(s)"),
+    ]
+    for data, expected in cases:
+        r = client.post(
+            "/api/scenarios",
+            files={"file": ("up.zip", data, "application/zip")},
+            headers=auth(tokens["prog"]),
+        )
+        assert r.status_code == 400, r.text
+        assert expected in r.json()["detail"] and "broker-upload-" not in r.text, r.text
+
+
+def test_whatif_changes_the_scenario_would_refuse_are_refused_at_once(svc):
+    """Not a job that fails later naming a temporary file, nor a value rounded silently."""
+    client, tokens, round_id, _ = svc
+    bad = [
+        ({"authority_budgets": {"855": -5}}, "budget_gbp: out of range"),
+        ({"authority_budgets": {"855": 0.001}}, "budget_gbp: more than 2 decimal places"),
+        ({"authority_budgets": {"85x": 100}}, "String should match pattern"),
+        ({"supporters": {"S1": {"capacity_days": 1.234}}}, "more than 2 decimal places"),
+    ]
+    for changes, expected in bad:
+        r = client.post(
+            "/api/whatifs",
+            json={"base_round_id": round_id, "changes": changes},
+            headers=auth(tokens["prog"]),
+        )
+        assert r.status_code == 422, (changes, r.text)
+        assert expected in r.text, r.text
+    # the page's form: the same refusal is a page saying why, not a 500
+    page = client.get("/login")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    form = {"name": "prog", "password": PASSWORD, "csrf_token": csrf}
+    assert client.post("/login", data=form, follow_redirects=False).status_code == 303
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/deployments").text).group(1)
+    for field, value in (("budget_gbp", "0.001"), ("cross_la", "sometimes")):
+        form = {"base_round_id": str(round_id), "la_code": "855", field: value, "csrf_token": csrf}
+        r = client.post("/whatifs", data=form, follow_redirects=False)
+        assert r.status_code == 400, (field, r.status_code, r.text[:300])
+    client.post("/logout", data={"csrf_token": csrf}, follow_redirects=False)
+
+
+def test_a_topup_job_that_cannot_keep_a_commitment_names_the_ledger(tmp_path):
+    """A contracted lead whose second declined, with no one else: no temporary path."""
+    url = f"sqlite:///{tmp_path}/ledger.db"
+    app = create_app(Settings(db=url, secret="s", time_limit_s=5, max_jobs=1))
+    tokens = make_users(url)
+    h = auth(tokens["prog"])
+    folder = write_scenario(tmp_path / "team")
+    (folder / "supporters.csv").write_text(
+        "supporter_id,kind,phase,la_code,easting,northing,capacity_days,day_rate_gbp\n"
+        "S1,nle,primary,855,450000,300000,2,400\nS2,lle,primary,855,451000,300000,2,350\n"
+    )
+    (folder / "clients.csv").write_text(
+        "client_id,phase,la_code,easting,northing,need_days,priority,team_size\n"
+        "C1,primary,855,450500,300000,1,3,2\n"
+    )
+    (folder / "authorities.csv").unlink()
+    with TestClient(app) as client:
+        files = {"file": ("team.zip", zip_folder(folder), "application/zip")}
+        sid = client.post("/api/scenarios", files=files, headers=h).json()["id"]
+
+        def round_job(top_up: bool) -> dict:
+            body = {"scenario_id": sid, "time_limit_s": 5, "top_up": top_up, "fixes": False}
+            r = client.post("/api/jobs", json=body, headers=h)
+            assert r.status_code == 202, r.text
+            return wait_job(client, f"/api/jobs/{r.json()['id']}", tokens["prog"])
+
+        assert round_job(False)["status"] == "done"
+        deps = {d["role"]: d["id"] for d in client.get("/api/deployments", headers=h).json()}
+        for stage in ("scoped", "due_diligence", "costed", "contracted"):
+            r = client.post(
+                f"/api/deployments/{deps['lead']}/stage", json={"stage": stage}, headers=h
+            )
+            assert r.status_code == 200, r.text
+        r = client.post(
+            f"/api/deployments/{deps['second']}/stage", json={"stage": "declined"}, headers=h
+        )
+        assert r.status_code == 200, r.text
+        job = round_job(True)
+    assert job["status"] == "failed", job
+    assert "top-up scenario derived from" in job["error"] and "pinned.csv, row 2" in job["error"]
+    assert "broker-topup-" not in job["error"] and "withdraw it with" in job["error"]
+
+
+def test_ids_beyond_the_database_integers_are_a_422_not_a_500(svc):
+    client, tokens, _, _ = svc
+    h = auth(tokens["prog"])
+    huge = 2**64
+    for method, path, body in [
+        ("get", f"/api/deployments/{huge}", None),
+        ("get", f"/api/rounds/{huge}", None),
+        ("get", f"/api/whatifs/{huge}", None),
+        ("post", f"/api/deployments/{huge}/stage", {"stage": "scoped"}),
+        ("post", "/api/jobs", {"scenario_id": huge}),
+        ("post", "/api/whatifs", {"base_round_id": huge}),
+        ("post", "/api/recommendations", {"round_id": huge, "client_id": "C1"}),
+    ]:
+        r = getattr(client, method)(path, headers=h, **({"json": body} if body else {}))
+        assert r.status_code == 422, (path, r.status_code, r.text[:200])

@@ -151,6 +151,17 @@ def test_cli_reports_bad_run_dir_with_exit_status_2(tmp_path, capsys):
     assert "run folder not found" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("days", ["100", "7.5", "2.555"])
+def test_pool_capacity_out_of_range_names_the_option(days, capsys):
+    """Not 'designation pool, row 27, column capacity_days' once per pool school."""
+    with pytest.raises(SystemExit) as exit_:
+        spread_main(["spread", str(LEICS), "--recruit", "1", "--pool-capacity", days])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --pool-capacity: expected days per week" in err and repr(days) in err
+    assert "designation pool" not in err
+
+
 # --------------------------------------------------------------------------- run folders
 
 

@@ -195,3 +195,15 @@ def test_problem_arrays_are_read_only():
     with pytest.raises(ValueError):
         p.capacity[0] = 0
     assert np.all(np.diff(p.pair_client) >= 0)
+
+
+def test_checker_refuses_a_client_both_unmatched_and_matched_in_either_order():
+    import pandas as pd
+
+    from broker.check import check_assignment
+
+    s = scenario([supporter("S1", capacity=2)], [client("C1", need=1, priority=1)])
+    for rows in ([("C1", ""), ("C1", "S1")], [("C1", "S1"), ("C1", "")]):
+        report = check_assignment(s, pd.DataFrame(rows, columns=["client_id", "supporter_id"]))
+        assert not report.ok, rows
+        assert "rule 1: client C1 appears more than once" in report.violations

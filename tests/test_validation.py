@@ -230,6 +230,39 @@ def test_toml_errors(tmp_path):
     assert "not valid TOML" in error_of(d2)
 
 
+def test_a_budget_for_a_programme_no_mode_is_paid_by_is_refused(tmp_path):
+    """A misspelt ``[budget.funders]`` name would otherwise leave the programme unlimited."""
+    funders = '[funders]\ncoaching = "programme:lt"\n'
+    d = make(tmp_path, toml=TOML + funders + "[budget.funders]\nltt = 1000\n")
+    text = error_of(d)
+    assert "budget.funders.ltt" in text and "value 1000:" in text
+    assert "no mode is paid by programme:ltt" in text
+    assert "expected the name of a programme funder: leading_together, lt" in text
+    ok = tmp_path / "ok"
+    ok.mkdir()
+    for f in d.iterdir():
+        (ok / f.name).write_bytes(f.read_bytes())
+    (ok / "scenario.toml").write_text(TOML + funders + "[budget.funders]\nlt = 1000\n")
+    assert read_scenario(ok).config.funder_budgets_gbp == {"lt": 1000.0}
+
+
+def test_a_programme_name_that_needs_quotes_survives_writing(tmp_path):
+    """write_scenario (top-up, what-if) quotes a key TOML cannot take bare."""
+    from broker.scenario import write_scenario
+    from factories import client, scenario, supporter
+
+    name = "my fund.2024"
+    s = scenario(
+        [supporter("S1")],
+        [client("C1")],
+        funders={"coaching": f"programme:{name}"},
+        funder_budgets_gbp={name: 1234.5},
+    )
+    back = read_scenario(write_scenario(s, tmp_path / "w"))
+    assert back.config.funders == {"coaching": f"programme:{name}"}
+    assert back.config.funder_budgets_gbp == {name: 1234.5}
+
+
 def test_latitude_longitude_converted(tmp_path):
     cli = (
         "client_id,phase,la_code,latitude,longitude,need_days,priority\n"

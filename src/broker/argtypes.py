@@ -34,3 +34,17 @@ def positive_int(text: str) -> int:
     if v == 0:
         raise argparse.ArgumentTypeError("expected 1 or more, got '0'")
     return v
+
+
+DB_INT_MAX = 2**63 - 1
+"""The largest integer the ledger's databases hold (SQLite and PostgreSQL ``BIGINT``)."""
+
+
+def record_id(text: str) -> int:
+    """A ledger id or count, 1 to 2^63 - 1 (larger ones cannot be sent to the database)."""
+    v = positive_int(text)
+    if v > DB_INT_MAX:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number from 1 to 2^63 - 1, got {text!r}"
+        )
+    return v

@@ -123,6 +123,7 @@ def check_assignment(
     pairs: dict[tuple[str, str], str] = {}
     rows: dict[tuple[str, str], object] = {}
     listed: set[str] = set()
+    unmatched: set[str] = set()  # clients with a row that leaves them unmatched
     for row in assignment.itertuples(index=False):
         c = str(row.client_id)
         s = "" if _blank(row.supporter_id) else str(row.supporter_id).strip()
@@ -135,7 +136,10 @@ def check_assignment(
             if c in listed:
                 v.append(f"rule 1: client {c} appears more than once")
             listed.add(c)
+            unmatched.add(c)
             continue
+        if c in unmatched:  # the same row order-independently: unmatched, then matched
+            v.append(f"rule 1: client {c} appears more than once")
         listed.add(c)
         if role not in ("lead", "second"):
             v.append(f"rule 1: client {c} has unknown role {role!r}")

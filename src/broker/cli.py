@@ -60,23 +60,29 @@ def cmd_run(args: argparse.Namespace) -> int:
         recorder = RoundRecorder(
             db=args.db, user=args.user, name=args.round_name, top_up=args.top_up, progress=say
         )
-        scenario = recorder.prepare(scenario, out)
     seed_text = str(args.seed)
     if solver_seed(args.seed) != args.seed:
         seed_text += f", solver seed {solver_seed(args.seed)}"
-    say(f"solving with {args.solver} (time limit {args.time_limit:g}s, seed {seed_text})")
-    rnd = run_round(
-        scenario,
-        solver=args.solver,
-        time_limit_s=args.time_limit,
-        seed=args.seed,
-        workers=args.workers,
-        deterministic=not args.no_deterministic,
-        work_limit=args.work_limit,
-        progress=say,
-        started_at=started,
-        stop=getattr(args, "stop_token", None),
-    )
+    try:
+        if recorder:
+            scenario = recorder.prepare(scenario, out)
+        say(f"solving with {args.solver} (time limit {args.time_limit:g}s, seed {seed_text})")
+        rnd = run_round(
+            scenario,
+            solver=args.solver,
+            time_limit_s=args.time_limit,
+            seed=args.seed,
+            workers=args.workers,
+            deterministic=not args.no_deterministic,
+            work_limit=args.work_limit,
+            progress=say,
+            started_at=started,
+            stop=getattr(args, "stop_token", None),
+        )
+    except InputError as exc:
+        if recorder is None:
+            raise
+        raise recorder.explain(exc) from None
     stop = getattr(args, "stop_token", None)
     if stop is not None and stop.is_set():
         from broker.interrupt import signal_name
@@ -137,6 +143,15 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     scenario = read_scenario(args.scenario)
     path = Path(args.assignments)
+    if path.is_dir():
+        where = (
+            f"; this folder holds one: {path / 'assignments.csv'}"
+            if (path / "assignments.csv").is_file()
+            else " (it is in the --out folder of the run)"
+        )
+        raise InputError.one(
+            str(path), f"is a folder; expected an assignments.csv file written by broker run{where}"
+        )
     if not path.is_file():
         raise InputError.one(
             str(path), "file not found; expected an assignments.csv written by broker run"
@@ -206,6 +221,18 @@ def cmd_scenario(args: argparse.Namespace) -> int:
         f"supporters, {len(scenario.authorities)} authorities -> {out}"
     )
     return 0
+
+
+def _reach_km(text: str) -> float:
+    """``--max-distance-km``: a default reach within the bounds of ``max_distance_km``."""
+    from broker.limits import MAX_DISTANCE_KM
+
+    v = positive_float(text)
+    if MAX_DISTANCE_KM.problem(v) is not None:
+        raise argparse.ArgumentTypeError(
+            f"expected {MAX_DISTANCE_KM.unit}, {MAX_DISTANCE_KM.expected()}, got {text!r}"
+        )
+    return v
 
 
 def _scale(text: str) -> float:
@@ -311,7 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
     scen.add_argument("--no-budgets", action="store_true", help="no LA budgets")
     scen.add_argument(
         "--max-distance-km",
-        type=positive_float,
+        type=_reach_km,
         metavar="KM",
         help="default reach (30; programme rounds: their own, docs/programmes.md)",
     )

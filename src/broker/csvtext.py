@@ -120,6 +120,51 @@ def _quote(cell: str) -> str:
     return cell
 
 
+def check_replaceable(path: str | Path, columns: Iterable[object], where: str) -> None:
+    """Refuse to write a table over a folder, or over a file that is not an earlier copy.
+
+    A file is replaced only when its first line is the header :func:`write_csv`
+    would write for ``columns`` (an earlier export of the same table), so that a
+    mistyped name never overwrites a scenario file or any other file the user keeps.
+
+    Parameters
+    ----------
+    path
+        The file about to be written.
+    columns
+        The columns of the table to be written.
+    where
+        The option the path came from (``--csv``, ``--out``), for messages.
+
+    Raises
+    ------
+    broker.errors.InputError
+        Naming the path and why it is refused.
+    """
+    target = Path(path)
+    if target.is_dir():
+        raise InputError.one(
+            str(path), "is a folder; expected the name of a file to write", column=where
+        )
+    if not target.exists():
+        return
+    header = format_csv([[str(c) for c in columns]]).encode("utf-8")
+    try:
+        with target.open("rb") as f:
+            first = f.readline()
+    except OSError as exc:
+        raise InputError.one(
+            str(path), f"cannot read the existing file ({exc.strerror or exc})", column=where
+        ) from None
+    if first != header:
+        raise InputError.one(
+            str(path),
+            "file exists and is not an earlier export of this table (its header differs); "
+            "broker replaces only its own exports. Choose another name or folder",
+            column=where,
+        )
+
+
 def write_csv(frame: pd.DataFrame, path: str | Path) -> None:
     """Write ``frame`` (no index, ``\\n`` line ends, UTF-8) with every text cell neutralised.
 

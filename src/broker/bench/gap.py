@@ -36,6 +36,7 @@ import numpy as np
 
 from broker.bench import GAP_DIR
 from broker.errors import InputError
+from broker.limits import SAFE_ABS_SUM, SAFE_INT
 from broker.problem import ProblemData
 
 SENSES = ("min", "max")
@@ -117,16 +118,25 @@ class _Numbers:
             )
         chunk = self.tokens[self.pos : self.pos + count]
         try:
-            values = np.array([int(t) for t in chunk], dtype=np.int64)
-        except (ValueError, OverflowError):
+            ints = [int(t) for t in chunk]
+        except ValueError:
+            ints = []
             for k, token in enumerate(chunk):
                 try:
-                    int(token)
+                    ints.append(int(token))
                 except ValueError:
                     raise self.fail(
                         f"{context}, {what(k)}: expected a whole number", self.pos + k, token
                     ) from None
-            raise
+        for k, v in enumerate(ints):
+            if abs(v) > SAFE_INT:
+                raise self.fail(
+                    f"{context}, {what(k)}: too large; expected a whole number of at most "
+                    f"2^53 = {SAFE_INT:,} in size, the most the solvers hold exactly",
+                    self.pos + k,
+                    chunk[k],
+                )
+        values = np.array(ints, dtype=np.int64)
         if minimum is not None and count and values.min() < minimum:
             k = int(np.flatnonzero(values < minimum)[0])
             raise self.fail(
@@ -136,6 +146,36 @@ class _Numbers:
             )
         self.pos += count
         return values
+
+
+def _check_totals(nums: _Numbers, ctx: str, cost: np.ndarray, weight: np.ndarray) -> None:
+    """Refuse a problem whose sums the solvers cannot hold exactly (each number is checked).
+
+    The total cost of an assignment (the largest ``|c|`` of each job, summed) must be
+    at most 2^53 and the sum of every ``|c|`` at most 2^62, and each agent's total
+    weight at most 2^62 (CP-SAT's int64 rows).
+    """
+    reach = sum(int(v) for v in np.abs(cost).max(axis=0, initial=0))
+    if reach > SAFE_INT:
+        raise nums.fail(
+            f"{ctx}: the costs c are too large together: an assignment's total can reach "
+            f"{reach:,}, above 2^53 = {SAFE_INT:,}, the most the solvers hold exactly; "
+            "expected smaller costs"
+        )
+    everything = sum(int(v) for v in np.abs(cost).ravel())  # Python ints: no wrap-around
+    if everything > SAFE_ABS_SUM:
+        raise nums.fail(
+            f"{ctx}: the costs c add up to {everything:,}, above 2^62 = {SAFE_ABS_SUM:,}, "
+            "the most the solvers hold in one objective; expected smaller costs"
+        )
+    for i, row in enumerate(weight):
+        total = sum(int(v) for v in row)
+        if total > SAFE_ABS_SUM:
+            raise nums.fail(
+                f"{ctx}: the weights w[{i + 1}][..] add up to {total:,}, above 2^62 = "
+                f"{SAFE_ABS_SUM:,}, the most the solvers hold in one row; expected smaller "
+                "weights"
+            )
 
 
 def read_gap_file(path: str | Path) -> list[GapProblem]:
@@ -185,6 +225,7 @@ def read_gap_file(path: str | Path) -> list[GapProblem]:
         cost = nums.take(m * n, cell("c"), ctx).reshape(m, n)
         weight = nums.take(m * n, cell("w"), ctx, minimum=0).reshape(m, n)
         capacity = nums.take(m, lambda k: f"b[{k + 1}]", ctx, minimum=0)
+        _check_totals(nums, ctx, cost, weight)
         problems.append(GapProblem(path.name, index, cost, weight, capacity, str(path)))
     if nums.pos < len(nums.tokens):
         extra = len(nums.tokens) - nums.pos

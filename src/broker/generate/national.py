@@ -45,7 +45,7 @@ import pandas as pd
 
 from broker.errors import InputError
 from broker.generate.high_need import flag_high_need
-from broker.generate.real import client_table, usable_schools
+from broker.generate.real import client_table, needs_support, usable_schools
 from broker.scenario import Config, Scenario, Weights, from_frames
 
 DESIGNATION_RATES: dict[str, float] = {"nle": 0.30, "leading_edge": 0.25, "lle": 0.015}
@@ -247,6 +247,28 @@ def _authorities(
     return pd.DataFrame(rows)
 
 
+def _check_scale(base: pd.DataFrame, scale: float) -> None:
+    """Refuse a ``--scale`` whose clients would exceed broker's limits, before copying.
+
+    Copies keep their school's grades, so the selection's schools that need support,
+    times ``scale``, is the number of clients the scaled scenario would have.
+    """
+    from broker.limits import MAX_CLIENTS
+
+    needing = int((needs_support(base) != "").sum())
+    if scale == 1 or needing == 0 or needing * scale <= MAX_CLIENTS:
+        return
+    raise InputError.one(
+        "<arguments>",
+        f"would give about {needing * scale:,.0f} clients ({needing:,} schools in the "
+        f"selection need support, times {scale:g}); broker's numeric limits are derived for "
+        f"at most {MAX_CLIENTS:,} (see 'Limits and safety' in the README); expected a scale "
+        f"of at most {MAX_CLIENTS / needing:.4g} for this selection",
+        column="--scale",
+        value=scale,
+    )
+
+
 def build(options: NationalOptions | None = None, schools: pd.DataFrame | None = None) -> Scenario:
     """Build a scenario from the real register (see the module docstring)."""
     opts = options or NationalOptions()
@@ -262,6 +284,7 @@ def build(options: NationalOptions | None = None, schools: pd.DataFrame | None =
             "no state-funded schools with coordinates in the selection",
             column="--region/--la",
         )
+    _check_scale(base, opts.scale)
     pool = scale_schools(base, opts.scale, rng) if opts.scale != 1 else base
     clients = _clients(pool, rng)
     supporters = _supporters(designate(pool, rng), rng)

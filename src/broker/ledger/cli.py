@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from broker.argtypes import positive_int
+from broker.argtypes import DB_INT_MAX, positive_int, record_id
 from broker.errors import InputError
 
 DB_HELP = (
@@ -65,7 +65,7 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
     st.add_argument("--reason", metavar="TEXT", help="why (required for withdrawn)")
     st.add_argument(
         "--round",
-        type=positive_int,
+        type=record_id,
         metavar="ID",
         help="refuse unless the deployment is from round ID",
     )
@@ -82,7 +82,7 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
     dp.add_argument("--stage", metavar="S", action="append", help="only this stage (repeatable)")
     dp.add_argument("--la", metavar="CODE", help="only clients of this local authority")
     dp.add_argument("--client", metavar="ID", help="only this client")
-    dp.add_argument("--round", type=positive_int, metavar="ID", help="only from this round")
+    dp.add_argument("--round", type=record_id, metavar="ID", help="only from this round")
     dp.add_argument(
         "--all", action="store_true", help="include closed, declined and withdrawn deployments"
     )
@@ -100,7 +100,7 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
     hi.set_defaults(func=cmd_history)
 
     au = sub.add_parser("audit", help="the audit log, newest last")
-    au.add_argument("--limit", type=positive_int, default=50, metavar="N")
+    au.add_argument("--limit", type=record_id, default=50, metavar="N")
     _db_options(au)
     au.set_defaults(func=cmd_audit)
 
@@ -171,11 +171,13 @@ def cmd_stage(args: argparse.Namespace) -> int:
 
 
 def _write_csv(frame, path: str) -> None:  # type: ignore[no-untyped-def]
+    """Write ``frame`` to the ``--csv`` file ``path`` (see :func:`check_replaceable`)."""
+    from broker.csvtext import check_replaceable, write_csv
+
     target = Path(path)
+    check_replaceable(target, frame.columns, "--csv")
     if not target.parent.is_dir():
         raise InputError.one(path, "folder does not exist", column="--csv")
-    from broker.csvtext import write_csv
-
     write_csv(frame, target)
 
 
@@ -291,6 +293,10 @@ def _view(arg: str, args: argparse.Namespace, ledger_holder: list):  # type: ign
     from broker.ledger import diff as d
 
     if arg.isdigit() and not Path(arg).is_dir():
+        if int(arg) > DB_INT_MAX:
+            raise InputError.one(
+                "<arguments>", "no round with this id in the ledger (ids are below 2^63)", value=arg
+            )
         if not ledger_holder:
             ledger_holder.append(_open(args))
         with ledger_holder[0].session() as s:

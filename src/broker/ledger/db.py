@@ -89,6 +89,8 @@ def _sqlite_engine(url: str) -> Engine:
                 f"folder {folder} does not exist; create it or choose another path",
                 value=db,
             )
+        if Path(db).is_file():
+            _check_sqlite_file(Path(db), display_url(url))
     engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_S})
 
     @event.listens_for(engine, "connect")
@@ -110,6 +112,50 @@ def _sqlite_engine(url: str) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def _check_sqlite_file(path: Path, label: str) -> None:
+    """Refuse an existing file that is not an SQLite database, or holds no ledger.
+
+    Runs before broker's own connection (which switches the file to write-ahead
+    logging and creates the ledger's tables), through a read-only connection, so
+    that a file given to ``--db`` by mistake is left exactly as it was.
+
+    Raises
+    ------
+    broker.errors.InputError
+        Naming the file and what it holds.
+    """
+    import sqlite3
+
+    try:
+        conn = sqlite3.connect(
+            f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S
+        )
+    except sqlite3.Error as exc:
+        raise InputError.one(label, f"cannot open the ledger: {exc}; {_EXPECTED}") from None
+    try:
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+            )
+        ]
+    except sqlite3.DatabaseError as exc:
+        raise InputError.one(
+            label,
+            f"cannot open the ledger: {exc}; expected a ledger written by broker, or a new "
+            "file name",
+        ) from None
+    finally:
+        conn.close()
+    if tables and "alembic_version" not in tables:
+        shown = ", ".join(tables[:5]) + (", ..." if len(tables) > 5 else "")
+        raise InputError.one(
+            label,
+            f"this SQLite file is not a broker ledger: it holds other tables ({shown}); "
+            "broker leaves it as it is. Give --db a new file name or an existing ledger",
+        )
 
 
 def make_engine(url: str) -> Engine:

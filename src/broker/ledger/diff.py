@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from broker.csvtext import write_csv
-from broker.errors import InputError
+from broker.csvtext import check_replaceable, write_csv
+from broker.errors import InputError, warn
 
 VIEW_COLUMNS = [
     "client_id",
@@ -91,22 +91,42 @@ def view_from_folder(path: str | Path, scenario: str | Path | None = None) -> Ro
             "not a run folder: no assignments.csv; expected a folder written by broker run, "
             "or a round id with --db",
         )
-    source: Path | None = Path(scenario) if scenario else None
-    if source is None and (root / "topup_scenario" / "scenario.toml").is_file():
-        source = root / "topup_scenario"
-    if source is None and (root / "summary.json").is_file():
+    recorded: dict[str, Any] = {}
+    if (root / "summary.json").is_file():
         try:
             recorded = json.loads((root / "summary.json").read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError):
             recorded = {}
-        if recorded.get("scenario_dir") and Path(recorded["scenario_dir"]).is_dir():
-            source = Path(recorded["scenario_dir"])
+        if not isinstance(recorded, dict):
+            recorded = {}
+    source: Path | None = Path(scenario) if scenario else None
+    if source is None and (root / "topup_scenario" / "scenario.toml").is_file():
+        source = root / "topup_scenario"
+    if source is None and recorded.get("scenario_dir") and Path(recorded["scenario_dir"]).is_dir():
+        source = Path(recorded["scenario_dir"])
     if source is None:
         raise InputError.one(
             str(root),
             "cannot find the scenario this round solved; pass it with --scenario DIR",
         )
     sc = read_scenario(source)
+    solved = recorded.get("inputs_sha256")
+    if isinstance(solved, str) and solved and sc.inputs_sha256 != solved:
+        # priorities, authorities and needs come from the scenario: a changed one
+        # would give the round figures it never had
+        what = (
+            f"the scenario {source} is not the one this round solved (its inputs_sha256 "
+            "differs from the one summary.json records)"
+        )
+        if scenario is None:
+            raise InputError.one(
+                str(root / "summary.json"),
+                f"{what}; it has changed since the round. Pass the scenario this round "
+                "solved with --scenario DIR",
+                column="inputs_sha256",
+                value=solved,
+            )
+        warn(str(source), f"{what}; priorities and needs are read from it as it is now")
     table = read_assignments(assignments).reset_index(drop=True)
     cli = sc.clients.set_index("client_id")
     unknown = sorted(set(table["client_id"]) - set(cli.index))
@@ -271,10 +291,26 @@ def _authorities(before: RoundView, after: RoundView, clients: pd.DataFrame) -> 
 
 
 def write_diff(d: Diff, folder: str | Path) -> dict[str, Path]:
-    """Write ``diff.csv`` (clients) and ``diff_authorities.csv`` into ``folder``."""
+    """Write ``diff.csv`` (clients) and ``diff_authorities.csv`` into ``folder``.
+
+    Raises
+    ------
+    broker.errors.InputError
+        If ``folder`` is a file, or holds a ``diff.csv`` or ``diff_authorities.csv``
+        that is not an earlier diff (see :func:`broker.csvtext.check_replaceable`).
+    """
     root = Path(folder)
-    root.mkdir(parents=True, exist_ok=True)
+    if root.exists() and not root.is_dir():
+        raise InputError.one(str(root), "is a file; expected a folder for the diff", column="--out")
     paths = {"diff": root / "diff.csv", "diff_authorities": root / "diff_authorities.csv"}
+    check_replaceable(paths["diff"], d.clients.columns, "--out")
+    check_replaceable(paths["diff_authorities"], d.authorities.columns, "--out")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError.one(
+            str(root), f"cannot create the folder ({exc.strerror or exc})", column="--out"
+        ) from None
     write_csv(d.clients, paths["diff"])
     write_csv(d.authorities, paths["diff_authorities"])
     return paths

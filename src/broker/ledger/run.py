@@ -131,6 +131,14 @@ class RoundRecorder:
         """The scenario to solve: ``scenario`` itself, or the derived top-up scenario."""
         if scenario.source is None:
             raise InputError.one("<arguments>", "a recorded round needs a scenario folder")
+        if not Path(scenario.source).is_dir():  # a workbook: the ledger stores a folder's files
+            raise InputError.one(
+                str(scenario.source),
+                "a recorded round (--db, --top-up, --round-name) needs a scenario folder, "
+                "whose CSV and TOML files the ledger stores; expected a folder: save each "
+                "sheet of the workbook as 'CSV UTF-8' in one folder (docs/scenario-format.md), "
+                "or run without --db",
+            )
         files = repo.ScenarioFiles.from_folder(scenario.source, scenario.name)
         with self.ledger.session() as s:
             self.version = repo.version(s)
@@ -160,6 +168,41 @@ class RoundRecorder:
             f"{p.declined_pairs} declined pairs excluded, {len(p.left_out)} clients left out"
         )
         return derived
+
+    def explain(self, exc: InputError) -> InputError:
+        """``exc`` with problems in the derived top-up scenario named for the user.
+
+        The derived scenario is staged in a temporary folder the user never sees, and
+        its ``pinned.csv`` holds the ledger's committed deployments, not rows the user
+        wrote: each such problem names the ledger and the derived file (as
+        ``OUT/topup_scenario`` holds it after a round), and says how to resolve a
+        commitment that cannot be kept.
+        """
+        if self._stage is None:
+            return exc
+        stage = str(self._stage / TOPUP_FOLDER)
+        problems = []
+        for q in exc.problems:
+            if not q.file.startswith(stage):
+                problems.append(q)
+                continue
+            name = Path(q.file).name
+            message = q.message
+            if name == "pinned.csv":
+                message += (
+                    "; this pin is a deployment the ledger holds as committed (contracted or "
+                    "in_delivery): change the scenario so that it can be kept, or withdraw it "
+                    "with 'broker stage CLIENT_ID withdrawn --reason TEXT' (add --role "
+                    "second for a second supporter)"
+                )
+            problems.append(
+                dataclasses.replace(
+                    q,
+                    file=f"top-up scenario derived from {self.ledger.display_url}, {name}",
+                    message=message,
+                )
+            )
+        return InputError(problems)
 
     def _check_plain(self, session: Any, scenario: Scenario) -> None:
         blockers = repo.plain_round_blockers(session, scenario.clients["client_id"])

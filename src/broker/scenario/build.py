@@ -270,9 +270,11 @@ def write_scenario(scenario: Scenario, folder: str | Path) -> Path:
         lines.insert(lines.index("[round]") + 2, f"terms = {cfg.terms}")
     if cfg.funder_budgets_gbp:
         lines += ["[budget.funders]"]
-        lines += [f"{k} = {v:.2f}" for k, v in sorted(cfg.funder_budgets_gbp.items())] + [""]
+        lines += [f"{_toml_key(k)} = {v:.2f}" for k, v in sorted(cfg.funder_budgets_gbp.items())]
+        lines += [""]
     if cfg.funders:
-        lines += ["[funders]"] + [f"{k} = {_toml_str(v)}" for k, v in sorted(cfg.funders.items())]
+        lines += ["[funders]"]
+        lines += [f"{_toml_key(k)} = {_toml_str(v)}" for k, v in sorted(cfg.funders.items())]
         lines += [""]
     objective = []
     if cfg.high_need_weight:
@@ -368,6 +370,13 @@ def _toml_num(x: float) -> str:
     """``x`` as short as ``:g`` writes it when that reads back exactly, else in full."""
     short = f"{x:g}"
     return short if float(short) == x else repr(float(x))
+
+
+def _toml_key(key: str) -> str:
+    """``key`` as a TOML key: bare if it may be (letters, digits, ``_``, ``-``), else quoted."""
+    if key and all(ch.isascii() and (ch.isalnum() or ch in "_-") for ch in key):
+        return key
+    return _toml_str(key)
 
 
 def _toml_str(s: str) -> str:

@@ -1018,6 +1018,19 @@ def read_config(path: Path, *, data: bytes | None = None) -> Config:
         errors.add(
             file, "[budget.funders] must be a table of name = pounds", column="budget.funders"
         )
+    paid = {m.funder for m in catalogue.modes.values()} | set(funders.values())
+    programmes = sorted(f.partition(":")[2] for f in paid if f.startswith("programme:"))
+    for key in funder_budgets:
+        if key not in programmes:
+            errors.add(
+                file,
+                f"no mode is paid by programme:{key}, so this budget would limit nothing; "
+                "expected the name of a programme funder: "
+                + (", ".join(programmes) or "none")
+                + " (a mode's funder comes from models/modes.toml or [funders])",
+                column=f"budget.funders.{key}",
+                value=fb[key],
+            )
     high_need = get(
         "objective",
         "high_need_weight",

@@ -22,12 +22,13 @@ import datetime as dt
 import hashlib
 import logging
 import math
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from broker.csvtext import format_csv
+from broker.csvtext import PLAIN_NUMBER, format_csv
 from broker.errors import LOG, InputError, Problem
 from broker.scenario.model import Scenario
 
@@ -49,7 +50,18 @@ def _text(v: object) -> str:
     return str(v)
 
 
+_NON_FINITE = {"inf", "+inf", "-inf", "nan", "+nan", "-nan"}
+_KEY_PART = re.compile(r"[A-Za-z0-9_-]+")
+_TEXT_SETTINGS = {"name", "description"}
+"""Settings that are always text, even when the cell holds a number (a name like 2024)."""
+
+
 def _toml_value(v: object) -> str:
+    """A cell as a TOML value: booleans, numbers, else a string.
+
+    Text that reads as a number (``0039``, ``40.``, ``.5``, ``12,500``) is written
+    as the TOML number it means, since TOML itself refuses those spellings.
+    """
     from broker.scenario.build import _toml_str
 
     if isinstance(v, bool):
@@ -57,28 +69,71 @@ def _toml_value(v: object) -> str:
     if isinstance(v, (int, float)) and not isinstance(v, bool):
         return _text(v)
     text = _text(v).strip()
-    if text.lower() in ("true", "false"):
+    if text.lower() in ("true", "false") or text.lower() in _NON_FINITE:
         return text.lower()
-    try:
-        float(text.replace(",", ""))
-        return text.replace(",", "")
-    except ValueError:
-        return _toml_str(text)
+    plain = text.replace(",", "")
+    if PLAIN_NUMBER.fullmatch(plain):
+        if any(ch in plain for ch in ".eE"):
+            return repr(float(plain))
+        return str(int(plain))
+    return _toml_str(text)
 
 
 def _settings_toml(rows: list[tuple[object, ...]], label: str) -> str:
+    """The settings sheet's rows as the text of ``scenario.toml``.
+
+    Each row is checked on its own, so that a problem names the sheet's row: a
+    setting name TOML cannot hold, a setting given twice, a name that is both a
+    setting and a table of settings, or a blank value.
+    """
+    from broker.scenario.build import _toml_str
+
     tables: dict[str, list[str]] = {"": []}
     problems = []
+    first: dict[str, int] = {}
     for n, row in enumerate(rows[1:], start=2):
         key = _text(row[0] if row else None).strip()
         if not key:
             continue
+        if not all(_KEY_PART.fullmatch(part) for part in key.split(".")):
+            problems.append(
+                Problem(
+                    label,
+                    "not a setting name; expected a name such as name, round.weeks or "
+                    "weights.distance_per_km (letters, digits, _ and -, with a dot after "
+                    "the table)",
+                    row=n,
+                    column="setting",
+                    value=key,
+                )
+            )
+            continue
+        clash = next(
+            (
+                (other, m)
+                for other, m in first.items()
+                if other == key or other.startswith(key + ".") or key.startswith(other + ".")
+            ),
+            None,
+        )
+        if clash is not None:
+            other, m = clash
+            why = (
+                f"setting given twice (first on row {m})"
+                if other == key
+                else f"clashes with {other!r} on row {m}: a name cannot be both a setting "
+                "and a table of settings"
+            )
+            problems.append(Problem(label, why, row=n, column="setting", value=key))
+            continue
+        first[key] = n
         value = row[1] if len(row) > 1 else None
         if value is None or _text(value).strip() == "":
             problems.append(Problem(label, "blank value for a setting", row=n, column="value"))
             continue
         table, _, name = key.rpartition(".")
-        tables.setdefault(table, []).append(f"{name} = {_toml_value(value)}")
+        toml = _toml_str(_text(value).strip()) if key in _TEXT_SETTINGS else _toml_value(value)
+        tables.setdefault(table, []).append(f"{name} = {toml}")
     if problems:
         raise InputError(problems)
     lines = tables.pop("")

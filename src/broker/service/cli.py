@@ -19,6 +19,14 @@ DB_HELP = (
 )
 
 
+def _port(text: str) -> int:
+    """``--port``: a TCP port, 1 to 65535."""
+    v = positive_int(text)
+    if v > 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 1 to 65535, got {text!r}")
+    return v
+
+
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Register ``serve`` and ``user`` on the ``broker`` command's subparsers."""
     sv = sub.add_parser(
@@ -29,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     sv.add_argument("--db", metavar="URL", help=DB_HELP)
     sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    sv.add_argument("--port", type=positive_int, default=8000, help="port (default 8000)")
+    sv.add_argument("--port", type=_port, default=8000, help="port (default 8000)")
     sv.add_argument(
         "--jobs",
         type=positive_int,

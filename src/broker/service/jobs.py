@@ -183,8 +183,8 @@ def round_worker(
                 ),
             )
         )
-    except InputError as exc:
-        q.put(("error", str(exc)))
+    except InputError as exc:  # a top-up's derived scenario named as the ledger's
+        q.put(("error", str(recorder.explain(exc) if recorder is not None else exc)))
     except Exception as exc:  # reported on the job, and in full on the server's stderr
         traceback.print_exc(file=sys.stderr)
         q.put(("error", f"internal error ({type(exc).__name__}): {exc}"))

@@ -7,12 +7,49 @@ them exact (:class:`decimal.Decimal`).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import Path as PathParam
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from broker.argtypes import DB_INT_MAX
+from broker.limits import BUDGET_GBP, CAPACITY_DAYS, Bound
+from broker.units import decimal_places
 
 LaCode = str
 CrossLa = Literal["allow", "prefer_own", "own_only", "neighbours"]
+
+
+def _within(bound: Bound) -> AfterValidator:
+    """A validator refusing what the scenario reader would refuse in the same column.
+
+    A what-if writes its changes into the scenario's files: a value the reader
+    refuses would only fail the job later, naming a file the user never wrote, and a
+    value with more decimals than the column holds would be rounded silently.
+    """
+
+    def check(v: float | None) -> float | None:
+        if v is None:
+            return v
+        why = bound.problem(v)
+        places = decimal_places(repr(float(v))) if why is None else None
+        if bound.decimals is not None and places is not None and places > bound.decimals:
+            why = f"more than {bound.decimals} decimal places; expected {bound.unit}"
+        if why is not None:
+            raise ValueError(f"{bound.key}: {why}")
+        return v
+
+    return AfterValidator(check)
+
+
+DbId = Annotated[int, Field(ge=1, le=DB_INT_MAX)]
+"""An id a client sends: larger than the database's integers, it could only fail there."""
+
+PathId = Annotated[int, PathParam(ge=1, le=DB_INT_MAX)]
+"""An id in a URL path (see :data:`DbId`)."""
+
+LaCodeKey = Annotated[str, StringConstraints(pattern=r"^\d{3}$")]
+"""A DfE 3-digit LA code as a key of a what-if's changes."""
 
 
 class Me(BaseModel):
@@ -114,7 +151,7 @@ class StageMoveIn(BaseModel):
 class RoundStartIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    scenario_id: int
+    scenario_id: DbId
     name: str | None = Field(default=None, max_length=200)
     top_up: bool = False
     time_limit_s: float | None = Field(default=None, gt=0, le=3600)
@@ -145,7 +182,7 @@ class JobOut(BaseModel):
 class SupporterChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    capacity_days: float | None = Field(default=None, gt=0, le=7)
+    capacity_days: Annotated[float | None, _within(CAPACITY_DAYS)] = Field(default=None, gt=0, le=7)
     max_distance_km: float | None = Field(default=None, gt=0, le=1500)
 
 
@@ -154,15 +191,17 @@ class Changes(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    authority_budgets: dict[LaCode, float | None] = Field(default_factory=dict, max_length=200)
-    cross_la: dict[LaCode, CrossLa] = Field(default_factory=dict, max_length=200)
+    authority_budgets: dict[LaCodeKey, Annotated[float | None, _within(BUDGET_GBP)]] = Field(
+        default_factory=dict, max_length=200
+    )
+    cross_la: dict[LaCodeKey, CrossLa] = Field(default_factory=dict, max_length=200)
     supporters: dict[str, SupporterChange] = Field(default_factory=dict, max_length=1000)
 
 
 class WhatIfIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    base_round_id: int
+    base_round_id: DbId
     name: str | None = Field(default=None, max_length=200)
     la_code: LaCode | None = Field(default=None, pattern=r"^\d{3}$")
     changes: Changes = Field(default_factory=Changes)
@@ -208,7 +247,7 @@ class DiffOut(BaseModel):
 class RecommendIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    round_id: int
+    round_id: DbId
     client_id: str = Field(max_length=100)
     top: int = Field(default=5, ge=1, le=50)
 

@@ -8,11 +8,13 @@ transaction), like :mod:`broker.ledger.repository`, whose rules they reuse.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import shutil
 import tempfile
 import threading
 import zipfile
+import zlib
 from collections import OrderedDict
 from decimal import Decimal
 from pathlib import Path, PurePosixPath
@@ -152,8 +154,29 @@ def upload_scenario(
     folder = Path(tempfile.mkdtemp(prefix="broker-upload-"))
     try:
         for name, m in picked.items():
-            (folder / name).write_bytes(archive.read(m))
-        scenario = read_scenario(folder)
+            try:
+                data = archive.read(m)
+            except (zipfile.BadZipFile, RuntimeError, NotImplementedError, zlib.error) as exc:
+                # a damaged member (bad CRC), a password or an unsupported compression
+                raise InputError.one(
+                    where,
+                    f"cannot unpack it ({exc}); expected a zip of a scenario folder made "
+                    "without a password, e.g. with 'Send to > Compressed folder'",
+                    value=m.filename,
+                ) from None
+            (folder / name).write_bytes(data)
+        try:
+            scenario = read_scenario(folder)
+        except InputError as exc:  # name the upload, not the temporary folder
+            prefix = str(folder) + "/"
+            raise InputError(
+                [
+                    dataclasses.replace(q, file=f"{where}, {q.file.removeprefix(prefix)}")
+                    if q.file.startswith(prefix)
+                    else (dataclasses.replace(q, file=where) if q.file == str(folder) else q)
+                    for q in exc.problems
+                ]
+            ) from None
         files = repo.ScenarioFiles.from_folder(folder, scenario.name)
         files = repo.ScenarioFiles(files.name, files.files, source=f"upload:{where}"[:1000])
     finally:

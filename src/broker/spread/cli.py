@@ -15,6 +15,21 @@ import argparse
 from pathlib import Path
 
 from broker.argtypes import nonneg_int, positive_float
+from broker.limits import CAPACITY_DAYS
+from broker.units import decimal_places
+
+
+def _pool_days(text: str) -> float:
+    """``--pool-capacity``: days per week a pool school could give, as ``capacity_days``."""
+    v = positive_float(text)
+    places = decimal_places(text.strip())
+    if CAPACITY_DAYS.problem(v) is not None or (places is not None and places > 2):
+        raise argparse.ArgumentTypeError(
+            f"expected {CAPACITY_DAYS.unit}, {CAPACITY_DAYS.expected()}, at most 2 decimals "
+            f"(as capacity_days), got {text!r}"
+        )
+    return v
+
 
 MAP_SCORES = (
     "balance_in_reach",
@@ -82,7 +97,7 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> argparse.ArgumentP
     )
     sp.add_argument(
         "--pool-capacity",
-        type=positive_float,
+        type=_pool_days,
         default=2.0,
         metavar="DAYS",
         help="assumed capacity of each default pool school (default 2)",

@@ -38,14 +38,14 @@ def list_deployments(
 
 
 @router.get("/{deployment_id}", response_model=sc.DeploymentDetail)
-def get_deployment(deployment_id: int, s: DbSession, sco: CurrentScope):
+def get_deployment(deployment_id: sc.PathId, s: DbSession, sco: CurrentScope):
     """A deployment, its stage history and the stages it may move to."""
     return services.get_deployment(s, sco, deployment_id)
 
 
 @router.post("/{deployment_id}/stage", response_model=sc.DeploymentDetail)
 def move_stage(
-    deployment_id: int,
+    deployment_id: sc.PathId,
     body: sc.StageMoveIn,
     s: DbSession,
     sco: CurrentScope,

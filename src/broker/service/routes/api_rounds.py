@@ -18,7 +18,7 @@ def list_rounds(s: DbSession, sco: CurrentScope):
 
 
 @router.get("/rounds/{round_id}", response_model=sc.RoundDetail)
-def get_round(round_id: int, s: DbSession, sco: CurrentScope):
+def get_round(round_id: sc.PathId, s: DbSession, sco: CurrentScope):
     """A round and its outcomes (matched and unmatched, with reasons) that the caller may see."""
     return services.get_round(s, sco, round_id)
 
@@ -49,7 +49,7 @@ def list_jobs(s: DbSession, sco: CurrentScope, st: AppState):
 
 @router.get("/jobs/{job_id}", response_model=sc.JobOut)
 def get_job(
-    job_id: int,
+    job_id: sc.PathId,
     s: DbSession,
     sco: CurrentScope,
     st: AppState,
@@ -60,7 +60,7 @@ def get_job(
 
 @router.post("/jobs/{job_id}/cancel", response_model=sc.JobOut)
 def cancel_job(
-    job_id: int,
+    job_id: sc.PathId,
     s: DbSession,
     sco: CurrentScope,
     st: AppState,

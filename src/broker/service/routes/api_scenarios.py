@@ -34,5 +34,5 @@ def upload_scenario(
 
 
 @router.get("/{scenario_id}", response_model=sc.ScenarioOut)
-def get_scenario(scenario_id: int, s: DbSession, sco: CurrentScope):
+def get_scenario(scenario_id: sc.PathId, s: DbSession, sco: CurrentScope):
     return services.get_scenario(s, sco, scenario_id)

@@ -37,7 +37,7 @@ def start_whatif(
 
 @router.get("/{whatif_id}", response_model=sc.WhatIfOut)
 def get_whatif(
-    whatif_id: int,
+    whatif_id: sc.PathId,
     s: DbSession,
     sco: CurrentScope,
     st: AppState,
@@ -46,14 +46,14 @@ def get_whatif(
 
 
 @router.get("/{whatif_id}/diff", response_model=sc.DiffOut)
-def whatif_diff(whatif_id: int, s: DbSession, sco: CurrentScope):
+def whatif_diff(whatif_id: sc.PathId, s: DbSession, sco: CurrentScope):
     """Who gains, loses or changes supporter against the base round, and per-authority deltas."""
     return services.whatif_diff(s, sco, whatif_id)
 
 
 @router.post("/{whatif_id}/cancel", response_model=sc.WhatIfOut)
 def cancel_whatif(
-    whatif_id: int,
+    whatif_id: sc.PathId,
     s: DbSession,
     sco: CurrentScope,
     st: AppState,

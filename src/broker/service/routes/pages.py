@@ -13,8 +13,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
 
-from broker.errors import InputError
+from broker.argtypes import DB_INT_MAX
+from broker.errors import InputError, Problem
 from broker.ledger.service_tables import FINISHED
 from broker.ledger.stages import FORWARD, NEEDS_REASON, Stage
 from broker.service import schemas as sc
@@ -150,7 +152,7 @@ def start_round_page(
     s: DbSession,
     sco: CurrentScope,
     st: AppState,
-    scenario_id: Annotated[int, Form()],
+    scenario_id: Annotated[int, Form(ge=1, le=DB_INT_MAX)],
     name: Annotated[str, Form(max_length=200)] = "",
     top_up: Annotated[bool, Form()] = False,
     time_limit_s: Annotated[float | None, Form(gt=0, le=3600)] = None,
@@ -173,7 +175,7 @@ def start_round_page(
 
 @router.get("/jobs/{job_id}")
 def job_page(
-    request: Request, job_id: int, s: DbSession, sco: CurrentScope, st: AppState
+    request: Request, job_id: sc.PathId, s: DbSession, sco: CurrentScope, st: AppState
 ) -> Response:
     job = services.get_job(s, sco, st.runner, job_id, "round")
     return _render(request, st, "job.html", sco, job=job, running=job["status"] not in FINISHED)
@@ -182,7 +184,7 @@ def job_page(
 @router.post("/jobs/{job_id}/cancel")
 def cancel_page(
     request: Request,
-    job_id: int,
+    job_id: sc.PathId,
     s: DbSession,
     sco: CurrentScope,
     st: AppState,
@@ -195,7 +197,7 @@ def cancel_page(
 
 @router.get("/rounds/{round_id}")
 def round_page(
-    request: Request, round_id: int, s: DbSession, sco: CurrentScope, st: AppState
+    request: Request, round_id: sc.PathId, s: DbSession, sco: CurrentScope, st: AppState
 ) -> Response:
     detail = services.get_round(s, sco, round_id)
     return _render(
@@ -238,7 +240,7 @@ def deployments_page(
 @router.get("/deployments/{deployment_id}")
 def deployment_page(
     request: Request,
-    deployment_id: int,
+    deployment_id: sc.PathId,
     s: DbSession,
     sco: CurrentScope,
     st: AppState,
@@ -259,7 +261,7 @@ def deployment_page(
 @router.post("/deployments/{deployment_id}/stage")
 def move_page(
     request: Request,
-    deployment_id: int,
+    deployment_id: sc.PathId,
     s: DbSession,
     sco: CurrentScope,
     stage: Annotated[str, Form(max_length=40)],
@@ -310,7 +312,7 @@ def whatif_form(
     s: DbSession,
     sco: CurrentScope,
     st: AppState,
-    base_round_id: Annotated[int, Form()],
+    base_round_id: Annotated[int, Form(ge=1, le=DB_INT_MAX)],
     name: Annotated[str, Form(max_length=200)] = "",
     la_code: Annotated[str, Form(max_length=3)] = "",
     budget_gbp: Annotated[float | None, Form(ge=0, le=1e10)] = None,
@@ -333,12 +335,25 @@ def whatif_form(
         changes["supporters"] = {
             supporter_id: {"capacity_days": capacity_days, "max_distance_km": max_distance_km}
         }
-    body = sc.WhatIfIn(
-        base_round_id=base_round_id,
-        name=name or None,
-        la_code=la or None,
-        changes=sc.Changes.model_validate(changes),
-    )
+    try:
+        body = sc.WhatIfIn(
+            base_round_id=base_round_id,
+            name=name or None,
+            la_code=la or None,
+            changes=sc.Changes.model_validate(changes),
+        )
+    except ValidationError as exc:  # a form value the API would refuse: a 400, not a 500
+        raise InputError(
+            [
+                Problem(
+                    "<form>",
+                    str(e["msg"]).removeprefix("Value error, "),
+                    column=".".join(str(x) for x in e["loc"]),
+                    value=e.get("input"),
+                )
+                for e in exc.errors()
+            ]
+        ) from None
     job = services.start_whatif(
         s,
         sco,
@@ -352,7 +367,7 @@ def whatif_form(
 
 @router.get("/whatifs/{whatif_id}")
 def whatif_page(
-    request: Request, whatif_id: int, s: DbSession, sco: CurrentScope, st: AppState
+    request: Request, whatif_id: sc.PathId, s: DbSession, sco: CurrentScope, st: AppState
 ) -> Response:
     job = services.get_job(s, sco, st.runner, whatif_id, "whatif")
     d = services.whatif_diff(s, sco, whatif_id) if job["status"] == "done" else None
@@ -364,7 +379,7 @@ def whatif_page(
 @router.post("/whatifs/{whatif_id}/cancel")
 def cancel_whatif_page(
     request: Request,
-    whatif_id: int,
+    whatif_id: sc.PathId,
     s: DbSession,
     sco: CurrentScope,
     st: AppState,
