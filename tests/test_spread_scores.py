@@ -210,8 +210,13 @@ def test_isolation_reasons_agree_with_candidate_rules(s):
         k = STAGES.index(row.binding_stage)
         assert counts[k] == 0 and (counts[:k] > 0).all()
         assert row.reason_code == STAGE_CODE[row.binding_stage]
-    # the same codes as the round outputs give
-    rnd = run_round(s, solver="greedy")
+    # the same codes as the round outputs give (CP-SAT: the greedy heuristic may fail
+    # to keep every pin where an assignment exists)
+    try:
+        rnd = run_round(s, solver="cpsat", time_limit_s=10)
+    except InputError as exc:  # pins no assignment keeps: no outcomes to compare
+        assert "pinned" in str(exc), str(exc)
+        return
     out = rnd.outcomes.set_index("client_id")
     for row in iso.itertuples(index=False):
         assert out.loc[row.client_id, "reason_code"] == row.reason_code
