@@ -306,14 +306,16 @@ def improve(
     better on level 1 (then level 2). Offers depend on timing, so a run that must
     be reproducible passes none.
 
-    ``by_supporters`` draws each neighbourhood as every client matched to two to
-    four supporters chosen at random (the loads of a few agents re-packed
-    together, the classical neighbourhood for generalised assignment), instead of
-    the structural neighbourhoods above. On problems where every client is
-    required it does more with the same work (``benchmarks/lns_neighbourhoods.py``):
-    8 units of work from the LP-rounding start ended lower on nine of ten
-    generated and OR-Library GAPs (C, D, E; 1,000 to 128,000 pairs; E 40 x 1,600:
-    180,843 against 181,059) and higher on one (gapd-5: 6,325 against 6,314).
+    ``by_supporters`` draws each neighbourhood as every client matched to a few
+    supporters chosen at random (the loads of a few agents re-packed together,
+    the classical neighbourhood for generalised assignment), as many as the
+    sub-solves can finish (:class:`AdaptiveSize`), instead of the structural
+    neighbourhoods above. On problems where every client is required it does
+    more with the same work (``benchmarks/lns_neighbourhoods.py --seeds 0,1``):
+    8 units of work from the LP-rounding start ended lower in all 20 runs on ten
+    generated and OR-Library GAPs (C, D, E; 1,000 to 128,000 pairs; gapd-5:
+    6,265 and 6,258 against 6,314 and 6,289; E 40 x 1,600: 180,784 and 180,757
+    against 181,059 and 180,992).
     """
     t0 = time.perf_counter()
     until = Deadline.after(time_limit_s)
