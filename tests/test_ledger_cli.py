@@ -90,6 +90,18 @@ def test_stage_errors_exit_2_with_the_legal_choices(folder, capsys):
     assert "stage_changed" in capsys.readouterr().out
 
 
+def test_reading_commands_refuse_a_ledger_that_does_not_exist(folder, capsys):
+    """A mistyped --db is named, not turned into an empty ledger that has no rounds."""
+    run("run", "s1", "--out", "r1", "--db", "l.db", "--quiet", "--no-map")
+    capsys.readouterr()
+    for args in (["rounds"], ["deployments"], ["history", "C0"], ["audit"]):
+        assert run(*args, "--db", "typo.db") == 2
+        err = capsys.readouterr().err
+        assert "no ledger here" in err and "typo.db" in err and "Traceback" not in err, err
+        assert not (folder / "typo.db").exists()
+    assert run("rounds", "--db", "l.db") == 0
+
+
 def test_csv_export_never_replaces_another_file(folder, capsys):
     """``--csv`` over a scenario file or a folder is refused; a re-export replaces its own."""
     run("run", "s1", "--out", "r1", "--db", "l.db", "--quiet", "--no-map")

@@ -91,6 +91,15 @@ def test_an_empty_file_becomes_a_ledger(tmp_path):
     assert current_revision(make_engine(f"sqlite:///{path}")) == SCHEMA_HEAD
 
 
+def test_a_ledger_that_must_exist_is_not_created_by_a_typo(tmp_path):
+    typo = tmp_path / "ledgr.db"
+    with pytest.raises(InputError, match="no ledger here: the file does not exist"):
+        open_ledger(str(typo), existing=True)
+    assert not typo.exists()  # nothing left behind
+    open_ledger(str(tmp_path / "ledger.db")).close()  # a round creates one
+    open_ledger(str(tmp_path / "ledger.db"), existing=True).close()
+
+
 def test_unreachable_postgresql_is_a_clear_error():
     with pytest.raises(InputError, match="cannot open the ledger"):
         open_ledger("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2")

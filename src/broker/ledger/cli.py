@@ -135,9 +135,10 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def _open(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """The ledger these commands read or change: it must exist (a round made it)."""
     from broker.ledger.db import open_ledger
 
-    return open_ledger(args.db)
+    return open_ledger(args.db, existing=True)
 
 
 def cmd_stage(args: argparse.Namespace) -> int:

@@ -235,16 +235,31 @@ class Ledger:
         self.engine.dispose()
 
 
-def open_ledger(url: str | None = None, *, migrate: bool = True) -> Ledger:
+def open_ledger(url: str | None = None, *, migrate: bool = True, existing: bool = False) -> Ledger:
     """Open (and, the first time, create or upgrade) the ledger at ``url``.
+
+    With ``existing``, an SQLite file that does not exist is an error instead of a
+    new, empty ledger: the commands that read or move what a ledger holds
+    (``deployments``, ``rounds``, ``stage``, ...) would otherwise leave an empty file
+    behind a mistyped ``--db`` and report that there is nothing in it.
 
     Raises
     ------
     broker.errors.InputError
-        If the database cannot be reached or is at a revision this broker does not
-        know (written by a newer broker).
+        If the database cannot be reached, is at a revision this broker does not
+        know (written by a newer broker), or (with ``existing``) is an SQLite file
+        that does not exist.
     """
     resolved = resolve_url(url)
+    if existing and make_url(resolved).get_backend_name() == "sqlite":
+        db = make_url(resolved).database or ""
+        if db and db != ":memory:" and not Path(db).exists():
+            raise InputError.one(
+                display_url(resolved),
+                "no ledger here: the file does not exist; expected the --db of a round "
+                "recorded with 'broker run SCENARIO --db PATH' (or $BROKER_DB), so check "
+                "the path",
+            )
     engine = make_engine(resolved)
     try:
         if migrate:
