@@ -499,3 +499,26 @@ def test_runner_on_scenario_folder_and_bad_set(tmp_path, capsys):
     assert float(rows[1]["objective"]) >= float(rows[0]["objective"])
     assert bench_main(["run", "--set", "nowhere", "--out", str(out)]) == 2
     assert "unknown instance set" in capsys.readouterr().err
+
+
+def test_run_refuses_an_out_that_is_a_file_or_a_scenario_folder(tmp_path, capsys):
+    """Checked before any solve: a file was a FileExistsError traceback after the whole
+    run, and a scenario folder took results.csv beside the user's inputs."""
+    import shutil
+
+    afile = tmp_path / "notes.txt"
+    afile.write_text("mine\n")
+    scen = tmp_path / "leic"
+    shutil.copytree("scenarios/leicestershire", scen)
+    before = sorted(p.name for p in scen.iterdir())
+    base = ["run", "--set", "gap-small", "--solvers", "greedy", "--time-limit", "1"]
+    for out, expected in [
+        (afile, "is a file; expected a folder"),
+        (scen, "is a scenario folder"),
+        (afile / "sub", "cannot create the folder"),
+    ]:
+        assert bench_main([*base, "--max-instances", "1", "--out", str(out), "--quiet"]) == 2
+        err = capsys.readouterr().err
+        assert expected in err and "Traceback" not in err, err
+    assert afile.read_text() == "mine\n"
+    assert sorted(p.name for p in scen.iterdir()) == before

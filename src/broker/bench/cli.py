@@ -113,6 +113,32 @@ def _default_out(set_name: str) -> Path:
     return BENCHMARKS_DIR / "results" / slug
 
 
+def _check_out(out: Path) -> None:
+    """Refuse an ``--out`` the results cannot go to, before any solve runs.
+
+    A file, or a scenario folder (its files are the user's inputs, and the
+    benchmark's ``results.csv`` does not belong beside them), is an error naming
+    the path; so is a folder that cannot be created.
+    """
+    if out.exists() and not out.is_dir():
+        raise InputError.one(
+            str(out), "is a file; expected a folder for the benchmark's results", column="--out"
+        )
+    if (out / "scenario.toml").is_file():
+        raise InputError.one(
+            str(out),
+            "is a scenario folder; expected a separate folder for the benchmark's results "
+            "(results.csv, results.md, traces.json), e.g. benchmarks/results/NAME",
+            column="--out",
+        )
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError.one(
+            str(out), f"cannot create the folder ({exc.strerror or exc})", column="--out"
+        ) from None
+
+
 def canonical_command(args: argparse.Namespace) -> str:
     """The ``broker bench run`` command that reproduces ``args`` exactly."""
     parts = [
@@ -153,6 +179,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise InputError.one("<arguments>", f"--set: {exc.args[0]}", value=args.set) from None
     say = _say(args.quiet)
     out = Path(args.out) if args.out is not None else _default_out(args.set)
+    _check_out(out)
     config = RunConfig(
         set_name=args.set,
         solvers=args.solvers,
