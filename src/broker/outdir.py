@@ -127,6 +127,25 @@ def check_output_folder(
         )
 
 
+def make_folder(out: str | Path, option: str = "--out") -> None:
+    """Create the folder ``out`` (and its parents) if missing, or name why it cannot be.
+
+    For commands that write a few files into a folder directly (``broker diff``,
+    ``broker bench run``) rather than through :func:`staged_folder`.
+
+    Raises
+    ------
+    InputError
+        Naming the folder and the operating system's reason.
+    """
+    try:
+        Path(out).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError.one(
+            str(out), f"cannot create the folder ({exc.strerror or exc})", column=option
+        ) from None
+
+
 def _check_replaceable(
     out: Path, where: str, owned: Sequence[str], force: bool, option: str
 ) -> None:

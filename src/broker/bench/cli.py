@@ -27,6 +27,7 @@ from pathlib import Path
 
 from broker.argtypes import nonneg_int, positive_float, positive_int
 from broker.errors import InputError
+from broker.outdir import make_folder
 
 EXIT_INPUT = 2
 
@@ -131,12 +132,7 @@ def _check_out(out: Path) -> None:
             "(results.csv, results.md, traces.json), e.g. benchmarks/results/NAME",
             column="--out",
         )
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError.one(
-            str(out), f"cannot create the folder ({exc.strerror or exc})", column="--out"
-        ) from None
+    make_folder(out)
 
 
 def canonical_command(args: argparse.Namespace) -> str:

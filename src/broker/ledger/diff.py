@@ -19,6 +19,7 @@ import pandas as pd
 
 from broker.csvtext import check_replaceable, write_csv
 from broker.errors import InputError, warn
+from broker.outdir import make_folder
 
 VIEW_COLUMNS = [
     "client_id",
@@ -305,12 +306,7 @@ def write_diff(d: Diff, folder: str | Path) -> dict[str, Path]:
     paths = {"diff": root / "diff.csv", "diff_authorities": root / "diff_authorities.csv"}
     check_replaceable(paths["diff"], d.clients.columns, "--out")
     check_replaceable(paths["diff_authorities"], d.authorities.columns, "--out")
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError.one(
-            str(root), f"cannot create the folder ({exc.strerror or exc})", column="--out"
-        ) from None
+    make_folder(root)
     write_csv(d.clients, paths["diff"])
     write_csv(d.authorities, paths["diff_authorities"])
     return paths
