@@ -20,7 +20,7 @@ import highspy
 import numpy as np
 
 from broker.argtypes import positive_float
-from broker.bench.instances import instance_set
+from broker.bench.instances import instance_named
 from broker.problem import LimitKind, ProblemData
 from broker.solve.model import binding_rows, constraint_matrix
 
@@ -61,10 +61,10 @@ def main() -> None:
     ap.add_argument("--instance", default="england")
     ap.add_argument("--time-limit", type=positive_float, default=120.0)
     args = ap.parse_args()
-    found = {i.name: i for i in instance_set(args.set)[0]}
-    if args.instance not in found:
-        ap.error(f"no instance {args.instance!r} in set {args.set!r}: {', '.join(found)}")
-    p = found[args.instance].load()
+    try:
+        p = instance_named(f"{args.set}:{args.instance}").load()
+    except KeyError as exc:
+        ap.error(str(exc.args[0]))
     print(f"{args.set}:{args.instance}: {p.n_clients:,} clients, {p.n_pairs:,} pairs\n")
     print("| relaxation | level-1 bound | HiGHS status | seconds |")
     print("|---|---:|---|---:|")

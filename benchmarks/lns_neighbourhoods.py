@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import argparse
 
-from broker.argtypes import positive_float
-from broker.bench.instances import instance_set
+from broker.argtypes import positive_float, seed_list
+from broker.bench.instances import instance_named
 from broker.solve.deadline import Deadline
 from broker.solve.lns import improve
 from broker.solve.lp import solve_lp
@@ -39,21 +39,19 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("instances", nargs="*", default=DEFAULT, help="SET:INSTANCE")
     ap.add_argument("--work", type=positive_float, default=8.0, help="deterministic work")
-    ap.add_argument("--seeds", default="0", help="comma-separated seeds, e.g. 0,1")
+    ap.add_argument("--seeds", type=seed_list, default="0", help="comma-separated seeds, e.g. 0,1")
     args = ap.parse_args()
-    try:
-        seeds = [int(s) for s in args.seeds.split(",")]
-    except ValueError:
-        ap.error(f"--seeds: {args.seeds!r} is not a comma-separated list of integers")
-    sets: dict[str, dict] = {}
+    seeds = args.seeds
+    try:  # every name checked before any work
+        chosen = [instance_named(item) for item in args.instances]
+    except KeyError as exc:
+        ap.error(str(exc.args[0]))
     print(f"Seeds {', '.join(map(str, seeds))}; each cell is one seed's level 2 (steps).\n")
     print("| instance | start | structural | by supporters |")
     print("|---|---:|---:|---:|")
-    for item in args.instances:
-        name, _, inst = item.partition(":")
-        if name not in sets:
-            sets[name] = {i.name: i for i in instance_set(name)[0]}
-        p = scaled(sets[name][inst].load())
+    for instance in chosen:
+        inst = instance.name
+        p = scaled(instance.load())
         lp = solve_lp(p, p.pair_level2.astype(float), maximize=False, time_limit_s=600)
         if lp.x is None:
             print(f"| {inst} | no LP solution | | |")

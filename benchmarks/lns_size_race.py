@@ -18,8 +18,8 @@ import argparse
 
 import numpy as np
 
-from broker.argtypes import positive_float
-from broker.bench.instances import instance_set
+from broker.argtypes import positive_float, seed_list
+from broker.bench.instances import instance_named
 from broker.solve import lns, solve
 
 
@@ -37,24 +37,20 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("instances", nargs="+", help="SET:INSTANCE, e.g. gap-large:gapd-5")
     ap.add_argument("--time-limit", type=positive_float, default=20.0)
-    ap.add_argument("--seeds", default="0,1,2,3", help="comma-separated seeds")
+    ap.add_argument("--seeds", type=seed_list, default="0,1,2,3", help="comma-separated seeds")
     args = ap.parse_args()
-    try:
-        seeds = [int(s) for s in args.seeds.split(",")]
-    except ValueError:
-        ap.error(f"--seeds: {args.seeds!r} is not a comma-separated list of integers")
+    seeds = args.seeds
+    try:  # every name checked before any solve
+        chosen = [instance_named(item) for item in args.instances]
+    except KeyError as exc:
+        ap.error(str(exc.args[0]))
     shipped = lns.AdaptiveSize
-    sets: dict[str, dict] = {}
     print("| instance | seed | adaptive | fixed 2-4 |")
     print("|---|---:|---:|---:|")
     try:
-        for item in args.instances:
-            name, _, inst = item.partition(":")
-            if name not in sets:
-                sets[name] = {i.name: i for i in instance_set(name)[0]}
-            if inst not in sets[name]:
-                ap.error(f"{item}: no instance {inst!r} in set {name!r}")
-            p = sets[name][inst].load()
+        for instance in chosen:
+            inst = instance.name
+            p = instance.load()
             for seed in seeds:
                 got = {}
                 order = [("adaptive", shipped), ("fixed", FixedSize)]

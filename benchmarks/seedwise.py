@@ -28,21 +28,11 @@ from pathlib import Path
 
 import pandas as pd
 from scipy.stats import binomtest
+from sidebyside import read_results
+
+COLUMNS = ("instance", "solver", "seed", "objective", "sense", "feasible")
 
 IGNORED = ("greedy",)
-
-
-def _read(path: Path) -> pd.DataFrame:
-    """A ``results.csv`` of ``broker bench run``, or exit with what was expected."""
-    if not path.is_file():
-        raise SystemExit(f"{path}: no such file; expected the results.csv of a broker bench run")
-    df = pd.read_csv(path)
-    missing = {"instance", "solver", "seed", "objective", "sense", "feasible"} - set(df.columns)
-    if missing:
-        raise SystemExit(
-            f"{path}: no column {', '.join(sorted(missing))}; expected broker bench run output"
-        )
-    return df
 
 
 def merged(frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -111,7 +101,7 @@ def main() -> None:
     ap.add_argument("files", nargs="+", type=Path, help="results.csv files, later ones win")
     ap.add_argument("--reference", default="cpsat")
     args = ap.parse_args()
-    print("\n".join(table(merged([_read(f) for f in args.files]), args.reference)))
+    print("\n".join(table(merged([read_results(f, COLUMNS) for f in args.files]), args.reference)))
 
 
 if __name__ == "__main__":

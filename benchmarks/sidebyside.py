@@ -91,12 +91,19 @@ def table(df: pd.DataFrame) -> list[str]:
     return out
 
 
-def _read(path: Path) -> pd.DataFrame:
+def read_results(
+    path: Path, columns: tuple[str, ...] = ("instance", "solver", "objective", "sense")
+) -> pd.DataFrame:
     """A ``results.csv`` of ``broker bench run``, or exit with what was expected."""
     if not path.is_file():
         raise SystemExit(f"{path}: no such file; expected the results.csv of a broker bench run")
-    df = pd.read_csv(path)
-    missing = {"instance", "solver", "objective", "sense"} - set(df.columns)
+    try:
+        df = pd.read_csv(path)
+    except (UnicodeDecodeError, pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
+        raise SystemExit(
+            f"{path}: cannot be read as CSV ({exc}); expected the results.csv of a broker bench run"
+        ) from None
+    missing = set(columns) - set(df.columns)
     if missing:
         raise SystemExit(
             f"{path}: no column {', '.join(sorted(missing))}; expected broker bench run output"
@@ -124,9 +131,9 @@ def main() -> None:
     ap.add_argument("--cpsat-from", default=None)
     args = ap.parse_args()
     for name in args.sets:
-        df = _read(Path(args.results) / name / "results.csv")
+        df = read_results(Path(args.results) / name / "results.csv")
         if args.cpsat_from:
-            df = with_new_cpsat(df, _read(Path(args.cpsat_from) / name / "results.csv"))
+            df = with_new_cpsat(df, read_results(Path(args.cpsat_from) / name / "results.csv"))
         print(f"#### {name}\n")
         print("\n".join(table(df)))
         print()

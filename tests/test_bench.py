@@ -522,3 +522,23 @@ def test_run_refuses_an_out_that_is_a_file_or_a_scenario_folder(tmp_path, capsys
         assert expected in err and "Traceback" not in err, err
     assert afile.read_text() == "mine\n"
     assert sorted(p.name for p in scen.iterdir()) == before
+
+
+def test_seed_lists_and_instance_names_for_benchmark_scripts():
+    import argparse
+
+    from broker.argtypes import seed_list
+    from broker.bench.instances import instance_named
+
+    assert seed_list("0,1, 3") == [0, 1, 3]
+    for bad in ("", "-1", "a,b", "1,,-2"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            seed_list(bad)
+    assert instance_named("gap-large:gapd-1").name == "gapd-1"
+    for bad, expected in [
+        ("gap-large", "expected SET:INSTANCE"),
+        ("gap-large:nope", "has no instance 'nope'"),
+        ("nowhere:x", "unknown instance set"),
+    ]:
+        with pytest.raises(KeyError, match=expected):
+            instance_named(bad)

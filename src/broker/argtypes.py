@@ -28,6 +28,19 @@ def nonneg_int(text: str) -> int:
     return v
 
 
+def seed_list(text: str) -> list[int]:
+    """Comma-separated seeds, one or more, each 0 or more (``--seeds 0,1,2``)."""
+    try:
+        out = [int(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated whole numbers such as 0,1,2, got {text!r}"
+        ) from None
+    if not out or min(out) < 0:
+        raise argparse.ArgumentTypeError(f"expected one or more seeds >= 0, got {text!r}")
+    return out
+
+
 def positive_int(text: str) -> int:
     """A whole number, 1 or more."""
     v = nonneg_int(text)

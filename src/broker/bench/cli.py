@@ -25,23 +25,11 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from broker.argtypes import nonneg_int, positive_float, positive_int
+from broker.argtypes import nonneg_int, positive_float, positive_int, seed_list
 from broker.errors import InputError
 from broker.outdir import make_folder
 
 EXIT_INPUT = 2
-
-
-def _int_list(text: str) -> list[int]:
-    try:
-        out = [int(t) for t in text.split(",") if t.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated whole numbers such as 0,1,2, got {text!r}"
-        ) from None
-    if not out or min(out) < 0:
-        raise argparse.ArgumentTypeError(f"expected one or more seeds >= 0, got {text!r}")
-    return out
 
 
 def _name_list(text: str) -> list[str]:
@@ -275,7 +263,7 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> argparse.ArgumentP
         metavar="SECONDS",
         help="per solve (default 20)",
     )
-    r.add_argument("--seeds", type=_int_list, default=[0], metavar="0,1", help="default 0")
+    r.add_argument("--seeds", type=seed_list, default=[0], metavar="0,1", help="default 0")
     r.add_argument(
         "--workers", type=positive_int, default=2, metavar="N", help="solver threads (default 2)"
     )

@@ -109,6 +109,24 @@ def instance_set(name: str) -> InstanceSet:
     )
 
 
+def instance_named(spec: str) -> Instance:
+    """The instance ``SET:NAME`` (e.g. ``gap-large:gapd-5``), for benchmark scripts.
+
+    Raises
+    ------
+    KeyError
+        With a message naming what is missing and what was expected.
+    """
+    set_name, sep, name = spec.partition(":")
+    if not sep or not set_name or not name:
+        raise KeyError(f"{spec!r}: expected SET:INSTANCE, e.g. gap-large:gapd-5")
+    found = {i.name: i for i in instance_set(set_name)[0]}
+    if name not in found:
+        shown = ", ".join(list(found)[:8]) + (", ..." if len(found) > 8 else "")
+        raise KeyError(f"{spec!r}: set {set_name!r} has no instance {name!r}; it has {shown}")
+    return found[name]
+
+
 # ------------------------------------------------------------------ GAP
 def gap_instances(files: list[Path], sense: str) -> InstanceSet:
     """Every problem of the given OR-Library files, in the given sense."""
