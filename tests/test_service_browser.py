@@ -143,3 +143,33 @@ def test_programme_then_la_user_in_the_browser(browser, server, img):
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent") == "Skip to content"
     ctx.close()
+
+
+def test_a_what_if_the_scenario_would_refuse_is_a_clear_page(browser, server, img):
+    """A value the form's own checks would stop (three decimals of a day), sent anyway:
+    the page names the change and what was expected; no job starts, no server error."""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 860})
+    page = ctx.new_page()
+    page.set_default_timeout(60_000)
+    _sign_in(page, server, "la855")
+    if page.get_by_role("button", name="Run what-if").is_disabled():  # run alone: no round
+        page.get_by_role("button", name="Sign out").click()
+        _sign_in(page, server, "prog")
+        page.get_by_label("Time limit (seconds)").fill("5")
+        page.get_by_role("button", name="Start round").click()
+        page.get_by_role("link", name="Open round 1").wait_for()
+        page.get_by_role("button", name="Sign out").click()
+        _sign_in(page, server, "la855")
+    before = page.locator("section.whatif").count()
+    page.get_by_label("Supporter id").fill("S1")
+    page.get_by_label("Capacity (days/week)").fill("1.234")
+    page.evaluate("document.querySelectorAll('form').forEach(f => f.noValidate = true)")
+    with page.expect_response(lambda r: r.request.method == "POST") as answer:
+        page.get_by_role("button", name="Run what-if").click()
+    assert answer.value.status == 400
+    text = page.locator("main").inner_text()
+    assert "capacity_days" in text and "decimal places" in text, text
+    _shot(page, img, "whatif-refused")
+    page.goto(f"{server}/dashboard")
+    assert page.locator("section.whatif").count() == before  # nothing was started
+    ctx.close()
