@@ -65,9 +65,8 @@ SIZE_STEP = 0.25
 
 SHRINK = 3.0
 """How many times :data:`SIZE_STEP` a sub-solve that did not finish moves it down: the
-size settles where ``SHRINK / (1 + SHRINK)`` of the sub-solves finish (three in four).
-At equal work (``benchmarks/lns_neighbourhoods.py``, seeds 0 and 1) three in four
-ended lower than one in two on seven of ten GAPs."""
+size settles where ``SHRINK / (1 + SHRINK)`` of the sub-solves finish (three in four:
+a step that runs out of work is the costlier mistake)."""
 
 
 @dataclass
