@@ -43,6 +43,23 @@ def test_level2_holds_level1_and_is_optimal(small):
     assert int(small.pair_level2[a.pairs].sum()) == exact.level2.value
 
 
+def test_the_wall_includes_the_workers_start_up(small):
+    """HiGHS stops at a moment on the shared monotonic clock, not ``wall`` after its
+    worker has started, so the worker's imports come out of the wall, not on top."""
+    import time
+
+    before = time.monotonic()
+    task = HighsTask(small, 1, 7.5, 10)
+    after = time.monotonic()
+    try:
+        job = np.load(Path(task._dir) / "job.npz")
+        assert before + 7.5 <= float(job["end_at"]) <= after + 7.5
+        assert "time_limit" not in job.files
+    finally:
+        task.kill()
+        task.result()
+
+
 def test_no_time_means_no_answer(small):
     a = highs_arm(small, 1, wall=0.0, nodes=10)
     assert a.pairs is None and a.bound is None and a.wall_clock

@@ -73,8 +73,8 @@ class HighsTask:
         1: maximise priority matched; 2: minimise level 2 (cost, distance,
         penalties) subject to priority matched ``>= hold``.
     wall
-        HiGHS's own time limit, seconds from now (the caller kills the task at its
-        deadline in any case).
+        HiGHS stops this many seconds from now, the worker's start-up included
+        (the caller kills the task at its deadline in any case).
     nodes
         Branch-and-bound node limit.
     hold
@@ -126,7 +126,7 @@ class HighsTask:
             cost=cost,
             col_lo=col_lo,
             col_hi=np.ones(p.n_pairs),
-            time_limit=np.float64(max(float(wall) - (time.monotonic() - t0), 0.01)),
+            end_at=np.float64(t0 + max(float(wall), 0.0)),
             node_limit=np.int64(self.nodes),
             threads=np.int64(max(int(threads), 1)),
             seed=np.int64(seed),

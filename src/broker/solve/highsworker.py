@@ -9,9 +9,12 @@ this file must never import :mod:`broker` (whose solvers load OR-Tools).
 
     min  cost . x   s.t.  row_lo <= A x <= row_hi,  col_lo <= x <= col_hi,  x integer
 
-with ``A`` in compressed-column form, and the options: ``time_limit`` (seconds),
-``node_limit``, ``threads``, ``seed`` and ``parent`` (the process to outlive
-not). Every improving solution is written to ``JOB_DIR/incumbent.npz`` (through a
+with ``A`` in compressed-column form, and the options: ``end_at`` (when HiGHS
+must stop, on ``time.monotonic()``'s clock, which is the system's monotonic
+clock and so the parent's too: the worker's own start-up, about 0.3 s of
+imports, comes out of HiGHS's time, not on top of it), ``node_limit``,
+``threads``, ``seed`` and ``parent`` (the process to outlive not). Every
+improving solution is written to ``JOB_DIR/incumbent.npz`` (through a
 rename, so a reader never sees half a file) with HiGHS's dual bound at that
 moment; the final answer goes to ``JOB_DIR/answer.npz``. The parent may kill this
 process at any time and still read the last incumbent.
@@ -89,7 +92,7 @@ def main(job_dir: str) -> int:
         _write(incumbent, cols=cols, bound=np.float64(out.mip_dual_bound))
 
     h.cbMipImprovingSolution.subscribe(improving)
-    h.setOptionValue("time_limit", max(float(job["time_limit"]), 0.01))
+    h.setOptionValue("time_limit", max(float(job["end_at"]) - time.monotonic(), 0.01))
     h.run()
     ms = highspy.HighsModelStatus
     model_status = h.getModelStatus()

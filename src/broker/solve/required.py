@@ -22,7 +22,9 @@ hint, even a good one, pins CP-SAT to it. So the arms are:
   the clients of a few supporters at a time, as many as its sub-solves can
   finish: :class:`broker.solve.lns.AdaptiveSize`) from the best start to the
   deadline, taking each better solution HiGHS reports as it goes, so that each
-  arm's answer is the other's start;
+  arm's answer is the other's start. The LNS runs in a thread that yields the
+  CPU to HiGHS where both want it (:mod:`broker.solve.yielding`), so HiGHS in
+  the race is as far along as HiGHS alone;
 * **plain arm** (child process, all of the time): CP-SAT on the plain model, no
   hint, seeded; with every worker when HiGHS does not run, otherwise with the
   workers beyond :data:`PLAIN_SPARE`, so not at all on two cores. There its one
@@ -63,6 +65,7 @@ from broker.solve.model import build_cpsat, is_complete
 from broker.solve.regret import regret_start
 from broker.solve.result import Level, Result, Sense, SolveStatus, StopReason, make_result
 from broker.solve.rounding import lp_rounding
+from broker.solve.yielding import run_yielding
 
 GREEDY_SHARE = 0.05
 """Share of the time for the plain greedy start, the safety net."""
@@ -90,6 +93,13 @@ UNLIMITED_NODES = 10**9
 
 HIGHS_THREADS = 2
 """HiGHS's ``threads`` in the race (it keeps about 1.3 cores busy with two)."""
+
+HIGHS_MARGIN_S = 0.3
+"""HiGHS stops this long (or 5% of the limit) before the deadline: its answer is a
+short file, and every solution it found is already on disk (see
+:class:`broker.solve.highsarm.HighsTask`). Alone at 20 s, HiGHS found its last
+solution on gapd-5 at 17.9 s and on gapd-6 at 17.6 s (the ``traces.json`` of
+``broker bench run --set gap-large --solvers highs-mip --filter 'gapd-[56]'``)."""
 
 ANSWER_MARGIN_S = 0.5
 """The arms stop this long (or 5% of the limit) before the deadline: with two
@@ -172,8 +182,17 @@ def solve_required(
     highs: HighsTask | None = None
     if use_highs:
         # the race stops on the clock anyway: no node limit
+        # and, since its answer is small and its incumbents are on disk as it goes,
+        # it runs to just before the deadline
+        highs_margin = min(HIGHS_MARGIN_S, 0.05 * float(options.time_limit_s))
         highs = HighsTask(
-            p, 2, arm_wall, UNLIMITED_NODES, int(p.priority.sum()), HIGHS_THREADS, options.seed
+            p,
+            2,
+            max(until.remaining() - highs_margin, 0.1),
+            UNLIMITED_NODES,
+            int(p.priority.sum()),
+            HIGHS_THREADS,
+            options.seed,
         )
 
     def kill_all() -> None:
@@ -231,18 +250,23 @@ def solve_required(
             # LNS from the best start, taking HiGHS's better incumbents as it goes
             # (the two improve each other's answers: HiGHS's solutions are often a
             # few neighbourhoods from better ones, and the LNS's starts are HiGHS's)
+            # in a thread that yields the CPU to HiGHS where both want it, so that
+            # HiGHS is as far along as it would be on its own (broker.solve.yielding)
             before = int(p.pair_level2[start].sum())
-            start, stats = lns.improve(
-                p,
-                start,
-                level=2,
-                work_limit=float("inf"),
-                time_limit_s=max(until.remaining() - margin, 0.0),
-                seed=options.seed,
-                should_stop=settled,
-                on_improve=incumbents.offer,
-                adopt=highs.peek,
-                by_supporters=True,
+            first, peek = start, highs.peek
+            start, stats = run_yielding(
+                lambda abandoned: lns.improve(
+                    p,
+                    first,
+                    level=2,
+                    work_limit=float("inf"),
+                    time_limit_s=max(until.remaining() - margin, 0.0),
+                    seed=options.seed,
+                    should_stop=lambda: abandoned() or settled(),
+                    on_improve=incumbents.offer,
+                    adopt=peek,
+                    by_supporters=True,
+                )
             )
             log.append(
                 f"LNS beside HiGHS: level 2 {before:,} -> {int(p.pair_level2[start].sum()):,} "
