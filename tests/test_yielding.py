@@ -97,3 +97,23 @@ def test_the_race_runs_its_lns_yielding_beside_highs(monkeypatch):
     assert calls == [YIELD_NICE]
     assert any(line.startswith("LNS beside HiGHS") for line in r.log)
     assert p.violations(r.pairs) == []
+
+
+def test_the_portfolio_runs_its_level1_lns_yielding_beside_highs(monkeypatch):
+    from broker.candidates import build_candidates
+    from broker.solve import cpsat, portfolio
+    from test_portfolio import random_scenario
+
+    calls = []
+
+    def recording(fn, nice=YIELD_NICE):
+        calls.append(nice)
+        return run_yielding(fn, nice)
+
+    monkeypatch.setattr(portfolio, "run_yielding", recording)
+    monkeypatch.setattr(cpsat, "EXACT_PAIR_LIMIT", 0)
+    p = build_candidates(random_scenario(22, n_clients=80, n_supporters=20)).problem
+    r = solve(p, "cpsat", time_limit_s=4, seed=0)
+    assert "highs" in str(r.params["bound_thread"])
+    assert calls == [YIELD_NICE]  # level 1 only: level 2's arm is CP-SAT
+    assert p.violations(r.pairs) == []

@@ -10,7 +10,8 @@ Per level, two arms run side by side on the machine's two cores:
   current best solution (the CP-SAT Python call holds the interpreter lock, so
   a thread would not run in parallel);
 * **B (solutions)**: :func:`broker.solve.lns.improve` from the same solution, in
-  this process.
+  this process; beside HiGHS, in a thread that yields the CPU to HiGHS where
+  both want it (:mod:`broker.solve.yielding`).
 
 The merge is a fixed rule (the better solution; on a tie, A's). The CP-SAT and
 LNS arms are deterministic on their own (single worker, deterministic work
@@ -74,6 +75,7 @@ from broker.solve.regret import regret_start
 from broker.solve.result import Level, Result, Sense, SolveStatus, evaluate, make_result
 from broker.solve.rounding import lp_rounding
 from broker.solve.stop import StopToken
+from broker.solve.yielding import run_yielding
 
 WALL_SAFETY = 1.0
 """The wall-clock deadline as a multiple of the time limit: the limit itself."""
@@ -91,8 +93,12 @@ CHILD_GRACE_S = 0.2
 LEVEL1_WORK_SHARE = 0.7
 """Share of the work limit (and, without the HiGHS arm, of the time left) for level 1."""
 
-HIGHS_LEVEL1_SHARE = 0.75
-"""With the HiGHS arm, level 1 ends at this share of the time limit."""
+HIGHS_LEVEL1_SHARE = 0.8
+"""With the HiGHS arm, level 1 ends at this share of the time limit. HiGHS alone
+found its last level-1 solution on the no-budget England rounds s2 and s4 at
+14.5 s and 15.0 s of 20 (``benchmarks/results/england-seeds/traces.json``); with
+0.75, and the arm stopping 5% early, the portfolio's HiGHS stopped near 14 s and
+stayed one short on both (``benchmarks/results/pass7/england-seeds*``)."""
 
 HIGHS_THREADS = 2
 """HiGHS's ``threads`` beside the LNS (it keeps about 1.3 cores busy with two)."""
@@ -112,7 +118,8 @@ England, 0.4 million pairs); the Lagrangian arm (:mod:`broker.solve.lagrange`) g
 the level-1 bound instead."""
 
 CHILD_MARGIN_S = 0.3
-"""The bound process stops this long (or 5% of its time) before its level's deadline."""
+"""The bound process stops this long (or 5% of its time) before its level's deadline;
+the HiGHS arm, whose solutions are on disk as it finds them, only this long."""
 
 
 def lp_relaxation(
@@ -266,19 +273,26 @@ def _run_level(
         return False
 
     arm = task
-    with token.watch(arm.kill):
-        lns_pairs, stats = improve(
+    beside_highs = isinstance(task, HighsTask)
+
+    def run_lns(abandoned: Callable[[], bool]) -> tuple[np.ndarray, LnsStats]:
+        return improve(
             p,
             start,
             level=level,
             work_limit=work,
             time_limit_s=wall,
             seed=seed + 1,
-            should_stop=stop,
+            should_stop=lambda: abandoned() or stop(),
             progress=progress,
             on_improve=incumbents.offer if incumbents is not None else None,
             adopt=task.peek if isinstance(task, HighsTask) else None,
         )
+
+    with token.watch(arm.kill):
+        # beside HiGHS the LNS yields the CPU to it where both want it, so that HiGHS
+        # gets as far as it would on its own (broker.solve.yielding)
+        lns_pairs, stats = run_yielding(run_lns) if beside_highs else run_lns(lambda: False)
         if not arm.poll(until.remaining() + CHILD_GRACE_S):
             arm.kill()  # the wall clock wins over the bound process's work limit
         a_out = arm.result() or NOTHING
@@ -316,7 +330,7 @@ def solve_portfolio(
     level1_until: Deadline | None = None
     if highs_arm_runs(p, options):
         level1_until = until.share(HIGHS_LEVEL1_SHARE)
-        highs_wall = level1_until.remaining() - max(CHILD_MARGIN_S, 0.05 * total_time)
+        highs_wall = level1_until.remaining() - CHILD_MARGIN_S
         nodes = int(NODES_PER_WORK * LEVEL1_WORK_SHARE * total_work)
         highs = HighsTask(
             p, 1, max(highs_wall, 0.05), max(nodes, 1), 0, HIGHS_THREADS, options.seed
