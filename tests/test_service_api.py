@@ -175,8 +175,16 @@ def test_authentication(svc):
         assert pw.startswith("$argon2id$") and PASSWORD not in pw
 
 
-def test_cancel_a_queued_and_a_running_round(tmp_path):
-    """One worker slot: the first round runs (cancelled while solving), the second waits."""
+def test_cancel_a_queued_and_a_running_round(tmp_path, monkeypatch):
+    """One worker slot: the first round runs (cancelled while solving), the second waits.
+    The cancelled worker's copy of the scenario does not stay behind in the temp folder."""
+    import tempfile
+
+    system = Path(tempfile.gettempdir())  # where a worker process makes its own
+    before = set(system.glob("broker-job-*"))
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
     url = f"sqlite:///{tmp_path}/ledger.db"
     app = create_app(Settings(db=url, secret="s", max_jobs=1))
     tokens = make_users(url)
@@ -200,6 +208,12 @@ def test_cancel_a_queued_and_a_running_round(tmp_path):
         assert r["status"] == "cancelled" and r["round_id"] is None
         assert client.get("/api/rounds", headers=h).json() == []
         assert client.get("/api/jobs", headers=h).json()[0]["message"].startswith("cancelled")
+        end = time.monotonic() + 30
+        while left := list(temp.glob("broker-job-*")) + list(
+            set(system.glob("broker-job-*")) - before
+        ):
+            assert time.monotonic() < end, [str(p) for p in left]
+            time.sleep(0.1)
 
 
 def test_user_add_prints_a_token_that_works(tmp_path, monkeypatch, capsys):

@@ -67,9 +67,10 @@ def _stop(process: Any) -> None:
         process.join(5)
 
 
-def _write_files(files: list[tuple[str, bytes]]) -> Path:
-    root = Path(tempfile.mkdtemp(prefix="broker-job-"))
-    folder = root / "scenario"
+def _write_files(files: list[tuple[str, bytes]], root: str) -> Path:
+    """Write the job's files into ``root/scenario`` (``root`` is made and removed by
+    :meth:`JobRunner._run`, so a worker killed by a cancel leaves nothing behind)."""
+    folder = Path(root) / "scenario"
     folder.mkdir()
     for name, content in files:
         (folder / name).write_bytes(content)
@@ -135,6 +136,7 @@ def round_worker(
     user: str,
     flag: Any,
     q: Any,
+    root: str,
 ) -> None:
     """Solve and record one round (runs in a worker process)."""
     _own_group()
@@ -142,7 +144,7 @@ def round_worker(
     from broker.pipeline import run_round
     from broker.scenario import read_scenario
 
-    folder = _write_files(files)
+    folder = _write_files(files, root)
     recorder = None
     try:
         scenario = read_scenario(folder)
@@ -201,6 +203,7 @@ def whatif_worker(
     user: str,
     flag: Any,
     q: Any,
+    root: str,
 ) -> None:
     """Solve a changed copy of a scenario (runs in a worker process; records nothing)."""
     _own_group()
@@ -209,7 +212,7 @@ def whatif_worker(
     from broker.scenario import read_scenario
     from broker.service.whatif import apply_changes
 
-    folder = _write_files(files)
+    folder = _write_files(files, root)
     try:
         apply_changes(folder, params["changes"])
         scenario = read_scenario(folder)
@@ -324,15 +327,21 @@ class JobRunner:
                     return
                 q = self.ctx.Queue()
                 live.flag = self.ctx.Value("i", RUNNING)
+                # the job's folder is made and removed here: a worker stopped by a
+                # cancel (SIGTERM to its group) runs no cleanup of its own
+                root = tempfile.mkdtemp(prefix="broker-job-")
                 live.process = self.ctx.Process(
                     target=WORKERS[kind],
-                    args=(self.ledger.url, files, params, user, live.flag, q),
+                    args=(self.ledger.url, files, params, user, live.flag, q, root),
                     daemon=False,  # a national solve starts its own pool of processes
                 )
                 live.process.start()
-            self._update(job_id, status="running", started_at=utcnow(), message="started")
-            final = self._follow(job_id, live, q)
-            live.process.join(5)
+            try:
+                self._update(job_id, status="running", started_at=utcnow(), message="started")
+                final = self._follow(job_id, live, q)
+                live.process.join(5)
+            finally:
+                shutil.rmtree(root, ignore_errors=True)
             with self._lock:
                 cancelled = live.cancelled
                 self._live.pop(job_id, None)
