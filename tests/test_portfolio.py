@@ -104,6 +104,22 @@ def test_scaling_is_exact():
     assert lp is not None and lp[0] >= solve(p, "highs", time_limit_s=30).level1.value - 1e-6
 
 
+def test_an_lp_stopped_before_it_bounds_anything_says_so(force_portfolio, monkeypatch):
+    """GLOP stopped by its time share returns the sum of priorities: the log must not
+    present that as the LP's bound."""
+    from broker.solve import portfolio
+
+    p = build_candidates(random_scenario(6)).problem
+    total = float(p.priority.sum())
+    monkeypatch.setattr(
+        portfolio, "lp_relaxation", lambda q, *a, **k: (total, np.zeros(q.n_pairs), None)
+    )
+    r = solve(p, "cpsat", time_limit_s=2, seed=0)
+    lines = [line for line in r.log if line.startswith("LP relaxation")]
+    assert len(lines) == 1 and "no bound below the sum of priorities" in lines[0], lines
+    assert p.violations(r.pairs) == []
+
+
 def test_bound_thread_that_proves_nothing_reports_no_bound():
     """Regression: an UNKNOWN CP-SAT stop reads best_objective_bound 0, not a bound."""
     from broker.solve.greedy import greedy_pairs

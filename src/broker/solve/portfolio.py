@@ -351,7 +351,14 @@ def solve_portfolio(
         if not fixed and p.n_pairs <= LP_MAX_PAIRS:
             lp = lp_relaxation(p, min(LP_SHARE * total_time, until.remaining()), options.stop)
             if lp is not None:
-                log.append(f"LP relaxation: bound {lp[0]:,.2f} in {time.perf_counter() - t0:.2f}s")
+                took = time.perf_counter() - t0
+                if lp[0] >= float(p.priority.sum()):  # GLOP stopped before it bounded anything
+                    log.append(
+                        f"LP relaxation: stopped after {took:.2f}s with no bound below the "
+                        f"sum of priorities ({lp[0]:,.0f})"
+                    )
+                else:
+                    log.append(f"LP relaxation: bound {lp[0]:,.2f} in {took:.2f}s")
                 say(log[-1])
         elif not fixed and not reproducible:
             # too big for GLOP: PDLP's first-order LP for the same share; its duals start
