@@ -524,6 +524,27 @@ def test_run_refuses_an_out_that_is_a_file_or_a_scenario_folder(tmp_path, capsys
     assert sorted(p.name for p in scen.iterdir()) == before
 
 
+def test_a_stopped_run_leaves_no_empty_folder_it_made(tmp_path, monkeypatch, capsys):
+    """Ctrl-C during the solves: the --out folder this run created goes again (it holds
+    nothing), and a folder that was already there stays."""
+    from broker.bench import runner
+    from broker.interrupt import Interrupted
+
+    def stopped(*_a, **_k):
+        raise Interrupted(2)
+
+    monkeypatch.setattr(runner, "run_benchmark", stopped)
+    base = ["run", "--set", "gap-small", "--solvers", "greedy", "--time-limit", "1", "--quiet"]
+    new = tmp_path / "new"
+    assert bench_main([*base, "--out", str(new)]) == 130
+    assert not new.exists()
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    assert bench_main([*base, "--out", str(kept)]) == 130
+    assert kept.is_dir()
+    assert "stopped by" in capsys.readouterr().err
+
+
 def test_seed_lists_and_instance_names_for_benchmark_scripts():
     import argparse
 

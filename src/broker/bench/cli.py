@@ -18,6 +18,7 @@ Wire into the main parser with :func:`add_subcommand`; :func:`main` runs the
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import shlex
 import sys
@@ -163,6 +164,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise InputError.one("<arguments>", f"--set: {exc.args[0]}", value=args.set) from None
     say = _say(args.quiet)
     out = Path(args.out) if args.out is not None else _default_out(args.set)
+    created = not out.exists()
     _check_out(out)
     config = RunConfig(
         set_name=args.set,
@@ -180,7 +182,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"set {args.set}: solvers {', '.join(args.solvers)}; {args.time_limit:g}s per solve; "
         f"seeds {', '.join(map(str, args.seeds))}"
     )
-    rows, _notes = run_benchmark(config, progress=say)
+    try:
+        rows, _notes = run_benchmark(config, progress=say)
+    except BaseException:
+        # stopped (Ctrl-C) or failed before writing anything: do not leave behind an
+        # empty folder this run made
+        if created:
+            with contextlib.suppress(OSError):
+                out.rmdir()  # only if still empty
+        raise
     print(
         f"{len(rows)} runs; wrote {out / 'results.csv'}, {out / 'results.md'}, "
         f"{out / 'traces.json'}"
