@@ -28,7 +28,7 @@ import argparse
 import sys
 import time
 
-from broker.argtypes import seed_list
+from broker.argtypes import nonneg_int, positive_float
 from broker.bench.instances import instance_named
 from broker.problem import ProblemData
 from broker.solve import lns
@@ -61,8 +61,8 @@ def _lns(p: ProblemData, seconds: float, task: HighsTask, abandoned) -> int:  # 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("instance", help="SET:INSTANCE, e.g. gap-large:gapd-5")
-    ap.add_argument("--wall", type=float, default=19.0, help="HiGHS's wall time, seconds")
-    ap.add_argument("--seed", type=seed_list, default=[0], help="HiGHS random_seed")
+    ap.add_argument("--wall", type=positive_float, default=19.0, help="HiGHS's wall time, s")
+    ap.add_argument("--seed", type=nonneg_int, default=0, help="HiGHS random_seed")
     args = ap.parse_args(argv)
     try:
         inst = instance_named(args.instance)
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     ways = (("alone", None), ("beside nice 0", 0), (f"beside nice {YIELD_NICE}", YIELD_NICE))
     for label, nice in ways:
         t0 = time.monotonic()
-        task = HighsTask(p, 2, args.wall, 10**9, hold, 2, args.seed[0])
+        task = HighsTask(p, 2, args.wall, 10**9, hold, 2, args.seed)
         mine = "-"
         if nice is not None:
             left = args.wall - (time.monotonic() - t0) - 0.5

@@ -83,14 +83,20 @@ def test_an_interrupted_caller_abandons_the_thread_and_waits_for_it():
     assert time.monotonic() - t0 < 10
 
 
-def test_the_race_runs_its_lns_yielding_beside_highs(monkeypatch):
-    calls = []
+def _record_yielding(monkeypatch, module) -> list[int]:
+    """Make ``module`` call :func:`run_yielding` through a wrapper; the nice values it used."""
+    calls: list[int] = []
 
     def recording(fn, nice=YIELD_NICE):
         calls.append(nice)
         return run_yielding(fn, nice)
 
-    monkeypatch.setattr(required, "run_yielding", recording)
+    monkeypatch.setattr(module, "run_yielding", recording)
+    return calls
+
+
+def test_the_race_runs_its_lns_yielding_beside_highs(monkeypatch):
+    calls = _record_yielding(monkeypatch, required)
     p = gap.to_problem(generate("D", 10, 500, 1))  # raced: above the exact path
     r = solve(p, "cpsat", time_limit_s=3, seed=0)
     assert r.params["strategy"] == "required"
@@ -104,13 +110,7 @@ def test_the_portfolio_runs_its_level1_lns_yielding_beside_highs(monkeypatch):
     from broker.solve import cpsat, portfolio
     from test_portfolio import random_scenario
 
-    calls = []
-
-    def recording(fn, nice=YIELD_NICE):
-        calls.append(nice)
-        return run_yielding(fn, nice)
-
-    monkeypatch.setattr(portfolio, "run_yielding", recording)
+    calls = _record_yielding(monkeypatch, portfolio)
     monkeypatch.setattr(cpsat, "EXACT_PAIR_LIMIT", 0)
     p = build_candidates(random_scenario(22, n_clients=80, n_supporters=20)).problem
     r = solve(p, "cpsat", time_limit_s=4, seed=0)

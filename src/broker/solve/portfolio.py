@@ -273,7 +273,7 @@ def _run_level(
         return False
 
     arm = task
-    beside_highs = isinstance(task, HighsTask)
+    highs = task if isinstance(task, HighsTask) else None
 
     def run_lns(abandoned: Callable[[], bool]) -> tuple[np.ndarray, LnsStats]:
         return improve(
@@ -286,13 +286,13 @@ def _run_level(
             should_stop=lambda: abandoned() or stop(),
             progress=progress,
             on_improve=incumbents.offer if incumbents is not None else None,
-            adopt=task.peek if isinstance(task, HighsTask) else None,
+            adopt=highs.peek if highs is not None else None,
         )
 
     with token.watch(arm.kill):
         # beside HiGHS the LNS yields the CPU to it where both want it, so that HiGHS
         # gets as far as it would on its own (broker.solve.yielding)
-        lns_pairs, stats = run_yielding(run_lns) if beside_highs else run_lns(lambda: False)
+        lns_pairs, stats = run_yielding(run_lns) if highs is not None else run_lns(lambda: False)
         if not arm.poll(until.remaining() + CHILD_GRACE_S):
             arm.kill()  # the wall clock wins over the bound process's work limit
         a_out = arm.result() or NOTHING
