@@ -501,6 +501,17 @@ def test_runner_on_scenario_folder_and_bad_set(tmp_path, capsys):
     assert "unknown instance set" in capsys.readouterr().err
 
 
+def test_a_filter_that_matches_nothing_is_an_error(tmp_path, capsys):
+    """A pattern that matched no instance used to "succeed" with 0 runs and empty
+    results; it is refused before any folder is made, naming the set's instances."""
+    out = tmp_path / "none"
+    code = bench_main(["run", "--set", "gap-large", "--filter", "gapd-", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert "--filter" in err and "'gapd-'" in err and "gapa-1" in err and "e.g. 'gapd-*'" in err
+    assert not out.exists()
+
+
 def test_run_refuses_an_out_that_is_a_file_or_a_scenario_folder(tmp_path, capsys):
     """Checked before any solve: a file was a FileExistsError traceback after the whole
     run, and a scenario folder took results.csv beside the user's inputs."""

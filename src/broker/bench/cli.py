@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import fnmatch
 import json
 import shlex
 import sys
@@ -159,9 +160,19 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     _check_solvers(args.solvers)
     try:
-        instance_set(args.set)
+        instances, _ = instance_set(args.set)
     except KeyError as exc:
         raise InputError.one("<arguments>", f"--set: {exc.args[0]}", value=args.set) from None
+    if args.filter and not any(fnmatch.fnmatch(i.name, args.filter) for i in instances):
+        # a pattern that matches nothing would "succeed" with zero runs and an empty table
+        names = [i.name for i in instances]
+        shown = ", ".join(names[:8]) + (", ..." if len(names) > 8 else "")
+        raise InputError.one(
+            "<arguments>",
+            f"--filter: no instance of set {args.set!r} matches; expected a shell-style "
+            f"pattern over its instance names ({shown}), e.g. 'gapd-*'",
+            value=args.filter,
+        )
     say = _say(args.quiet)
     out = Path(args.out) if args.out is not None else _default_out(args.set)
     created = not out.exists()
