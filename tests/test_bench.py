@@ -453,7 +453,10 @@ def test_runner_writes_csv_and_markdown(tmp_path, capsys):
         assert r["status"] == "optimal" and r["feasible"] == "True"
         assert float(r["objective"]) == 261 and float(r["best_known"]) == 261
         assert float(r["gap_best_known"]) == 0 and float(r["peak_rss_mb"]) > 0
-        assert float(r["ratio_objective_at_ref_time"]) == 1
+        # the reference against itself is 1; a peer still searching when the reference
+        # finished is behind it then (min: above 1), and level once it has caught up
+        ratio = float(r["ratio_objective_at_ref_time"])
+        assert ratio == 1 if name == "cpsat" else ratio >= 1
         assert math.isfinite(float(r["time_to_final_s"]))
     assert by["greedy"]["objective"] == ""  # greedy does not place every job here
     md = (out / "results.md").read_text()
@@ -499,6 +502,27 @@ def test_runner_on_scenario_folder_and_bad_set(tmp_path, capsys):
     assert float(rows[1]["objective"]) >= float(rows[0]["objective"])
     assert bench_main(["run", "--set", "nowhere", "--out", str(out)]) == 2
     assert "unknown instance set" in capsys.readouterr().err
+
+
+def test_the_worker_imports_brokers_solver_before_its_clock_starts():
+    """Peers' libraries were imported before the timed call and broker's solver code
+    was not, so about 0.5 s of imports counted in `seconds` for `cpsat` alone."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import sys; from broker.bench.worker import preload_broker_solver;"
+        "preload_broker_solver('cpsat');"
+        "print(all(m in sys.modules for m in ('broker.solve.cpsat', 'broker.solve.required',"
+        " 'broker.solve.portfolio', 'broker.solve.lns')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True"
+    from broker.bench import worker
+
+    source = Path(worker.__file__).read_text()
+    assert source.index("preload_broker_solver(name)") < source.index("t0[0] = time.perf_counter()")
 
 
 def test_a_filter_that_matches_nothing_is_an_error(tmp_path, capsys):

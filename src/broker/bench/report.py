@@ -246,7 +246,7 @@ def write_markdown(rows: list[Row], path: Path, config: RunConfig, notes: list[s
         f"- **Machine**: {m['nproc']} logical CPUs ({m['usable_cpus']} usable), "
         f"{m['cpu_model']}, {m['ram']} RAM; {m['os']}; Python {m['python']}",
         f"- **Load**: 1/5/15-minute load average {_load()} when this file was written "
-        "(above the number of CPUs, other work shared the machine and timings suffer)",
+        "(if above the number of CPUs, other work shared the machine and timings suffer)",
         "- **Versions**: " + ", ".join(f"{k} {val}" for k, val in v.items()),
         f"- **Protocol**: time limit {config.time_limit_s:g} s per solve, seeds "
         f"{', '.join(map(str, config.seeds))}, {config.workers} worker thread(s); each "
