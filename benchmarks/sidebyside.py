@@ -1,6 +1,7 @@
 """Side by side: broker's ``cpsat`` against every peer, instance by instance.
 
 Usage: python benchmarks/sidebyside.py SET [SET ...] [--results DIR] [--cpsat-from DIR]
+       [--seeds-from DIR]
 
 For each set (a folder of ``results.csv`` written by ``broker bench run``) prints a
 markdown table with one row per instance: each solver's checked objective, the
@@ -13,6 +14,15 @@ solver but ``cpsat``, ``cpsat-before`` and ``greedy``.
 ``broker bench run --solvers cpsat`` on the same instances, seeds and limit) and
 keeps the earlier ``cpsat`` as ``cpsat-before``, so a solver change is measured
 against the same peer runs.
+
+``--seeds-from DIR`` replaces, instance by instance, every solver's rows with those
+of ``DIR/SET/results.csv`` (a run of ``cpsat`` and the peers over several seeds on
+some of the instances, e.g. ``--filter 'gapd-*' --seeds 0,1,2,3,4``). A solver
+that stops on the wall clock gives a different answer for each seed, so one run
+is one draw; where a solver ran several seeds, its cell is the mean of its
+checked objectives (one decimal), with the number of seeds it answered out of
+those it ran when some failed, and the comparison is between means. A reference
+with fewer answers than a peer counts as behind it.
 """
 
 from __future__ import annotations
@@ -26,8 +36,11 @@ REFERENCE = "cpsat"
 BEFORE = "cpsat-before"
 
 
-def _fmt(x: float) -> str:
-    return "none" if pd.isna(x) else f"{x:,.0f}"
+def _fmt(x: float, runs: int = 1, answered: int = 1) -> str:
+    if pd.isna(x):
+        return "none"
+    text = f"{x:,.0f}" if runs <= 1 else f"{x:,.1f}"
+    return text if answered == runs else f"{text} ({answered} of {runs})"
 
 
 def _pct(x: float) -> str:
@@ -57,7 +70,10 @@ def table(df: pd.DataFrame) -> list[str]:
     for inst, g in df.groupby("instance", sort=False):
         sense = str(g["sense"].iloc[0])
         ok = g[g["feasible"] == True]  # noqa: E712
-        value = {s: ok.loc[ok["solver"] == s, "objective"].max() for s in solvers}
+        # several seeds: the mean of the answers (for one seed, the answer itself)
+        value = {s: ok.loc[ok["solver"] == s, "objective"].mean() for s in solvers}
+        runs = {s: int((g["solver"] == s).sum()) for s in solvers}
+        answered = {s: int((ok["solver"] == s).sum()) for s in solvers}
         bounds = g.loc[g["bound_valid"] == True, "bound"].dropna()  # noqa: E712
         best_bound = (bounds.min() if sense == "max" else bounds.max()) if len(bounds) else None
         peer_values = [value[s] for s in peers if not pd.isna(value[s])]
@@ -67,6 +83,12 @@ def table(df: pd.DataFrame) -> list[str]:
             best_peer = float("nan")
         ref = value.get(REFERENCE, float("nan"))
         gap_peer = behind(ref, best_peer, sense) if peer_values else float("nan")
+        if REFERENCE in runs and any(
+            runs[REFERENCE] - answered[REFERENCE] > runs[s] - answered[s]
+            for s in peers
+            if answered[s]
+        ):
+            gap_peer = float("inf")  # failed on more of its seeds than a peer did
         gap_bound = (
             abs(best_bound - ref) / max(abs(ref), 1.0)
             if best_bound is not None and not pd.isna(ref)
@@ -79,7 +101,7 @@ def table(df: pd.DataFrame) -> list[str]:
             worst = max(worst, gap_peer)
         out.append(
             f"| {inst} | {int(g['pairs'].iloc[0]):,} | "
-            + " | ".join(_fmt(value[s]) for s in solvers)
+            + " | ".join(_fmt(value[s], runs[s], answered[s]) for s in solvers)
             + f" | {_fmt(best_bound) if best_bound is not None else 'none'} | {_pct(gap_peer)}"
             f" | {_pct(gap_bound)} | {secs.max():.1f} |"
         )
@@ -124,16 +146,34 @@ def with_new_cpsat(df: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values("_i", kind="stable").drop(columns="_i")
 
 
+def with_seeds(df: pd.DataFrame, seeds: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with, for each (instance, solver) that ``seeds`` ran, ``seeds``'s rows
+    instead (in ``df``'s instance order; instances ``df`` lacks are left out)."""
+    ran = set(zip(seeds["instance"], seeds["solver"], strict=True))
+    keep = [(i, s) not in ran for i, s in zip(df["instance"], df["solver"], strict=True)]
+    order = {k: i for i, k in enumerate(dict.fromkeys(df["instance"]))}
+    out = pd.concat([df[keep], seeds[seeds["instance"].isin(order)]], ignore_index=True)
+    solvers = {k: i for i, k in enumerate(dict.fromkeys(out["solver"]))}
+    out["_i"] = out["instance"].map(order)
+    out["_s"] = out["solver"].map(solvers)
+    return out.sort_values(["_i", "_s"], kind="stable").drop(columns=["_i", "_s"])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("sets", nargs="+")
     ap.add_argument("--results", default=str(Path(__file__).parent / "results"))
     ap.add_argument("--cpsat-from", default=None)
+    ap.add_argument("--seeds-from", default=None)
     args = ap.parse_args()
     for name in args.sets:
         df = read_results(Path(args.results) / name / "results.csv")
         if args.cpsat_from:
             df = with_new_cpsat(df, read_results(Path(args.cpsat_from) / name / "results.csv"))
+        if args.seeds_from:
+            extra = Path(args.seeds_from) / name / "results.csv"
+            if extra.is_file():
+                df = with_seeds(df, read_results(extra))
         print(f"#### {name}\n")
         print("\n".join(table(df)))
         print()
