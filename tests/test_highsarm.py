@@ -114,6 +114,42 @@ def test_a_proof_ends_the_race():
     assert r.runtime_s < 30  # a proof ends the race; nothing waits for the 60 s limit
 
 
+def test_a_small_problem_the_exact_path_settles_stays_reproducible():
+    """Below RACE_MIN_PAIRS, what the exact path proves in its probe is its answer:
+    the same seed gives the same assignment, and no race runs."""
+    gap_file = Path(__file__).resolve().parents[1] / "benchmarks/instances/gap/gapc.txt"
+    p = gap.to_problem(gap.read_gap_problem(gap_file, 1))  # 5 x 100, optimum 1,931
+    assert p.n_pairs < cpsat.RACE_MIN_PAIRS
+    a = solve(p, "cpsat", time_limit_s=20, seed=0)
+    b = solve(p, "cpsat", time_limit_s=20, seed=0)
+    assert a.stopped_by == "optimal" and a.level2.value == 1931
+    assert "strategy" not in a.params or a.params["strategy"] != "required"
+    assert np.array_equal(a.assignment, b.assignment)
+
+
+def test_a_small_problem_the_probe_does_not_settle_goes_to_the_race(monkeypatch):
+    """A 5 x 100 type-D problem is not proved in a tiny probe: the race takes the rest
+    of the time from the probe's solution, keeps its bound and log, and the whole
+    solve keeps the limit."""
+    monkeypatch.setattr(cpsat, "PROBE_SHARE", 0.02)
+    monkeypatch.setattr(cpsat, "PROBE_MIN_S", 0.05)
+    p = gap.to_problem(
+        gap.read_gap_problem(
+            Path(__file__).resolve().parents[1] / "benchmarks/instances/gap/gapd.txt", 1
+        )
+    )
+    assert p.n_pairs < cpsat.RACE_MIN_PAIRS
+    seen: list[str] = []
+    r = solve(p, "cpsat", time_limit_s=4, seed=0, progress=seen.append)
+    assert r.params["strategy"] == "required" and 0 < r.params["probe_s"] <= 0.08 + 0.5
+    assert r.params["time_limit_s"] == 4.0
+    assert r.log[0].startswith("model: ")  # the probe's lines come first
+    assert any(line.startswith("LNS beside HiGHS") for line in r.log)
+    assert violations(p, p.pairs_to_roles(r.pairs)[0]) == []
+    assert r.level2.bound <= r.level2.value and r.stopped_by == "time_limit"
+    assert r.runtime_s <= 4 + 1.0
+
+
 def _gap_d(jobs: int = 400, agents: int = 20):
     from broker.bench.gapgen import generate
 

@@ -24,7 +24,9 @@ Strategy by size (measured on 2 cores, see ``benchmarks/README.md``):
 
 * from ``RACE_MIN_PAIRS`` pairs, when every client is required (GAP-like), a
   race of plain CP-SAT, HiGHS and broker's own starts (:mod:`broker.solve.required`;
-  not reproducible under load, so an explicit work limit skips it);
+  not reproducible under load, so an explicit work limit skips it); below that,
+  the exact path first for ``PROBE_SHARE`` of the limit, and the race for the
+  rest only if the exact path has not settled the problem by then;
 * up to ``EXACT_PAIR_LIMIT`` candidate pairs otherwise: the exact two-level model
   above, which proves optimality on every bundled local scenario in about a second;
 * above it, a two-process portfolio per level (:mod:`broker.solve.portfolio`):
@@ -77,6 +79,18 @@ RACE_MIN_PAIRS = 1_000
 """From this many pairs, problems where every client is required race three arms
 (:mod:`broker.solve.required`): the exact path left generated 10 x 400 problems
 0.1-0.2% behind HiGHS and plain CP-SAT (24,885 against 24,830 on type D)."""
+
+PROBE_SHARE = 0.1
+"""Below :data:`RACE_MIN_PAIRS` pairs, share of the limit (and as much deterministic
+work) the exact path has to settle a problem where every client is required before
+the race takes over (:meth:`CpSatSolver._probe_then_race`); at least
+:data:`PROBE_MIN_S`, at most half the limit."""
+
+PROBE_MIN_S = 2.0
+"""The exact path's shortest probe. Single-worker CP-SAT proved every gap1-12 problem
+optimal within 1.8 s at a 5 s limit, and every gapa-gapc problem below 1,000 pairs
+within 1.6 s at 20 s; handed to the race after 0.5 s, some took the race longer to
+prove (gap12-4: 2.1 s against 0.9 s)."""
 
 TWIN_GRACE_S = 0.3
 """How long past the deadline the twin search may take to answer before it is killed."""
@@ -172,15 +186,13 @@ class CpSatSolver:
         # every client required: race the plain and HiGHS arms, unless an explicit work
         # limit asks for a reproducible result (the exact path and the portfolio give one)
         reproducible = options.deterministic and options.work_limit is not None
-        if (
-            problem.n_pairs >= RACE_MIN_PAIRS
-            and options.workers >= 2
-            and not reproducible
-            and level1_is_fixed(problem)
-        ):
+        race = options.workers >= 2 and not reproducible and level1_is_fixed(problem)
+        if race and problem.n_pairs >= RACE_MIN_PAIRS:
             from broker.solve.required import solve_required
 
             return solve_required(self.name, problem, scaled(problem), options)
+        if race and problem.n_pairs:
+            return self._probe_then_race(problem, scaled(problem), options)
         if problem.n_pairs > EXACT_PAIR_LIMIT:
             from broker.solve.portfolio import solve_portfolio
 
@@ -189,6 +201,44 @@ class CpSatSolver:
         if options.deterministic and options.workers >= 2 and problem.n_pairs >= TWIN_MIN_PAIRS:
             return self._solve_twins(problem, p, options)
         return self._solve_exact(problem, p, options, proof_beside=options.workers >= 2)
+
+    def _probe_then_race(
+        self, original: ProblemData, p: ProblemData, options: SolveOptions
+    ) -> Result:
+        """A small problem where every client is required: the exact path first, for
+        :data:`PROBE_SHARE` of the limit (:data:`PROBE_MIN_S` to half of it) and as
+        much deterministic work; what it proves optimal (or infeasible) in that time
+        is returned as it is, and so is reproducible. Otherwise the race (:mod:`broker.solve.required`) takes the
+        rest of the time from the probe's solution and bound: on a hard small
+        problem the exact path's one worker leaves the second core idle, and 20 s
+        of it ended a 5 x 100 type-D GAP (gapd-1) at 6,354-6,368 over five seeds.
+        """
+        until = Deadline.after(options.time_limit_s)
+        limit = float(options.time_limit_s)
+        share = min(max(PROBE_SHARE * limit, PROBE_MIN_S), 0.5 * limit)
+        probe = self._solve_exact(
+            original, p, dataclasses.replace(options, time_limit_s=share, work_limit=share)
+        )
+        settled = probe.status in (SolveStatus.OPTIMAL, SolveStatus.INFEASIBLE)
+        if settled or options.stop.is_set() or until.remaining() <= 0:
+            return dataclasses.replace(
+                probe,
+                params=probe.params | {"time_limit_s": float(options.time_limit_s)},
+                stopped_by=(
+                    StopReason.INTERRUPTED
+                    if not settled and options.stop.is_set()
+                    else probe.stopped_by
+                ),
+            )
+        from broker.solve.required import solve_required
+
+        rest = dataclasses.replace(options, time_limit_s=until.remaining())
+        result = solve_required(self.name, original, p, rest, probe=probe)
+        return dataclasses.replace(
+            result,
+            params=result.params
+            | {"probe_s": round(probe.runtime_s, 3), "time_limit_s": float(options.time_limit_s)},
+        )
 
     def _solve_twins(self, original: ProblemData, p: ProblemData, options: SolveOptions) -> Result:
         """Two deterministic single-worker searches (seeds s and s+1) on two cores.

@@ -156,14 +156,24 @@ def _collect(
 
 
 def solve_required(
-    name: str, original: ProblemData, p: ProblemData, options: SolveOptions
+    name: str,
+    original: ProblemData,
+    p: ProblemData,
+    options: SolveOptions,
+    probe: Result | None = None,
 ) -> Result:
-    """Race the plain arm against broker's arm (see the module docstring)."""
-    t0 = time.perf_counter()
+    """Race the plain arm against broker's arm (see the module docstring).
+
+    ``probe`` is an earlier search of the same problem that did not settle it (the
+    exact path's first seconds on a small problem, :mod:`broker.solve.cpsat`): its
+    solution is one of the starts, its level-2 bound counts, its log comes first and
+    its time is part of the runtime. ``options.time_limit_s`` is what is left.
+    """
+    t0 = time.perf_counter() - (probe.runtime_s if probe is not None else 0.0)
     incumbents = Incumbents(p, options.on_incumbent)
     until = Deadline.after(options.time_limit_s)
     say = options.progress or (lambda _m: None)
-    log: list[str] = []
+    log: list[str] = list(probe.log) if probe is not None else []
     # the arm stops a little before the deadline, so that its answer (a solution of
     # every pair, pickled through a pipe) arrives in time even on a loaded machine
     margin = max(ANSWER_MARGIN_S, 0.05 * float(options.time_limit_s))
@@ -226,6 +236,8 @@ def solve_required(
             log.append(f"LP relaxation of level 2: bound {lp.bound:,.2f} in {lp.seconds:.2f}s")
             say(log[-1])
         starts = [start]
+        if probe is not None and probe.status.has_solution:
+            starts.append(np.asarray(probe.pairs, dtype=np.int64))
         if lp.optimal and lp.x is not None and not settled():
             rounded = lp_rounding(p, lp.x, until.share(ROUNDING_SHARE))
             if rounded is not None:
@@ -323,6 +335,8 @@ def solve_required(
             bounds.append(int(np.ceil(arm.bound - 1e-6)))
     if lp.bound is not None and np.isfinite(lp.bound):
         bounds.append(int(np.ceil(lp.bound - 1e-6)))
+    if probe is not None and probe.status.has_solution:
+        bounds.append(int(probe.level2.bound))
     l2_bound = min(max(bounds), v2)
     optimal = plain.optimal or mip.optimal or v2 <= l2_bound
     return make_result(
