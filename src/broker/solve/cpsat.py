@@ -208,10 +208,11 @@ class CpSatSolver:
         """A small problem where every client is required: the exact path first, for
         :data:`PROBE_SHARE` of the limit (:data:`PROBE_MIN_S` to half of it) and as
         much deterministic work; what it proves optimal (or infeasible) in that time
-        is returned as it is, and so is reproducible. Otherwise the race (:mod:`broker.solve.required`) takes the
-        rest of the time from the probe's solution and bound: on a hard small
-        problem the exact path's one worker leaves the second core idle, and 20 s
-        of it ended a 5 x 100 type-D GAP (gapd-1) at 6,354-6,368 over five seeds.
+        is returned as it is, and so is reproducible. Otherwise the race
+        (:mod:`broker.solve.required`) takes the rest of the time from the probe's
+        solution and bound: on a hard small problem the exact path's one worker
+        leaves the second core idle, and 20 s of it ended a 5 x 100 type-D GAP
+        (gapd-1) at 6,354-6,368 over five seeds.
         """
         until = Deadline.after(options.time_limit_s)
         limit = float(options.time_limit_s)
