@@ -43,6 +43,7 @@ from broker.problem import LimitKind, ProblemData
 from broker.solve.deadline import Deadline
 from broker.solve.lp import limit_duals
 from broker.solve.model import binding_rows, fill, is_complete
+from broker.solve.stepsize import StepFactor
 from broker.solve.stop import StopToken
 
 MAX_CAPACITY = 2_000
@@ -230,32 +231,27 @@ def knapsack_level1(
             p.limit_rhs[budgets].astype(float), 1.0
         )  # rows are divided by their limits here
     u = np.where(must, u, np.maximum(u, 0.0))
-    best_bound = float(p.priority.sum())
+    factor = StepFactor(PATIENCE, best=float(p.priority.sum()))
     best_pairs: np.ndarray | None = None
     best_value = int(lower)
-    theta, since, steps = 1.0, 0, 0
+    steps = 0
     g_prev_u = np.zeros(p.n_clients)
     g_prev_mu = np.zeros(len(budgets))
-    while steps < max_iterations and theta > MIN_THETA:
+    while steps < max_iterations and factor.theta > MIN_THETA:
         if until.passed() or (stop is not None and stop.is_set()):
             break
         value = prio - u[client] - (bt @ mu if len(budgets) else 0.0)
         total, chosen = kp.solve(value)
         bound = float(u.sum() + mu @ d + total)
         steps += 1
-        if bound < best_bound - 1e-9:
-            best_bound, since = bound, 0
-        else:
-            since += 1
-            if since >= PATIENCE:
-                theta, since = theta / 2, 0
+        factor.record(bound)
         if steps == 1 or steps % FILL_EVERY == 0:
             pairs = _repair(p, kp, value, chosen, until)
             if is_complete(p, pairs):
                 v = int(prio[pairs].sum())
                 if best_pairs is None or v > best_value:
                     best_pairs, best_value = pairs, v
-        if best_bound - best_value < 1.0 - 1e-9:
+        if factor.best - best_value < 1.0 - 1e-9:
             break  # the fill is optimal: nothing left to prove
         g_u = 1.0 - np.bincount(client[chosen], minlength=p.n_clients) + DEFLECTION * g_prev_u
         g_u = np.where(~must & (u <= 0) & (g_u > 0), 0.0, g_u)
@@ -266,12 +262,12 @@ def knapsack_level1(
         norm = float(g_u @ g_u + g_mu @ g_mu)
         if norm <= 0:
             break
-        step = theta * max(bound - max(best_value, lower), 1e-9) / norm
+        step = factor.theta * max(bound - max(best_value, lower), 1e-9) / norm
         u = u - step * g_u
         u = np.where(must, u, np.maximum(u, 0.0))
         if len(budgets):
             mu = np.maximum(mu - step * g_mu, 0.0)
-    return KnapsackResult(best_bound, best_pairs, best_value, steps, time.perf_counter() - t0)
+    return KnapsackResult(factor.best, best_pairs, best_value, steps, time.perf_counter() - t0)
 
 
 REPAIR_ROUNDS = 4

@@ -42,6 +42,7 @@ from broker.problem import LEAD, ProblemData
 from broker.solve.arm import ArmResult
 from broker.solve.deadline import Deadline
 from broker.solve.model import binding_rows, fill, is_complete
+from broker.solve.stepsize import StepFactor
 from broker.solve.stop import StopToken
 
 PATIENCE = 40
@@ -147,12 +148,13 @@ def limit_bound(
     reduced = c - at @ lam if len(rows) else c.copy()
     bound, gbest = value(reduced)
     current, best_reduced, best_lam = bound, reduced, lam
-    theta, since, steps = 1.0, 0, 0
+    factor = StepFactor(PATIENCE, best=bound)
+    steps = 0
     s_prev = np.zeros(len(rows))
     while (
         len(rows)
         and steps < max_iterations
-        and theta > MIN_THETA
+        and factor.theta > MIN_THETA
         and not until.passed()
         and not (stop is not None and stop.is_set())
     ):
@@ -167,21 +169,17 @@ def limit_bound(
         norm = float(s @ s)
         if norm <= 0:
             break  # x(lam) is feasible for the limits and complementary: lam is optimal
-        step = theta * max(current - lower, 1e-9) / norm
+        step = factor.theta * max(current - lower, 1e-9) / norm
         lam = np.maximum(lam - step * s, 0.0)
         reduced = c - at @ lam
         current, gbest = value(reduced)
         steps += 1
-        if current < bound - 1e-9:
-            bound, best_reduced, best_lam, since = current, reduced, lam, 0
-        else:
-            since += 1
-            if since >= PATIENCE:
-                theta, since = theta / 2, 0
+        if factor.record(current):
+            bound, best_reduced, best_lam = current, reduced, lam
     clock = (
         bool(len(rows))
         and steps < max_iterations
-        and theta > MIN_THETA
+        and factor.theta > MIN_THETA
         and (until.passed() or (stop is not None and stop.is_set()))
     )
     return LagrangeBound(
