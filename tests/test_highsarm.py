@@ -128,11 +128,11 @@ def test_a_small_problem_the_exact_path_settles_stays_reproducible():
 
 
 def test_a_small_problem_the_probe_does_not_settle_goes_to_the_race(monkeypatch):
-    """A 5 x 100 type-D problem is not proved in a tiny probe: the race takes the rest
+    """A 5 x 100 type-D problem is not proved in a short probe: the race takes the rest
     of the time from the probe's solution, keeps its bound and log, and the whole
     solve keeps the limit."""
     monkeypatch.setattr(cpsat, "PROBE_SHARE", 0.02)
-    monkeypatch.setattr(cpsat, "PROBE_MIN_S", 0.05)
+    monkeypatch.setattr(cpsat, "PROBE_MIN_S", 1.0)  # long enough to beat the race's starts
     p = gap.to_problem(
         gap.read_gap_problem(
             Path(__file__).resolve().parents[1] / "benchmarks/instances/gap/gapd.txt", 1
@@ -140,8 +140,20 @@ def test_a_small_problem_the_probe_does_not_settle_goes_to_the_race(monkeypatch)
     )
     assert p.n_pairs < cpsat.RACE_MIN_PAIRS
     seen: list[str] = []
-    r = solve(p, "cpsat", time_limit_s=4, seed=0, progress=seen.append)
-    assert r.params["strategy"] == "required" and 0 < r.params["probe_s"] <= 0.08 + 0.5
+    found: list[tuple[float, int, int]] = []
+    r = solve(
+        p,
+        "cpsat",
+        time_limit_s=4,
+        seed=0,
+        progress=seen.append,
+        on_incumbent=lambda t, l1, l2: found.append((t, l1, l2)),
+    )
+    # one trace for the whole solve: the race's incumbents follow the probe's, on
+    # the same clock, each better than the one before
+    assert found and found[-1][2] == r.level2.value
+    assert all(a[0] <= b[0] and b[2] < a[2] for a, b in zip(found, found[1:], strict=False))
+    assert r.params["strategy"] == "required" and 0 < r.params["probe_s"] <= 1.0 + 0.5
     assert r.params["time_limit_s"] == 4.0
     assert r.log[0].startswith("model: ")  # the probe's lines come first
     assert any(line.startswith("LNS beside HiGHS") for line in r.log)

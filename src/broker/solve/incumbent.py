@@ -20,14 +20,28 @@ class Incumbents:
     p
         The problem the pair sets refer to.
     callback
-        ``(seconds since this object was made, level1, level2)``; ``None`` makes
-        :meth:`offer` a no-op.
+        ``(seconds since t0, level1, level2)``; ``None`` makes :meth:`offer` a no-op.
+    t0
+        ``time.perf_counter()`` when the solve started (default: now).
     """
 
-    def __init__(self, p: ProblemData, callback: Callable[[float, int, int], None] | None) -> None:
+    def __init__(
+        self,
+        p: ProblemData,
+        callback: Callable[[float, int, int], None] | None,
+        t0: float | None = None,
+    ) -> None:
         self.p, self.callback = p, callback
-        self.t0 = time.perf_counter()
+        self.t0 = time.perf_counter() if t0 is None else t0
         self.best: tuple[int, int] | None = None
+
+    def known(self, pairs: np.ndarray) -> None:
+        """Take ``pairs`` as already reported (an earlier phase's best): only better
+        solutions are reported from now on."""
+        if is_complete(self.p, pairs):
+            v1, v2 = evaluate(self.p, pairs)
+            if self.best is None or (v1, -v2) > self.best:
+                self.best = (v1, -v2)
 
     def offer(self, pairs: np.ndarray | None) -> None:
         """Report ``pairs`` if it is complete and better than anything reported so far."""

@@ -170,7 +170,10 @@ def solve_required(
     its time is part of the runtime. ``options.time_limit_s`` is what is left.
     """
     t0 = time.perf_counter() - (probe.runtime_s if probe is not None else 0.0)
-    incumbents = Incumbents(p, options.on_incumbent)
+    # one clock and one best for the whole solve: the probe reported its own
+    incumbents = Incumbents(p, options.on_incumbent, t0)
+    if probe is not None and probe.status.has_solution:
+        incumbents.known(np.asarray(probe.pairs, dtype=np.int64))
     until = Deadline.after(options.time_limit_s)
     say = options.progress or (lambda _m: None)
     log: list[str] = list(probe.log) if probe is not None else []
