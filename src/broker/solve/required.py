@@ -172,8 +172,10 @@ def solve_required(
     t0 = time.perf_counter() - (probe.runtime_s if probe is not None else 0.0)
     # one clock and one best for the whole solve: the probe reported its own
     incumbents = Incumbents(p, options.on_incumbent, t0)
-    if probe is not None and probe.status.has_solution:
-        incumbents.known(np.asarray(probe.pairs, dtype=np.int64))
+    # the probe's solution, if it found one: already reported, a start, a bound
+    probed = probe if probe is not None and probe.status.has_solution else None
+    if probed is not None:
+        incumbents.known(np.asarray(probed.pairs, dtype=np.int64))
     until = Deadline.after(options.time_limit_s)
     say = options.progress or (lambda _m: None)
     log: list[str] = list(probe.log) if probe is not None else []
@@ -239,8 +241,8 @@ def solve_required(
             log.append(f"LP relaxation of level 2: bound {lp.bound:,.2f} in {lp.seconds:.2f}s")
             say(log[-1])
         starts = [start]
-        if probe is not None and probe.status.has_solution:
-            starts.append(np.asarray(probe.pairs, dtype=np.int64))
+        if probed is not None:
+            starts.append(np.asarray(probed.pairs, dtype=np.int64))
         if lp.optimal and lp.x is not None and not settled():
             rounded = lp_rounding(p, lp.x, until.share(ROUNDING_SHARE))
             if rounded is not None:
@@ -338,8 +340,8 @@ def solve_required(
             bounds.append(int(np.ceil(arm.bound - 1e-6)))
     if lp.bound is not None and np.isfinite(lp.bound):
         bounds.append(int(np.ceil(lp.bound - 1e-6)))
-    if probe is not None and probe.status.has_solution:
-        bounds.append(int(probe.level2.bound))
+    if probed is not None:
+        bounds.append(int(probed.level2.bound))
     l2_bound = min(max(bounds), v2)
     optimal = plain.optimal or mip.optimal or v2 <= l2_bound
     return make_result(
