@@ -166,6 +166,12 @@ def main() -> None:
     ap.add_argument("--cpsat-from", default=None)
     ap.add_argument("--seeds-from", default=None)
     args = ap.parse_args()
+    if args.seeds_from and not Path(args.seeds_from).is_dir():
+        # a mistyped folder would otherwise change nothing, silently
+        raise SystemExit(
+            f"{args.seeds_from}: no such folder; expected --seeds-from DIR "
+            "holding SET/results.csv of a run over several seeds"
+        )
     for name in args.sets:
         df = read_results(Path(args.results) / name / "results.csv")
         if args.cpsat_from:

@@ -99,3 +99,14 @@ def test_a_reference_that_failed_on_more_seeds_counts_as_behind(tmp_path):
     out = _sidebyside("s", "--results", str(tmp_path / "r"))
     assert "| a | 10 | 90.0 (1 of 2) | 100.0 |" in out
     assert "`cpsat` behind the best peer on 1 of 1 instances" in out
+
+
+def test_a_seeds_folder_that_does_not_exist_is_an_error(tmp_path):
+    _write(tmp_path / "r/s", [("a", "cpsat", 0, True, 90), ("a", "plain", 0, True, 100)])
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks/sidebyside.py"), "s", "--results",
+         str(tmp_path / "r"), "--seeds-from", str(tmp_path / "nowhere")],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 1 and "nowhere: no such folder" in done.stderr
+    assert "Traceback" not in done.stderr
